@@ -1,0 +1,256 @@
+/**
+ * The one place that reads the environment. Every process (gateway, consumer worker, stack
+ * scripts, benchmarks) calls `loadConfig()` once and hands the typed result down; nothing else
+ * touches `process.env`.
+ *
+ * Defaults match the local stack that `npm run stack:up` starts. `.env.example` lists the same
+ * names with the same defaults.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce
+  .number({ invalid_type_error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(1, 'expected a port from 1 to 65535')
+  .max(65535, 'expected a port from 1 to 65535');
+const positiveInt = z.coerce
+  .number({ invalid_type_error: 'expected a whole number' })
+  .int('expected a whole number')
+  .positive('expected a number above 0');
+const nonNegativeInt = z.coerce
+  .number({ invalid_type_error: 'expected a whole number' })
+  .int('expected a whole number')
+  .min(0, 'expected 0 or more');
+const finite = z.coerce.number({ invalid_type_error: 'expected a number' }).finite();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    errorMap: () => ({ message: 'expected true or false' }),
+  })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = z.string().url('expected a URL such as http://127.0.0.1:8081');
+const brokerList = z
+  .string()
+  .min(1)
+  .transform((v) => v.split(',').map((s) => s.trim()))
+  .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+    message: 'expected a comma list of host:port, e.g. 127.0.0.1:9092',
+  });
+const topic = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Gateway
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(4000),
+  GRAPHIQL: bool.optional(),
+  INGEST_MAX_READINGS: positiveInt.default(5000),
+  HTTP_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
+  INGEST_ACK_TIMEOUT_MS: positiveInt.default(10_000),
+
+  // Kafka (names from the original system)
+  KAFKA_BROKER: brokerList.default('127.0.0.1:9092'),
+  KAFKA_TOPIC: topic.default('fitbit_ingestion'),
+  KAFKA_DLQ_TOPIC: topic.default('fitbit_ingestion_dlq'),
+  KAFKA_PROCESSED_TOPIC: topic.default('fitbit_processed'),
+  KAFKA_ALERTS_TOPIC: topic.default('fitbit_alerts'),
+  KAFKA_PARTITIONS: positiveInt.default(6),
+  KAFKA_CLIENT_ID: z.string().min(1).default('fitbit-gateway'),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('fitbit-timescale-writer'),
+  KAFKA_CONTROLLER_PORT: port.default(9093),
+
+  // Postgres / TimescaleDB
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/fitbit'),
+  PG_POOL_MAX: positiveInt.default(10),
+  SERIES_MAX_POINTS: positiveInt.default(10_000),
+  RANGE_MAX_DAYS: positiveInt.default(366),
+
+  // Trino (names from the original system)
+  TRINO_HOST: z.string().min(1).default('127.0.0.1'),
+  TRINO_PORT: port.default(8080),
+  TRINO_USER: z.string().min(1).default('fitbit-gateway'),
+  TRINO_CATALOG: z.string().min(1).default('timescale'),
+  TRINO_SCHEMA: z.string().min(1).default('public'),
+  TRINO_QUERY_TIMEOUT_MS: positiveInt.default(30_000),
+  TRINO_CACHE_TTL_MS: nonNegativeInt.default(5_000),
+
+  // Flink
+  FLINK_REST_URL: url.default('http://127.0.0.1:8081'),
+  FLINK_SQL_GATEWAY_URL: url.default('http://127.0.0.1:8083'),
+  FLINK_RPC_PORT: port.default(6123),
+  FLINK_JOB_NAME: z.string().min(1).default('fitbit-processing'),
+  FLINK_WINDOW_SECONDS: positiveInt.default(60),
+  FLINK_LATENESS_SECONDS: nonNegativeInt.default(30),
+  FLINK_IDLE_TIMEOUT_SECONDS: positiveInt.default(10),
+  FLINK_CHECKPOINT_INTERVAL_MS: positiveInt.default(10_000),
+  FLINK_PARALLELISM: positiveInt.default(1),
+  ALERT_HR_REST_BPM: finite.default(100),
+  ALERT_REST_STEPS_MAX: finite.default(10),
+  ALERT_SPO2_MIN: finite.default(90),
+
+  // Consumer worker
+  CONSUMER_METRICS_PORT: port.default(9464),
+
+  // Local stack
+  STACK_DIR: z.string().default('.stack'),
+  STACK_JAVA_HOME: z.string().optional(),
+  TRINO_JAVA_HOME: z.string().optional(),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export interface Config {
+  env: Raw['NODE_ENV'];
+  logLevel: Raw['LOG_LEVEL'];
+  gateway: {
+    host: string;
+    port: number;
+    graphiql: boolean;
+    introspection: boolean;
+    maxReadingsPerMutation: number;
+    maxBodyBytes: number;
+    ingestAckTimeoutMs: number;
+  };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topics: { ingestion: string; dlq: string; processed: string; alerts: string };
+    partitions: number;
+    consumerGroup: string;
+    controllerPort: number;
+  };
+  postgres: {
+    url: string;
+    poolMax: number;
+    seriesMaxPoints: number;
+    rangeMaxDays: number;
+  };
+  trino: {
+    host: string;
+    port: number;
+    server: string;
+    user: string;
+    catalog: string;
+    schema: string;
+    queryTimeoutMs: number;
+    cacheTtlMs: number;
+  };
+  flink: {
+    restUrl: string;
+    sqlGatewayUrl: string;
+    rpcPort: number;
+    jobName: string;
+    windowSeconds: number;
+    latenessSeconds: number;
+    idleTimeoutSeconds: number;
+    checkpointIntervalMs: number;
+    parallelism: number;
+    alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
+  };
+  consumer: { metricsPort: number };
+  stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `KEY=value` lines from a .env file, if one exists; the real environment wins. */
+function readDotEnv(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m?.[1] && m[2] !== undefined) out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+/**
+ * Validates `env` (default: `.env` in the working directory overlaid by `process.env`) and returns
+ * the typed configuration. Throws a ConfigError that names every bad variable and what it expected.
+ */
+export function loadConfig(env?: Record<string, string | undefined>): Config {
+  const source = env ?? { ...readDotEnv(resolve('.env')), ...process.env };
+  // Empty strings count as unset, so `FOO= npm run x` falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`),
+    );
+  }
+  const r = parsed.data;
+  const development = r.NODE_ENV !== 'production';
+  return {
+    env: r.NODE_ENV,
+    logLevel: r.LOG_LEVEL,
+    gateway: {
+      host: r.HOST,
+      port: r.PORT,
+      graphiql: r.GRAPHIQL ?? development,
+      introspection: r.GRAPHIQL ?? development,
+      maxReadingsPerMutation: r.INGEST_MAX_READINGS,
+      maxBodyBytes: r.HTTP_MAX_BODY_BYTES,
+      ingestAckTimeoutMs: r.INGEST_ACK_TIMEOUT_MS,
+    },
+    kafka: {
+      brokers: r.KAFKA_BROKER,
+      clientId: r.KAFKA_CLIENT_ID,
+      topics: {
+        ingestion: r.KAFKA_TOPIC,
+        dlq: r.KAFKA_DLQ_TOPIC,
+        processed: r.KAFKA_PROCESSED_TOPIC,
+        alerts: r.KAFKA_ALERTS_TOPIC,
+      },
+      partitions: r.KAFKA_PARTITIONS,
+      consumerGroup: r.KAFKA_CONSUMER_GROUP,
+      controllerPort: r.KAFKA_CONTROLLER_PORT,
+    },
+    postgres: {
+      url: r.DATABASE_URL,
+      poolMax: r.PG_POOL_MAX,
+      seriesMaxPoints: r.SERIES_MAX_POINTS,
+      rangeMaxDays: r.RANGE_MAX_DAYS,
+    },
+    trino: {
+      host: r.TRINO_HOST,
+      port: r.TRINO_PORT,
+      server: `http://${r.TRINO_HOST}:${r.TRINO_PORT}`,
+      user: r.TRINO_USER,
+      catalog: r.TRINO_CATALOG,
+      schema: r.TRINO_SCHEMA,
+      queryTimeoutMs: r.TRINO_QUERY_TIMEOUT_MS,
+      cacheTtlMs: r.TRINO_CACHE_TTL_MS,
+    },
+    flink: {
+      restUrl: r.FLINK_REST_URL.replace(/\/$/, ''),
+      sqlGatewayUrl: r.FLINK_SQL_GATEWAY_URL.replace(/\/$/, ''),
+      rpcPort: r.FLINK_RPC_PORT,
+      jobName: r.FLINK_JOB_NAME,
+      windowSeconds: r.FLINK_WINDOW_SECONDS,
+      latenessSeconds: r.FLINK_LATENESS_SECONDS,
+      idleTimeoutSeconds: r.FLINK_IDLE_TIMEOUT_SECONDS,
+      checkpointIntervalMs: r.FLINK_CHECKPOINT_INTERVAL_MS,
+      parallelism: r.FLINK_PARALLELISM,
+      alerts: {
+        restHeartRateBpm: r.ALERT_HR_REST_BPM,
+        restStepsMax: r.ALERT_REST_STEPS_MAX,
+        spo2Min: r.ALERT_SPO2_MIN,
+      },
+    },
+    consumer: { metricsPort: r.CONSUMER_METRICS_PORT },
+    stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
+  };
+}

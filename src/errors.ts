@@ -1,0 +1,75 @@
+/**
+ * One vocabulary of error codes for the whole API. Every error a client sees carries
+ * `extensions.code`; anything that is not an AppError is masked as INTERNAL_SERVER_ERROR outside
+ * development, so driver messages (SQL, host names) never reach a client.
+ */
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  INVALID_METRIC: 'INVALID_METRIC',
+  INVALID_USER_ID: 'INVALID_USER_ID',
+  INVALID_TIME: 'INVALID_TIME',
+  TIME_IN_FUTURE: 'TIME_IN_FUTURE',
+  VALUE_OUT_OF_RANGE: 'VALUE_OUT_OF_RANGE',
+  VALUE_NOT_FINITE: 'VALUE_NOT_FINITE',
+  INVALID_FIELD: 'INVALID_FIELD',
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  INVALID_RANGE: 'INVALID_RANGE',
+  TOO_MANY_POINTS: 'TOO_MANY_POINTS',
+  INVALID_CURSOR: 'INVALID_CURSOR',
+  KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
+  KAFKA_TIMEOUT: 'KAFKA_TIMEOUT',
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  TRINO_UNAVAILABLE: 'TRINO_UNAVAILABLE',
+  TRINO_QUERY_FAILED: 'TRINO_QUERY_FAILED',
+  TRINO_TIMEOUT: 'TRINO_TIMEOUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error meant for clients: its message is safe to show and its code is stable. */
+export class AppError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { retriable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, {
+      extensions: { code, ...(options.retriable !== undefined ? { retriable: options.retriable } : {}), ...options.details },
+      originalError: options.cause instanceof Error ? options.cause : undefined,
+    });
+    this.name = 'AppError';
+  }
+}
+
+/** Finds the AppError inside whatever graphql-js wrapped around it. */
+function appErrorOf(err: unknown): AppError | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur; depth += 1) {
+    if (cur instanceof AppError) return cur;
+    cur = (cur as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/**
+ * Apollo's formatError: keeps AppErrors and graphql-js's own validation errors (which already
+ * carry a code), masks the rest. Never throws.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
+  const app = appErrorOf(error);
+  if (app) return { ...formatted, message: app.message, extensions: { ...formatted.extensions, ...app.extensions } };
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+  if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  return {
+    message: 'Unexpected error.',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}

@@ -1,0 +1,11 @@
+/** What every resolver receives. Services are built once per process; loaders once per request. */
+import type { HealthService } from '../health/health.service.js';
+
+export interface GatewayServices {
+  health: HealthService;
+}
+
+export interface GatewayContext {
+  requestId: string;
+  services: GatewayServices;
+}

@@ -1,0 +1,19 @@
+/** The pg pool for TimescaleDB/Postgres. Only src/timescale and the consumer worker use pg. */
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
+export type Pool = pg.Pool;
+
+export function createPool(config: Config, logger: Logger, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.postgres.url,
+    max: opts.max ?? config.postgres.poolMax,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: opts.applicationName ?? 'fitbit-gateway',
+  });
+  // An idle client that loses its connection emits here; without a listener it would crash the process.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));
+  return pool;
+}
