@@ -11,12 +11,9 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { Config } from '../config.js';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createKafka } from '../kafka/client.js';
-import { createPool } from '../timescale/pool.js';
-import { createHealthService } from '../health/health.service.js';
-import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
 import { buildGatewaySchema } from '../schema/build.js';
-import type { GatewayContext, GatewayServices } from './context.js';
+import type { GatewayContext } from './context.js';
+import { buildServices } from './services.js';
 import { createHttpHandler, type Route } from './http-handler.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -30,12 +27,8 @@ export interface Gateway {
 
 export function createGateway(config: Config, logger: Logger): Gateway {
   let phase: Phase = 'initialized';
-  const pool = createPool(config, logger);
-  const kafka = createKafka(config, logger);
-  const kafkaHealth = kafkaCheck(kafka);
-  const services: GatewayServices = {
-    health: createHealthService([kafkaHealth, flinkCheck(config), trinoCheck(config), postgresCheck(pool)]),
-  };
+  const parts = buildServices(config, logger);
+  const { services } = parts;
   const development = config.env !== 'production';
   const httpServer: Server = createServer();
 
@@ -86,6 +79,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     async start() {
       if (phase !== 'initialized') throw new Error(`gateway cannot start from phase ${phase}`);
       phase = 'starting';
+      await parts.start();
       await apollo.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -102,8 +96,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       const wasStarted = phase === 'started';
       phase = 'stopping';
       if (wasStarted) await apollo.stop(); // drains HTTP (plugin) before returning
-      await kafkaHealth.stop();
-      await pool.end();
+      await parts.stop();
       phase = 'stopped';
     },
   };

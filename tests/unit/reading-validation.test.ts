@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { checkReading } from '../../src/domain/reading.js';
+
+const now = Date.parse('2026-11-24T10:00:00.000Z');
+const good = { userId: 'user-42', metric: 'heart_rate', time: '2026-11-24T09:59:00.000Z', value: 72 };
+
+describe('checkReading', () => {
+  it('accepts a reading v1 and parses its time', () => {
+    const r = checkReading({ ...good, deviceId: 'charge6-1', eventId: 'e1' }, now);
+    expect(r).toEqual({
+      ok: true,
+      reading: { eventId: 'e1', userId: 'user-42', metric: 'heart_rate', timeMs: Date.parse(good.time), value: 72, deviceId: 'charge6-1' },
+    });
+  });
+
+  it('accepts offsets other than Z', () => {
+    const r = checkReading({ ...good, time: '2026-11-24T11:59:00+02:00' }, now);
+    expect(r.ok && r.reading.timeMs).toBe(Date.parse('2026-11-24T09:59:00Z'));
+  });
+
+  it.each([
+    [null, 'INVALID_FIELD'],
+    [[good], 'INVALID_FIELD'],
+    [{ ...good, userId: 42 }, 'INVALID_FIELD'],
+    [{ ...good, userId: '' }, 'INVALID_USER_ID'],
+    [{ ...good, userId: 'x'.repeat(65) }, 'INVALID_USER_ID'],
+    [{ ...good, userId: "1'; DROP TABLE readings;--" }, 'INVALID_USER_ID'],
+    [{ ...good, metric: 'HEART_RATE' }, 'INVALID_METRIC'],
+    [{ ...good, metric: 'blood_sugar' }, 'INVALID_METRIC'],
+    [{ ...good, time: '2026-11-24 09:59' }, 'INVALID_TIME'],
+    [{ ...good, time: '2026-11-24T09:59:00' }, 'INVALID_TIME'],
+    [{ ...good, time: 1795487575995 }, 'INVALID_FIELD'],
+    [{ ...good, time: '2026-11-24T10:05:01.000Z' }, 'TIME_IN_FUTURE'],
+    [{ ...good, value: '72' }, 'INVALID_FIELD'],
+    [{ ...good, value: Number.NaN }, 'VALUE_NOT_FINITE'],
+    [{ ...good, value: Number.POSITIVE_INFINITY }, 'VALUE_NOT_FINITE'],
+    [{ ...good, value: 19.9 }, 'VALUE_OUT_OF_RANGE'],
+    [{ ...good, value: 250.1 }, 'VALUE_OUT_OF_RANGE'],
+    [{ ...good, metric: 'spo2', value: 101 }, 'VALUE_OUT_OF_RANGE'],
+    [{ ...good, metric: 'skin_temperature_delta', value: -10.5 }, 'VALUE_OUT_OF_RANGE'],
+    [{ ...good, eventId: 7 }, 'INVALID_FIELD'],
+    [{ ...good, deviceId: 'd'.repeat(200) }, 'INVALID_FIELD'],
+  ])('refuses %j with %s', (input, code) => {
+    const r = checkReading(input, now);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.code).toBe(code);
+      expect(r.message.length).toBeGreaterThan(5);
+    }
+  });
+
+  it('accepts the edges of every range and a time exactly 5 minutes ahead', () => {
+    expect(checkReading({ ...good, value: 20 }, now).ok).toBe(true);
+    expect(checkReading({ ...good, value: 250 }, now).ok).toBe(true);
+    expect(checkReading({ ...good, metric: 'skin_temperature_delta', value: -10 }, now).ok).toBe(true);
+    expect(checkReading({ ...good, time: '2026-11-24T10:05:00.000Z' }, now).ok).toBe(true);
+  });
+});
