@@ -45,48 +45,60 @@ export function parseRfc3339(value: string): number {
 }
 
 /**
- * Checks one reading. `value` may be anything (parsed JSON from another producer); `nowMs` is the
+ * Checks one reading. `input` may be anything (parsed JSON from another producer); `nowMs` is the
  * clock the future-time rule is measured against.
  */
 export function checkReading(input: unknown, nowMs: number): ReadingCheck {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return fail(ErrorCode.INVALID_FIELD, 'expected a JSON object with userId, metric, time and value');
   }
-  const r = input as Record<string, unknown>;
-  const { userId, metric, time, value, eventId, deviceId } = r;
+  const { userId, metric, time, value, eventId, deviceId } = input as Record<string, unknown>;
   if (typeof userId !== 'string') return fail(ErrorCode.INVALID_FIELD, 'userId: expected a string');
+  if (typeof metric !== 'string') return fail(ErrorCode.INVALID_FIELD, 'metric: expected a string');
+  if (typeof time !== 'string') return fail(ErrorCode.INVALID_FIELD, 'time: expected an RFC 3339 string');
+  if (typeof value !== 'number') return fail(ErrorCode.INVALID_FIELD, 'value: expected a number');
+  if (eventId !== undefined && eventId !== null && typeof eventId !== 'string') {
+    return fail(ErrorCode.INVALID_FIELD, 'eventId: expected a string');
+  }
+  if (deviceId !== undefined && deviceId !== null && typeof deviceId !== 'string') {
+    return fail(ErrorCode.INVALID_FIELD, 'deviceId: expected a string');
+  }
+  const timeMs = parseRfc3339(time);
+  if (Number.isNaN(timeMs)) return fail(ErrorCode.INVALID_TIME, 'time: expected RFC 3339 with an offset or Z');
+  return checkFields(userId, metric, timeMs, value, eventId ?? undefined, deviceId ?? undefined, nowMs);
+}
+
+/**
+ * The rules once the types are right: shared by `checkReading` (untrusted JSON) and the mutation,
+ * whose input GraphQL has already typed.
+ */
+export function checkFields(
+  userId: string,
+  metric: string,
+  timeMs: number,
+  value: number,
+  eventId: string | undefined,
+  deviceId: string | undefined,
+  nowMs: number,
+): ReadingCheck {
   if (!USER_ID_PATTERN.test(userId)) {
     return fail(ErrorCode.INVALID_USER_ID, 'userId: expected 1 to 64 characters of A-Z a-z 0-9 _ . : @ -');
   }
-  if (typeof metric !== 'string') return fail(ErrorCode.INVALID_FIELD, 'metric: expected a string');
   if (!isWireMetric(metric)) return fail(ErrorCode.INVALID_METRIC, `metric: unknown metric "${metric.slice(0, 64)}"`);
-  if (typeof time !== 'string') return fail(ErrorCode.INVALID_FIELD, 'time: expected an RFC 3339 string');
-  const timeMs = parseRfc3339(time);
-  if (Number.isNaN(timeMs)) return fail(ErrorCode.INVALID_TIME, 'time: expected RFC 3339 with an offset or Z');
+  if (!Number.isFinite(timeMs)) return fail(ErrorCode.INVALID_TIME, 'time: expected a valid timestamp');
   if (timeMs > nowMs + MAX_FUTURE_MS) return fail(ErrorCode.TIME_IN_FUTURE, 'time: more than 5 minutes in the future');
-  if (typeof value !== 'number') return fail(ErrorCode.INVALID_FIELD, 'value: expected a number');
   if (!Number.isFinite(value)) return fail(ErrorCode.VALUE_NOT_FINITE, 'value: expected a finite number');
   const range = METRICS[metric];
   if (value < range.min || value > range.max) {
     return fail(ErrorCode.VALUE_OUT_OF_RANGE, `value: ${metric} must be within ${range.min} to ${range.max} ${range.unit}`);
   }
-  if (eventId !== undefined && eventId !== null && (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > MAX_ID_LENGTH)) {
-    return fail(ErrorCode.INVALID_FIELD, `eventId: expected a string of 1 to ${MAX_ID_LENGTH} characters`);
+  if (eventId !== undefined && (eventId.length === 0 || eventId.length > MAX_ID_LENGTH)) {
+    return fail(ErrorCode.INVALID_FIELD, `eventId: expected 1 to ${MAX_ID_LENGTH} characters`);
   }
-  if (deviceId !== undefined && deviceId !== null && (typeof deviceId !== 'string' || deviceId.length > MAX_ID_LENGTH)) {
-    return fail(ErrorCode.INVALID_FIELD, `deviceId: expected a string of at most ${MAX_ID_LENGTH} characters`);
+  if (deviceId !== undefined && deviceId.length > MAX_ID_LENGTH) {
+    return fail(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters`);
   }
-  return {
-    ok: true,
-    reading: {
-      eventId: typeof eventId === 'string' ? eventId : undefined,
-      userId,
-      metric,
-      timeMs,
-      value,
-      deviceId: typeof deviceId === 'string' ? deviceId : undefined,
-    },
-  };
+  return { ok: true, reading: { eventId, userId, metric, timeMs, value, deviceId } };
 }
 
 /** The wire form of a valid reading (time normalised to UTC with milliseconds). */

@@ -8,6 +8,8 @@ import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createHealthService } from '../health/health.service.js';
 import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
+import { createReadingPublisher } from '../ingest/reading.publisher.js';
+import { createIngestService } from '../ingest/ingest.service.js';
 import type { GatewayServices } from './context.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
@@ -27,14 +29,22 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   const pool = createPool(config, logger);
   const kafka = createKafka(config, logger);
   const kafkaHealth = kafkaCheck(kafka);
+  const publisher = createReadingPublisher({
+    kafka,
+    topic: config.kafka.topics.ingestion,
+    logger: logger.child({ part: 'publisher' }),
+    ackTimeoutMs: config.gateway.ingestAckTimeoutMs,
+  });
 
   const services: GatewayServices = {
     health: createHealthService([kafkaHealth, flinkCheck(config), trinoCheck(config), postgresCheck(pool)]),
+    ingest: createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }),
   };
 
   const parts: Part[] = [
     { name: 'postgres pool', stop: () => pool.end() },
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
+    { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
   ];
 
   return {

@@ -1,0 +1,57 @@
+/**
+ * `ingestReadings`: validate each reading, publish the valid ones, answer once Kafka acknowledged
+ * them. Invalid readings are reported by index and never published; a batch over the limit is
+ * refused whole.
+ */
+import { AppError, ErrorCode } from '../errors.js';
+import { checkFields, type ValidReading } from '../domain/reading.js';
+import type { ReadingPublisher } from './reading.publisher.js';
+
+/** A reading as GraphQL hands it over: types already checked, rules not yet. */
+export interface ReadingFields {
+  userId: string;
+  metric: string;
+  time: Date;
+  value: number;
+  deviceId?: string | null | undefined;
+  eventId?: string | null | undefined;
+}
+
+export interface Rejected {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  rejected: Rejected[];
+}
+
+export interface IngestService {
+  ingest(readings: ReadingFields[], requestId?: string): Promise<IngestOutcome>;
+}
+
+export function createIngestService(opts: { publisher: ReadingPublisher; maxReadings: number; now?: () => number }): IngestService {
+  const now = opts.now ?? Date.now;
+  return {
+    async ingest(readings, requestId) {
+      if (readings.length > opts.maxReadings) {
+        throw new AppError(ErrorCode.BATCH_TOO_LARGE, `at most ${opts.maxReadings} readings per request; got ${readings.length}. Split the batch.`, {
+          details: { limit: opts.maxReadings, received: readings.length },
+        });
+      }
+      const nowMs = now();
+      const valid: ValidReading[] = [];
+      const rejected: Rejected[] = [];
+      for (let i = 0; i < readings.length; i += 1) {
+        const r = readings[i]!;
+        const check = checkFields(r.userId, r.metric, r.time.getTime(), r.value, r.eventId ?? undefined, r.deviceId ?? undefined, nowMs);
+        if (check.ok) valid.push(check.reading);
+        else rejected.push({ index: i, code: check.code, message: check.message });
+      }
+      if (valid.length > 0) await opts.publisher.publish(valid, requestId);
+      return { accepted: valid.length, rejected };
+    },
+  };
+}
