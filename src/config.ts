@@ -15,6 +15,12 @@ const port = z.coerce
   .int('expected a whole port number')
   .min(1, 'expected a port from 1 to 65535')
   .max(65535, 'expected a port from 1 to 65535');
+/** A port to listen on: 0 asks the OS for a free one (tests). */
+const listenPort = z.coerce
+  .number({ invalid_type_error: 'expected a port number' })
+  .int('expected a whole port number')
+  .min(0, 'expected a port from 0 to 65535')
+  .max(65535, 'expected a port from 0 to 65535');
 const positiveInt = z.coerce
   .number({ invalid_type_error: 'expected a whole number' })
   .int('expected a whole number')
@@ -47,7 +53,7 @@ const schema = z.object({
 
   // Gateway
   HOST: z.string().default('127.0.0.1'),
-  PORT: port.default(4000),
+  PORT: listenPort.default(4000),
   GRAPHIQL: bool.optional(),
   INGEST_MAX_READINGS: positiveInt.default(5000),
   HTTP_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
@@ -98,6 +104,16 @@ const schema = z.object({
 
   // Consumer worker
   CONSUMER_METRICS_PORT: port.default(9464),
+  KAFKA_CONSUMER_FROM_BEGINNING: bool.default('true'),
+  CONSUMER_CONCURRENCY: positiveInt.default(3),
+  CONSUMER_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
+  CONSUMER_RETRY_INITIAL_MS: positiveInt.default(200),
+  CONSUMER_RETRY_MAX_MS: positiveInt.default(10_000),
+
+  // Live subscriptions (graphql-ws)
+  LIVE_BUFFER_SIZE: positiveInt.default(256),
+  LIVE_KEEPALIVE_MS: nonNegativeInt.default(12_000),
+  LIVE_DEDUP_ENTRIES: positiveInt.default(50_000),
 
   // Local stack
   STACK_DIR: z.string().default('.stack'),
@@ -155,7 +171,26 @@ export interface Config {
     parallelism: number;
     alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
   };
-  consumer: { metricsPort: number };
+  consumer: {
+    metricsPort: number;
+    /** A new consumer group starts at the oldest retained message (true) or at the end of the topic. */
+    fromBeginning: boolean;
+    /** Partitions written to Postgres at the same time (kafkajs partitionsConsumedConcurrently). */
+    concurrency: number;
+    /** Upper bound of one fetched batch per partition, so of one multi-row INSERT. */
+    maxBytesPerPartition: number;
+    /** Back-off of retriable failures (database or DLQ unavailable): first wait and cap. */
+    retryInitialMs: number;
+    retryMaxMs: number;
+  };
+  live: {
+    /** Events held per subscriber before the oldest are dropped. */
+    bufferSize: number;
+    /** Server ping interval; a socket that does not answer within one more interval is closed. 0 disables. */
+    keepAliveMs: number;
+    /** Window and alert identities remembered to drop repeats from the output topics. */
+    dedupEntries: number;
+  };
   stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
 }
 
@@ -250,7 +285,15 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
         spo2Min: r.ALERT_SPO2_MIN,
       },
     },
-    consumer: { metricsPort: r.CONSUMER_METRICS_PORT },
+    consumer: {
+      metricsPort: r.CONSUMER_METRICS_PORT,
+      fromBeginning: r.KAFKA_CONSUMER_FROM_BEGINNING,
+      concurrency: r.CONSUMER_CONCURRENCY,
+      maxBytesPerPartition: r.CONSUMER_MAX_BYTES_PER_PARTITION,
+      retryInitialMs: r.CONSUMER_RETRY_INITIAL_MS,
+      retryMaxMs: r.CONSUMER_RETRY_MAX_MS,
+    },
+    live: { bufferSize: r.LIVE_BUFFER_SIZE, keepAliveMs: r.LIVE_KEEPALIVE_MS, dedupEntries: r.LIVE_DEDUP_ENTRIES },
     stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
   };
 }

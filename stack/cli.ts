@@ -2,24 +2,10 @@
  * `npm run stack:{fetch,up,status,down} [service...]`: the real Kafka, Flink, Trino and Postgres as
  * local processes. `up` is idempotent and returns once every service answers a real request.
  */
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
-import { runningPid, stackPaths, stopProcess, waitUntilReady } from './lib/process.js';
+import { createStackContext } from './lib/context.js';
+import { runningPid, stopProcess, waitUntilReady } from './lib/process.js';
 import type { ServiceDefinition, StackContext } from './lib/service.js';
 import { services } from './services/index.js';
-
-const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-function context(): StackContext {
-  const config = loadConfig();
-  return {
-    config,
-    paths: stackPaths(config.stack.dir),
-    repoDir,
-    log: (m) => console.log(`[stack] ${m}`),
-  };
-}
 
 function select(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return services;
@@ -94,7 +80,7 @@ async function downAll(ctx: StackContext, chosen: ServiceDefinition[]) {
 
 async function main() {
   const [command = 'status', ...names] = process.argv.slice(2);
-  const ctx = context();
+  const ctx = createStackContext();
   const chosen = select(names);
   switch (command) {
     case 'fetch':
