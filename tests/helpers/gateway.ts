@@ -1,4 +1,6 @@
 /** Starts a real gateway on a free port for a test, with the real stack behind it. */
+import { print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createGateway } from '../../src/gateway/app.js';
@@ -11,7 +13,12 @@ export interface GqlResponse<T = Record<string, unknown>> {
 export interface TestGateway {
   url: string;
   config: Config;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>>;
+  /** Sends an operation: a string, or a typed document from tests/generated (codegen). */
+  gql<T = Record<string, unknown>, V = Record<string, unknown>>(
+    query: string | TypedDocumentNode<T, V>,
+    variables?: V,
+    headers?: Record<string, string>,
+  ): Promise<GqlResponse<T>>;
   stop(): Promise<void>;
 }
 
@@ -26,7 +33,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: typeof query === 'string' ? query : print(query), variables }),
       });
       return (await res.json()) as GqlResponse<never>;
     },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, endOffsets, testKafka } from '../helpers/kafka.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { uniqueId } from '../helpers/wait.js';
+import { IngestReadingsDocument, type ReadingInput } from '../generated/graphql.js';
 
 const INGEST = /* GraphQL */ `
   mutation Ingest($readings: [ReadingInput!]!) {
@@ -38,7 +39,7 @@ describe('ingestReadings -> fitbit_ingestion', () => {
       { userId: user, metric: 'CALORIES', time: new Date(Date.now() + 10 * 60_000).toISOString(), value: 1 },
       { userId: user, metric: 'SKIN_TEMPERATURE_DELTA', time: '2026-01-01T12:00:00.123+02:00', value: -0.4 },
     ];
-    const res = await gw.gql<IngestData>(INGEST, { readings });
+    const res = await gw.gql(IngestReadingsDocument, { readings: readings as ReadingInput[] });
     expect(res.errors).toBeUndefined();
     expect(res.data?.ingestReadings.accepted).toBe(3);
     expect(res.data?.ingestReadings.rejected.map((r) => [r.index, r.code])).toEqual([

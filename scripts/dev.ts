@@ -1,0 +1,49 @@
+/**
+ * `npm run dev`: the whole thing on this machine. Brings the stack up, applies migrations, deploys
+ * the Flink job, then runs the consumer worker and the gateway until Ctrl-C.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const tsx = 'node_modules/.bin/tsx';
+const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+
+function step(title: string, args: string[]): void {
+  console.log(`\n== ${title}`);
+  const res = spawnSync(tsx, args, { stdio: 'inherit', env });
+  if (res.status !== 0) {
+    console.error(`${title} failed (exit ${res.status ?? res.signal})`);
+    process.exit(1);
+  }
+}
+
+step('stack', ['stack/cli.ts', 'up']);
+step('migrations', ['src/timescale/migrate.main.ts']);
+if (existsSync('src/flink/deploy.main.ts')) step('Flink job', ['src/flink/deploy.main.ts']);
+
+const children: ChildProcess[] = [];
+function run(name: string, script: string): void {
+  const child = spawn(tsx, [script], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  child.on('exit', (code, signal) => {
+    console.error(`${name} exited (${code ?? signal})`);
+    if (!stopping) shutdown(1);
+  });
+  children.push(child);
+}
+
+let stopping = false;
+function shutdown(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 5000).unref();
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r))))).then(() =>
+    process.exit(code),
+  );
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+console.log('\n== consumer worker and gateway (Ctrl-C stops them; `npm run stack:down` stops the stack)');
+if (existsSync('src/consumer/main.ts')) run('consumer', 'src/consumer/main.ts');
+run('gateway', 'src/gateway/main.ts');
