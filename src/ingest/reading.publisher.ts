@@ -12,7 +12,7 @@
  * something Kafka did not take) cannot happen.
  */
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { READING_SCHEMA_VERSION, toWire, type ValidReading } from '../domain/reading.js';
@@ -63,6 +63,9 @@ export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPu
   const { kafka, topic, logger, ackTimeoutMs } = opts;
   const maxBatch = opts.maxBatchMessages ?? 10_000;
   const producer: Producer = kafka.producer({
+    // The Java client's murmur2 partitioner: a user's readings land in the partition any other
+    // producer (or Flink) would pick for the same key.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
