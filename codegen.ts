@@ -9,6 +9,8 @@ const config: CodegenConfig = {
   schema: 'schema.graphql',
   documents: ['tests/documents/**/*.graphql'],
   ignoreNoDocuments: true,
+  // ESM: generated relative imports carry their .js extension.
+  emitLegacyCommonJSImports: false,
   generates: {
     'tests/generated/': {
       preset: 'client',

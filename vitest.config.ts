@@ -3,15 +3,16 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+const resolve = {
+  // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so type-graphql, loads the CJS
+  // one; without this alias Vite would hand the test files the ESM one, and the schema would mix
+  // two copies of graphql's classes.
+  alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+};
+
 export default defineConfig({
-  resolve: {
-    // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so type-graphql, loads the CJS
-    // one; without this alias Vite would hand the test files the ESM one, and the schema would mix
-    // two copies of graphql's classes.
-    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
-  },
+  resolve,
   test: {
-    include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
     // Integration files share one Kafka, Flink and Trino on a 2-core machine: run files one at a
     // time so that a consumer group's rebalance in one file never stalls another file's wait.
@@ -19,6 +20,20 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    reporters: ['default'],
+    projects: [
+      { resolve, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], setupFiles: ['tests/setup.ts'] } },
+      {
+        resolve,
+        test: {
+          name: 'services',
+          include: ['tests/{integration,e2e,faults,browser}/**/*.test.ts'],
+          setupFiles: ['tests/setup.ts'],
+          // Brings the real stack up (idempotent) before any file talks to it.
+          globalSetup: ['tests/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
   },
 });

@@ -109,6 +109,7 @@ const schema = z.object({
   CONSUMER_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
   CONSUMER_RETRY_INITIAL_MS: positiveInt.default(200),
   CONSUMER_RETRY_MAX_MS: positiveInt.default(10_000),
+  CONSUMER_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
 
   // Live subscriptions (graphql-ws)
   LIVE_BUFFER_SIZE: positiveInt.default(256),
@@ -182,6 +183,8 @@ export interface Config {
     /** Back-off of retriable failures (database or DLQ unavailable): first wait and cap. */
     retryInitialMs: number;
     retryMaxMs: number;
+    /** A member silent this long (crashed) loses its partitions to the rest of the group. */
+    sessionTimeoutMs: number;
   };
   live: {
     /** Events held per subscriber before the oldest are dropped. */
@@ -292,6 +295,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       maxBytesPerPartition: r.CONSUMER_MAX_BYTES_PER_PARTITION,
       retryInitialMs: r.CONSUMER_RETRY_INITIAL_MS,
       retryMaxMs: r.CONSUMER_RETRY_MAX_MS,
+      sessionTimeoutMs: r.CONSUMER_SESSION_TIMEOUT_MS,
     },
     live: { bufferSize: r.LIVE_BUFFER_SIZE, keepAliveMs: r.LIVE_KEEPALIVE_MS, dedupEntries: r.LIVE_DEDUP_ENTRIES },
     stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },

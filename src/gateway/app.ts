@@ -12,9 +12,12 @@ import type { Config } from '../config.js';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, GatewayServices } from './context.js';
 import { buildServices } from './services.js';
 import { createHttpHandler, type Route } from './http-handler.js';
+import { attachLiveWebSocket } from '../live/ws-server.js';
+import { createLoaders } from '../timescale/loaders.js';
+import { createGraphiql } from '../graphiql/routes.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -23,6 +26,8 @@ type Phase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
 export interface Gateway {
   start(): Promise<{ url: string; port: number }>;
   stop(): Promise<void>;
+  /** The process's services, for tests and operators (e.g. `services.live.stats()`). */
+  readonly services: GatewayServices;
 }
 
 export function createGateway(config: Config, logger: Logger): Gateway {
@@ -60,6 +65,10 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     },
   ];
 
+  // GraphiQL from local assets (no CDN); off in production together with introspection.
+  const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
+  if (graphiql) routes.push(...graphiql.routes);
+
   httpServer.on(
     'request',
     createHttpHandler<GatewayContext>({
@@ -67,15 +76,36 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       context: async (req) => ({
         requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
         services,
+        loaders: createLoaders(services),
       }),
       maxBodyBytes: config.gateway.maxBodyBytes,
       graphqlPath: GRAPHQL_PATH,
       routes,
+      graphiqlHtml: graphiql?.html,
       onError: (err) => logger.error({ err }, 'unhandled error in HTTP handler'),
     }),
   );
 
+  // graphql-ws subscriptions on the same server and path (HTTP upgrade requests).
+  const liveWs = attachLiveWebSocket<GatewayContext>({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema: buildGatewaySchema(),
+    logger,
+    context: ({ credentials }) => ({
+      requestId: randomUUID(),
+      services,
+      loaders: createLoaders(services),
+      authorization: credentials.authorization,
+    }),
+    keepAliveMs: config.live.keepAliveMs,
+    maxPayloadBytes: config.gateway.maxBodyBytes,
+    development,
+    completeAll: () => services.live.completeAll(),
+  });
+
   return {
+    services,
     async start() {
       if (phase !== 'initialized') throw new Error(`gateway cannot start from phase ${phase}`);
       phase = 'starting';
@@ -95,6 +125,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
       if (phase === 'stopping' || phase === 'stopped') return;
       const wasStarted = phase === 'started';
       phase = 'stopping';
+      // Subscriptions complete and sockets close (1001) first: upgraded sockets would hold the HTTP close.
+      await liveWs.dispose();
       if (wasStarted) await apollo.stop(); // drains HTTP (plugin) before returning
       await parts.stop();
       phase = 'stopped';

@@ -1,13 +1,30 @@
 /** What every resolver receives. Services are built once per process; loaders once per request. */
 import type { HealthService } from '../health/health.service.js';
 import type { IngestService } from '../ingest/ingest.service.js';
+import type { LiveService } from '../live/live.service.js';
+import type { Loaders } from '../timescale/loaders.js';
+import type { ReadingsService } from '../timescale/readings.service.js';
+import type { SeriesService } from '../timescale/series.service.js';
+import type { TrinoService } from '../trino/index.js';
 
 export interface GatewayServices {
   health: HealthService;
   ingest: IngestService;
+  series: SeriesService;
+  readings: ReadingsService;
+  trino: TrinoService;
+  /** Subscriptions' fan-out from fitbit_processed / fitbit_alerts (src/live). */
+  live: LiveService;
 }
 
 export interface GatewayContext {
   requestId: string;
   services: GatewayServices;
+  /** DataLoaders for this request only (src/timescale/loaders.ts). */
+  loaders: Loaders;
+  /**
+   * The caller's raw credential (HTTP `authorization` header or graphql-ws `connection_init`
+   * payload), not yet verified: the authentication work checks it.
+   */
+  authorization?: string | undefined;
 }

@@ -10,6 +10,10 @@ import { createHealthService } from '../health/health.service.js';
 import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
 import { createIngestService } from '../ingest/ingest.service.js';
+import { createSeriesService } from '../timescale/series.service.js';
+import { createReadingsService } from '../timescale/readings.service.js';
+import { createTrinoService } from '../trino/index.js';
+import { createLiveService } from '../live/live.service.js';
 import type { GatewayServices } from './context.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
@@ -36,15 +40,26 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     ackTimeoutMs: config.gateway.ingestAckTimeoutMs,
   });
 
+  const series = createSeriesService(pool, config, logger.child({ part: 'series' }));
+  const trino = createTrinoService({ config, logger });
+  const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
+
   const services: GatewayServices = {
     health: createHealthService([kafkaHealth, flinkCheck(config), trinoCheck(config), postgresCheck(pool)]),
     ingest: createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }),
+    series,
+    readings: createReadingsService(pool, config),
+    trino,
+    live,
   };
 
   const parts: Part[] = [
     { name: 'postgres pool', stop: () => pool.end() },
+    { name: 'series flavour', start: () => series.start(), stop: async () => undefined },
+    { name: 'trino', start: () => trino.start(), stop: () => trino.stop() },
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
     { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
+    { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
   ];
 
   return {

@@ -4,6 +4,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchemaSync } from 'type-graphql';
 import { resolvers } from '../resolvers/index.js';
 import { DateTimeScalar } from '../resolvers/types/scalars.js';
+import { noPubSub } from '../live/no-pubsub.js';
 
 let built: GraphQLSchema | undefined;
 
@@ -13,6 +14,8 @@ export function buildGatewaySchema(): GraphQLSchema {
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Inputs are checked by hand-written validators (src/domain); reflection validators are off.
     validate: false,
+    // Subscriptions bring their own `subscribe` functions (src/live); type-graphql still wants one.
+    pubSub: noPubSub,
   });
   return built;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generate } from '@graphql-codegen/cli';
 import { printGatewaySchema } from '../../src/schema/build.js';
-import codegenConfig from '../../codegen.ts';
+import codegenConfig from '../../codegen.js';
 
 describe('generated files', () => {
   it('schema.graphql matches the type-graphql classes (run `npm run schema:emit`)', () => {

@@ -1,0 +1,217 @@
+/**
+ * `series` read latency: 100 users x one day of heart rate every 5 s (1,728,000 rows, seeded with
+ * COPY under the user prefix `bench-query-`, kept between runs and reused; `--clean` deletes them),
+ * then `series` for 24 h at MINUTE buckets (1,440 points) from 16 concurrent clients:
+ *   - baseline: the same SQL the gateway runs, sent with pg from this process;
+ *   - figure:   the GraphQL query over HTTP to a gateway in a forked child process (its own CPU
+ *               time and event loop, like a deployment), parsed as JSON by the client.
+ * Both phases share the machine with Postgres (2 cores here), so the ratio is the gateway's cost.
+ *
+ *   npx tsx bench/query.bench.ts [--short] [--clean]     (npm run bench:query)
+ */
+import { fork } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { migrate } from '../src/timescale/migrations.js';
+import { createPool } from '../src/timescale/pool.js';
+import { bucketInterval, seriesSql } from '../src/timescale/series.sql.js';
+import { createSeriesService } from '../src/timescale/series.service.js';
+import { percentile, round, writeResult, type Figure } from './lib/report.js';
+
+const PREFIX = 'bench-query-';
+const USERS = 100;
+const DAY_START = Date.parse('2025-03-10T00:00:00.000Z');
+const STEP_MS = 5_000;
+const PER_USER = 86_400_000 / STEP_MS;
+const CONCURRENCY = 16;
+const short = process.argv.includes('--short');
+const SECONDS = short ? 5 : 20;
+const WARMUP_SECONDS = short ? 1 : 3;
+const userId = (i: number) => `${PREFIX}${String(i).padStart(3, '0')}`;
+const FROM = new Date(DAY_START).toISOString();
+const TO = new Date(DAY_START + 86_400_000).toISOString();
+
+const QUERY = `query ($u: ID!, $from: DateTime!, $to: DateTime!) {
+  series(userId: $u, metric: HEART_RATE, from: $from, to: $to, bucket: MINUTE) { time count avg min max sum }
+}`;
+
+async function runGatewayChild(): Promise<void> {
+  const { createGateway } = await import('../src/gateway/app.js');
+  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', GRAPHIQL: 'false' });
+  const gateway = createGateway(config, createLogger(config, 'bench-gateway'));
+  const { port } = await gateway.start();
+  process.send?.({ kind: 'ready', port });
+  process.on('message', (m) => {
+    if (m === 'stop') void gateway.stop().then(() => process.exit(0));
+  });
+}
+
+/** 1,728,000 rows as CSV through COPY, in chunks, with a seeded random walk per user. */
+async function seed(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [`${PREFIX}%`]);
+  if (rows[0]!.n === USERS * PER_USER) return 0;
+  await pool.query('DELETE FROM readings WHERE user_id LIKE $1', [`${PREFIX}%`]);
+  const started = Date.now();
+  const client = await pool.connect();
+  try {
+    let user = 0;
+    let step = 0;
+    let hr = 70;
+    let s = 12345;
+    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const source = new Readable({
+      read() {
+        if (user >= USERS) return void this.push(null);
+        const lines: string[] = [];
+        for (let k = 0; k < 10_000 && user < USERS; k += 1) {
+          hr = Math.min(180, Math.max(45, hr + (rnd() - 0.5) * 4));
+          lines.push(`${userId(user)},heart_rate,${new Date(DAY_START + step * STEP_MS).toISOString()},${hr.toFixed(1)},bench\n`);
+          step += 1;
+          if (step === PER_USER) {
+            step = 0;
+            user += 1;
+            hr = 60 + rnd() * 30;
+          }
+        }
+        this.push(lines.join(''));
+      },
+    });
+    await pipeline(source, client.query(copyFrom('COPY readings (user_id, metric, time, value, device_id) FROM STDIN WITH (FORMAT csv)')));
+    await client.query('ANALYZE readings');
+  } finally {
+    client.release();
+  }
+  return Date.now() - started;
+}
+
+interface Phase {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+/** `CONCURRENCY` loops calling `once(user)` back to back for `seconds`; users round-robin. */
+async function load(seconds: number, once: (user: string) => Promise<void>): Promise<Phase> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const user = userId(next++ % USERS);
+        const t0 = performance.now();
+        try {
+          await once(user);
+          latencies.push(performance.now() - t0);
+        } catch (err) {
+          errors += 1;
+          if (errors === 1) console.error('first error:', (err as Error).message);
+        }
+      }
+    }),
+  );
+  return { latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - started) / 1000, errors };
+}
+
+function summary(p: Phase) {
+  return {
+    p50: round(percentile(p.latencies, 50)),
+    p99: round(percentile(p.latencies, 99)),
+    rps: round(p.latencies.length / p.seconds, 1),
+    requests: p.latencies.length,
+    errors: p.errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const logger = createLogger(config, 'bench-query');
+  // The same pool size as the gateway's, so both sides queue 16 clients on the same connections.
+  const pool = createPool(config, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
+  try {
+    await migrate(pool);
+    if (process.argv.includes('--clean')) {
+      const { rowCount } = await pool.query('DELETE FROM readings WHERE user_id LIKE $1', [`${PREFIX}%`]);
+      console.log(`deleted ${rowCount} rows under ${PREFIX}`);
+      return;
+    }
+    const seedMs = await seed(pool);
+    console.log(seedMs ? `seeded ${USERS * PER_USER} rows with COPY in ${seedMs} ms` : `reusing ${USERS * PER_USER} seeded rows under ${PREFIX}`);
+
+    const flavour = await createSeriesService(pool, config, logger).flavour();
+    const sql = seriesSql(flavour);
+    const width = bucketInterval('MINUTE');
+    const direct = async (u: string) => {
+      const { rows } = await pool.query(sql, [u, 'heart_rate', new Date(FROM), new Date(TO), width]);
+      if (rows.length !== 1440) throw new Error(`expected 1440 points, got ${rows.length}`);
+    };
+
+    const child = fork(import.meta.filename, ['--role', 'gateway'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+      child.once('message', (m: { kind: string; port: number }) => resolve(m));
+      child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const viaGateway = async (u: string) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: QUERY, variables: { u, from: FROM, to: TO } }),
+      });
+      const body = (await res.json()) as { data?: { series: unknown[] }; errors?: unknown[] };
+      if (body.errors || body.data?.series.length !== 1440) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+    };
+
+    try {
+      await load(WARMUP_SECONDS, direct);
+      await load(WARMUP_SECONDS, viaGateway);
+      // Interleaved halves, so drift on a shared machine (autovacuum, page cache) hits both sides.
+      const half = SECONDS / 2;
+      const d1 = await load(half, direct);
+      const g1 = await load(half, viaGateway);
+      const d2 = await load(half, direct);
+      const g2 = await load(half, viaGateway);
+      const merge = (a: Phase, b: Phase): Phase => ({
+        latencies: [...a.latencies, ...b.latencies].sort((x, y) => x - y),
+        seconds: a.seconds + b.seconds,
+        errors: a.errors + b.errors,
+      });
+      const d = summary(merge(d1, d2));
+      const g = summary(merge(g1, g2));
+      console.log('direct pg :', d);
+      console.log('gateway   :', g);
+
+      const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
+      const figures: Figure[] = [
+        { name: 'series 24h/MINUTE p50', figure: g.p50, unit: 'ms', baseline: d.p50, baselineName: 'same SQL with pg', ratio: round(g.p50 / d.p50), better: 'lower', note: setup },
+        { name: 'series 24h/MINUTE p99', figure: g.p99, unit: 'ms', baseline: d.p99, baselineName: 'same SQL with pg', ratio: round(g.p99 / d.p99), better: 'lower', target: '< 50 ms, ratio < 1.5' },
+        { name: 'series 24h/MINUTE throughput', figure: g.rps, unit: 'requests/s', baseline: d.rps, baselineName: 'same SQL with pg', ratio: round(g.rps / d.rps), better: 'higher' },
+      ];
+      const file = writeResult({
+        bench: 'query',
+        mode: short ? 'short' : 'full',
+        figures,
+        notes: [
+          setup,
+          'Latency ratios are gateway / direct (overhead, lower is better); the throughput ratio is gateway / direct (higher is better).',
+          `errors: gateway ${g.errors}, direct ${d.errors}; requests: gateway ${g.requests}, direct ${d.requests}`,
+        ],
+      });
+      console.log(`wrote ${file}`);
+    } finally {
+      child.send('stop');
+      await new Promise((r) => child.once('exit', r));
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'gateway') await runGatewayChild();
+else await main();

@@ -1,0 +1,257 @@
+/**
+ * Worker throughput: rows/s from a pre-filled topic into Postgres, beside a raw COPY of the same
+ * rows into a scratch table of the same shape, in the same run.
+ *
+ *   npx tsx bench/worker.bench.ts [--short] [--rows N] [--cpu-profile file.cpuprofile]
+ *
+ * Writes bench/results/worker.json. Everything it creates (topics, group, scratch table, its rows
+ * in `readings`) is removed at the end, also on failure.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createConsumerWorker } from '../src/consumer/worker.js';
+import { WIRE_METRICS, METRICS } from '../src/domain/metrics.js';
+
+const args = process.argv.slice(2);
+const short = args.includes('--short');
+const rowsArg = args.indexOf('--rows');
+const N = rowsArg >= 0 ? Number(args[rowsArg + 1]) : short ? 20_000 : 200_000;
+const profileArg = args.indexOf('--cpu-profile');
+const profileFile = profileArg >= 0 ? args[profileArg + 1] : undefined;
+const USERS = 1000;
+
+const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const topic = `bench_worker_${run}`;
+const dlqTopic = `bench_worker_dlq_${run}`;
+const groupId = `bench-worker-${run}`;
+const userPrefix = `bench-${run}-u`;
+const scratch = `bench_copy_${run}`;
+
+const base = loadConfig();
+const config = loadConfig({
+  ...process.env,
+  KAFKA_TOPIC: topic,
+  KAFKA_DLQ_TOPIC: dlqTopic,
+  KAFKA_CONSUMER_GROUP: groupId,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const logger = createLogger(config, 'bench-worker');
+const kafka = new Kafka({ clientId: 'bench-worker', brokers: base.kafka.brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+const db = new pg.Client({ connectionString: base.postgres.url });
+
+interface Row {
+  userId: string;
+  metric: string;
+  time: string;
+  value: number;
+  deviceId: string;
+  eventId: string;
+}
+
+/** N distinct identities: USERS users, one reading per (user, metric, second) going back in time. */
+function makeRows(): Row[] {
+  const start = Date.now() - 86_400_000;
+  const rows: Row[] = new Array(N);
+  for (let i = 0; i < N; i += 1) {
+    const metric = WIRE_METRICS[i % WIRE_METRICS.length]!;
+    const m = METRICS[metric];
+    rows[i] = {
+      userId: `${userPrefix}${i % USERS}`,
+      metric,
+      time: new Date(start + Math.floor(i / USERS) * 1000).toISOString(),
+      value: m.min + ((i * 7) % Math.max(1, m.max - m.min)),
+      deviceId: 'charge6-1',
+      eventId: `${run}-${i}`,
+    };
+  }
+  return rows;
+}
+
+async function produce(rows: Row[]): Promise<number> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const t0 = performance.now();
+  const chunk = 10_000;
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < rows.length; i += chunk) {
+    const messages = rows.slice(i, i + chunk).map((r) => ({ key: r.userId, value: JSON.stringify(r), headers: { 'schema-version': '1' } }));
+    sends.push(producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages }));
+    if (sends.length >= 4) await sends.shift();
+  }
+  await Promise.all(sends);
+  const ms = performance.now() - t0;
+  await producer.disconnect();
+  return ms;
+}
+
+/** CPU seconds used so far by the Postgres backends serving the worker (same machine: /proc). */
+async function backendCpuMs(): Promise<number> {
+  const pids = (await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'fitbit-consumer'")).rows;
+  const tick = 10; // ms per clock tick (USER_HZ 100)
+  let total = 0;
+  for (const { pid } of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+    } catch {
+      // backend gone
+    }
+  }
+  return total;
+}
+
+interface WorkerRun {
+  steadyMs: number;
+  totalMs: number;
+  nodeCpuMs: number;
+  postgresCpuMs: number;
+  stats: ReturnType<ReturnType<typeof createConsumerWorker>['stats']>;
+}
+
+async function measureWorker(): Promise<WorkerRun> {
+  const worker = createConsumerWorker({ config, logger, print: () => undefined });
+  const t0 = performance.now();
+  let first = 0;
+  try {
+    await worker.start();
+    // From here the group is joined: what follows is fetching, decoding and writing.
+    first = performance.now();
+    const cpu0 = process.cpuUsage();
+    // The pool connects lazily: sample the backends' CPU once they exist, and subtract.
+    let pg0 = -1;
+    for (;;) {
+      const s = worker.stats();
+      if (pg0 < 0 && s.batches > 0) pg0 = await backendCpuMs();
+      if (s.rowsInserted + s.duplicates + s.dlq >= N) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const end = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    const pg1 = await backendCpuMs();
+    const stats = worker.stats();
+    return {
+      steadyMs: end - first,
+      totalMs: end - t0,
+      nodeCpuMs: (cpu.user + cpu.system) / 1000,
+      postgresCpuMs: pg1 - Math.max(0, pg0),
+      stats,
+    };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** COPY of the same rows, text format, into a table like `readings` (same keys and indexes). */
+async function measureCopy(rows: Row[]): Promise<number> {
+  await db.query(`CREATE TABLE ${scratch} (LIKE readings INCLUDING ALL)`);
+  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+  const t0 = performance.now();
+  const text = function* () {
+    let buf = '';
+    for (const r of rows) {
+      buf += `${esc(r.userId)}\t${r.metric}\t${r.time}\t${r.value}\t${esc(r.deviceId)}\t${esc(r.eventId)}\n`;
+      if (buf.length > 1 << 16) {
+        yield buf;
+        buf = '';
+      }
+    }
+    if (buf) yield buf;
+  };
+  await pipeline(Readable.from(text()), db.query(copyFrom(`COPY ${scratch} (user_id, metric, time, value, device_id, event_id) FROM STDIN`)));
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  await db.connect();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: config.kafka.partitions },
+        { topic: dlqTopic, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+    const rows = makeRows();
+    const produceMs = await produce(rows);
+    console.log(`produced ${N} readings to ${topic} in ${produceMs.toFixed(0)} ms (${Math.round(N / (produceMs / 1000))}/s)`);
+
+    const session = profileFile ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
+    const w = await measureWorker();
+    if (session && profileFile) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`CPU profile of the worker phase written to ${profileFile}`);
+    }
+    const stored = Number((await db.query(`SELECT count(*) FROM readings WHERE user_id LIKE $1`, [`${userPrefix}%`])).rows[0].count);
+    if (stored !== N) throw new Error(`expected ${N} rows stored, found ${stored}`);
+    const workerRate = N / (w.steadyMs / 1000);
+    console.log(
+      `worker: ${N} rows in ${w.steadyMs.toFixed(0)} ms after joining the group (${Math.round(workerRate)}/s); ${w.totalMs.toFixed(0)} ms with start-up; ${w.stats.batches} batches`,
+    );
+
+    console.log(
+      `  profile: worker process CPU ${w.nodeCpuMs.toFixed(0)} ms (kafkajs fetch/decode, JSON, validation, pg encoding; includes this loop's polling), ` +
+        `Postgres backends CPU about ${w.postgresCpuMs.toFixed(0)} ms (first batch excluded), wall ${w.steadyMs.toFixed(0)} ms on ${cpus().length} cores; load average ${loadavg()[0]!.toFixed(1)}`,
+    );
+    const copyMs = await measureCopy(rows);
+    const copyRate = N / (copyMs / 1000);
+    console.log(`raw COPY: ${N} rows in ${copyMs.toFixed(0)} ms (${Math.round(copyRate)}/s)`);
+
+    const result = {
+      name: 'worker',
+      figure: Math.round(workerRate),
+      unit: 'rows/s',
+      baseline: Math.round(copyRate),
+      baselineUnit: 'rows/s (raw COPY, same rows, same table shape)',
+      ratio: Number((workerRate / copyRate).toFixed(3)),
+      target: 100_000,
+      rows: N,
+      short,
+      workerMsAfterJoin: Math.round(w.steadyMs),
+      workerMsWithStartup: Math.round(w.totalMs),
+      workerRateWithStartup: Math.round(N / (w.totalMs / 1000)),
+      batches: w.stats.batches,
+      profile: {
+        workerProcessCpuMs: Math.round(w.nodeCpuMs),
+        postgresBackendCpuMs: Math.round(w.postgresCpuMs),
+        wallMs: Math.round(w.steadyMs),
+        loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+      },
+      concurrency: config.consumer.concurrency,
+      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      produceRate: Math.round(N / (produceMs / 1000)),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      at: new Date().toISOString(),
+    };
+    const dir = join(import.meta.dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'worker.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(JSON.stringify(result));
+  } finally {
+    await db.query(`DROP TABLE IF EXISTS ${scratch}`).catch(() => undefined);
+    await db.query(`DELETE FROM readings WHERE user_id LIKE $1`, [`${userPrefix}%`]).catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, dlqTopic] }).catch(() => undefined);
+    await admin.disconnect();
+    await db.end();
+  }
+}
+
+await main();

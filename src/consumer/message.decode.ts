@@ -1,0 +1,65 @@
+/**
+ * Turns one raw Kafka message of the ingestion topic into a reading, or into the reason it is
+ * refused. The topic is open to producers other than the gateway, so nothing about a message is
+ * trusted: header, JSON, field types and ranges are all checked. Pure; unit-tested.
+ */
+import type { IHeaders } from 'kafkajs';
+import { ErrorCode } from '../errors.js';
+import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
+
+export const SCHEMA_VERSION_HEADER = 'schema-version';
+
+/** The parts of a kafkajs message the decoder looks at. */
+export interface RawMessage {
+  value: Buffer | null;
+  headers?: IHeaders | undefined;
+}
+
+export type Decoded = { ok: true; reading: ValidReading } | { ok: false; code: ErrorCode; message: string };
+
+const refuse = (code: ErrorCode, message: string): Decoded => ({ ok: false, code, message });
+
+/** A header as text; several values under one name (allowed by Kafka) are returned as a list. */
+export function headerText(headers: IHeaders | undefined, name: string): string | string[] | undefined {
+  const raw = headers?.[name];
+  if (raw === undefined) return undefined;
+  const one = (v: Buffer | string | undefined): string => (v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+  return Array.isArray(raw) ? raw.map(one) : one(raw);
+}
+
+/**
+ * The header `schema-version` may be absent (plain producers that write reading v1 as DESIGN.md
+ * shows it, without headers) or '1'. Anything else is a version this worker cannot read, so it
+ * goes to the DLQ rather than being guessed at.
+ */
+function checkSchemaVersion(headers: IHeaders | undefined): Decoded | undefined {
+  const v = headerText(headers, SCHEMA_VERSION_HEADER);
+  if (v === undefined) return undefined;
+  const values = Array.isArray(v) ? v : [v];
+  if (values.every((x) => x.trim() === READING_SCHEMA_VERSION)) return undefined;
+  return refuse(
+    ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
+    `header ${SCHEMA_VERSION_HEADER}: expected absent or "${READING_SCHEMA_VERSION}", got ${JSON.stringify(Array.isArray(v) ? v : v.slice(0, 32))}`,
+  );
+}
+
+export function decodeMessage(message: RawMessage, nowMs: number): Decoded {
+  const version = checkSchemaVersion(message.headers);
+  if (version) return version;
+  if (message.value === null || message.value.length === 0) {
+    return refuse(ErrorCode.INVALID_JSON, 'value: expected a reading v1 JSON object, got an empty message');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message.value.toString('utf8'));
+  } catch (err) {
+    return refuse(ErrorCode.INVALID_JSON, `value: not JSON (${(err as Error).message.slice(0, 120)})`);
+  }
+  const checked = checkReading(parsed, nowMs);
+  if (!checked.ok) return checked;
+  // Postgres text cannot hold U+0000; refusing here keeps one bad field from failing a whole INSERT.
+  const { deviceId, eventId } = checked.reading;
+  if (deviceId?.includes('\u0000')) return refuse(ErrorCode.INVALID_FIELD, 'deviceId: must not contain U+0000');
+  if (eventId?.includes('\u0000')) return refuse(ErrorCode.INVALID_FIELD, 'eventId: must not contain U+0000');
+  return checked;
+}

@@ -1,0 +1,261 @@
+/**
+ * The consumer worker: topic `fitbit_ingestion` -> table `readings`.
+ *
+ * Per fetched partition batch: decode and validate every message, de-duplicate inside the batch,
+ * write the valid rows with one INSERT ... ON CONFLICT DO NOTHING, publish the refused messages to
+ * the DLQ (acks from all in-sync replicas), and only then resolve and commit the batch's offsets.
+ * A crash anywhere before the commit replays the batch; the identity makes the replay harmless.
+ *
+ * Failures of the world (Postgres or Kafka unavailable) are retried on the same batch with capped
+ * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
+ * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
+ */
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Config } from '../config.js';
+import { ErrorCode } from '../errors.js';
+import { createKafka } from '../kafka/client.js';
+import type { Logger } from '../logger.js';
+import { migrate } from '../timescale/migrations.js';
+import { createPool, type Pool } from '../timescale/pool.js';
+import { planBatch, type Row } from './batch.plan.js';
+import { dlqMessage } from './dlq.message.js';
+import { backoffMs, classifyDatabaseError } from './failure.js';
+import { insertIsolatingRefusals } from './readings.insert.js';
+
+export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+export interface ConsumerWorkerStats {
+  phase: WorkerPhase;
+  /** Batches fully handled: rows committed, DLQ acknowledged, offsets resolved. */
+  batches: number;
+  /** Messages in those batches. */
+  messages: number;
+  rowsInserted: number;
+  /** Valid readings not inserted because their identity was already stored or repeated in the batch. */
+  duplicates: number;
+  /** Messages published to the DLQ. */
+  dlq: number;
+  /** Retries of a batch after a retriable failure (database or DLQ unavailable). */
+  retries: number;
+  /** Times this worker joined the group (1 + rebalances it took part in). */
+  groupJoins: number;
+  /** Partitions held, per topic, as of the last group join. */
+  assignments: Record<string, number[]>;
+  lastBatchAt: number | null;
+}
+
+export interface ConsumerWorker {
+  /** Migrates, connects, joins the group; resolves once consuming. */
+  start(): Promise<void>;
+  /** Ends the batch in hand (written and committed, or abandoned to be replayed), leaves the group, closes. Idempotent. */
+  stop(): Promise<void>;
+  stats(): ConsumerWorkerStats;
+}
+
+export interface ConsumerWorkerOptions {
+  config: Config;
+  logger: Logger;
+  /** Default: a client from createKafka. */
+  kafka?: Kafka;
+  /** Default: a pool of `concurrency + 1` connections, ended by stop(). A given pool is left open. */
+  pool?: Pool;
+  /** Clock for the future-time rule. Default Date.now. */
+  now?: () => number;
+  /** Where the three plain start lines go (the original worker's output). Default stdout. */
+  print?: (line: string) => void;
+  /** Called when kafkajs gives up on the consumer (a crash it will not restart). Default: log only. */
+  onFatal?: (err: Error) => void;
+}
+
+const ABORTED = Symbol('aborted');
+
+export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWorker {
+  const { config, logger } = options;
+  const now = options.now ?? Date.now;
+  const print = options.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const topic = config.kafka.topics.ingestion;
+  const dlqTopic = config.kafka.topics.dlq;
+  const groupId = config.kafka.consumerGroup;
+  const { concurrency, retryInitialMs, retryMaxMs } = config.consumer;
+  const heartbeatIntervalMs = Math.min(3_000, Math.floor(config.consumer.sessionTimeoutMs / 3));
+  const log = logger.child({ component: 'consumer', topic, groupId });
+
+  const kafka = options.kafka ?? createKafka(config, logger, { clientId: `${config.kafka.clientId}-consumer` });
+  const ownsPool = options.pool === undefined;
+  let pool: Pool | undefined = options.pool;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let phase: WorkerPhase = 'initialized';
+  let statsTimer: NodeJS.Timeout | undefined;
+  // Wakes back-off sleeps at stop, so a worker waiting for Postgres stops at once.
+  const stopSignal = new AbortController();
+
+  const counters = { batches: 0, messages: 0, rowsInserted: 0, duplicates: 0, dlq: 0, retries: 0, groupJoins: 0 };
+  let assignments: Record<string, number[]> = {};
+  let lastBatchAt: number | null = null;
+
+  // A function, not an inline comparison: the phase changes under awaits, which narrowing ignores.
+  const stopping = (): boolean => phase === 'stopping' || phase === 'stopped';
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopSignal.signal.aborted) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        stopSignal.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      stopSignal.signal.addEventListener('abort', done, { once: true });
+    });
+
+  /**
+   * Runs `fn` until it succeeds. Between attempts it sleeps in slices of at most a second and
+   * heartbeats after each, so the coordinator keeps this member and its partitions. A rebalance
+   * or a lost coordinator surfaces as an error from heartbeat(), which leaves the batch unresolved
+   * for kafkajs to re-join and re-fetch. Returns ABORTED when the worker stops or the partition
+   * is no longer ours: the batch is then not resolved, and is replayed by whoever owns it next.
+   */
+  async function retrying<T>(p: EachBatchPayload, what: 'database' | 'dlq', fn: () => Promise<T>): Promise<T | typeof ABORTED> {
+    for (let attempt = 1; ; attempt += 1) {
+      if (stopping() || !p.isRunning() || p.isStale()) return ABORTED;
+      // A slow attempt (a connect timing out, a query on a silent connection) must not cost the
+      // membership: heartbeat beside it. Its errors are left to the next heartbeat or commit.
+      const ticker = setInterval(() => void p.heartbeat().catch(() => undefined), heartbeatIntervalMs);
+      let failure: unknown;
+      try {
+        return await fn();
+      } catch (err) {
+        failure = err;
+      } finally {
+        clearInterval(ticker);
+      }
+      const kind = what === 'database' ? classifyDatabaseError(failure) : 'unavailable';
+      const waitMs = backoffMs(attempt, { initialMs: retryInitialMs, maxMs: retryMaxMs });
+      counters.retries += 1;
+      const e = failure as { message?: string; code?: string };
+      log[kind === 'unknown' ? 'error' : 'warn'](
+        { what, kind, err: e.message, code: e.code, attempt, waitMs, partition: p.batch.partition, firstOffset: p.batch.firstOffset() },
+        `${what === 'database' ? 'writing readings' : 'publishing to the DLQ'} failed; retrying the same batch`,
+      );
+      for (let left = waitMs; left > 0 && !stopping(); left -= 1000) {
+        await sleep(Math.min(left, 1000));
+        if (!stopping()) await p.heartbeat();
+      }
+    }
+  }
+
+  async function handleBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
+    const from = { topic: batch.topic, partition: batch.partition };
+    const plan = planBatch(batch.messages, now());
+
+    const db = pool!;
+    const written = await retrying(p, 'database', () => insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading));
+    if (written === ABORTED) return;
+
+    const dead = plan.rejected.map((r) => dlqMessage(r.source, r, from));
+    for (const { item, error } of written.refused) {
+      dead.push(dlqMessage(item.source, { code: ErrorCode.DATABASE_REJECTED, message: `the database refused the row: ${error.message}` }, from));
+    }
+    if (dead.length > 0) {
+      const sent = await retrying(p, 'dlq', () => producer!.send({ topic: dlqTopic, acks: -1, messages: dead }));
+      if (sent === ABORTED) return;
+      for (const r of plan.rejected) log.debug({ partition: from.partition, offset: r.source.offset, code: r.code }, 'message sent to the DLQ');
+    }
+
+    p.resolveOffset(batch.lastOffset());
+    // Commits now (autoCommit without interval or threshold): everything up to here is stored.
+    await p.commitOffsetsIfNecessary();
+
+    const insertable = plan.rows.length - written.refused.length;
+    counters.batches += 1;
+    counters.messages += batch.messages.length;
+    counters.rowsInserted += written.inserted;
+    counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted);
+    counters.dlq += dead.length;
+    lastBatchAt = Date.now();
+  }
+
+  const stats = (): ConsumerWorkerStats => ({
+    phase,
+    ...counters,
+    assignments: Object.fromEntries(Object.entries(assignments).map(([t, ps]) => [t, [...ps]])),
+    lastBatchAt,
+  });
+
+  async function start(): Promise<void> {
+    if (phase !== 'initialized') throw new Error(`consumer worker cannot start from phase ${phase}`);
+    phase = 'starting';
+
+    pool ??= createPool(config, logger, { max: concurrency + 1, applicationName: 'fitbit-consumer' });
+    const { flavour, applied } = await migrate(pool);
+    print('Connected to TimescaleDB');
+    log.info({ flavour, applied }, 'database ready');
+
+    producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+
+    consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.consumer.sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalMs,
+      // The fetch long-poll bounds how long stop() waits when the topic is idle.
+      maxWaitTimeInMs: 1_000,
+      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      maxBytes: Math.max(10 * 1024 * 1024, config.consumer.maxBytesPerPartition * config.kafka.partitions),
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      counters.groupJoins += 1;
+      assignments = Object.fromEntries(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
+      log.info({ memberId: e.payload.memberId, assignments }, 'joined the consumer group');
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      if (restart) {
+        log.warn({ err: error.message }, 'consumer crashed; kafkajs restarts it from the committed offsets');
+        return;
+      }
+      log.fatal({ err: error.message }, 'consumer crashed and will not restart');
+      options.onFatal?.(error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: config.consumer.fromBeginning });
+    print(`Connected to Kafka topic: ${topic}`);
+
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: concurrency,
+      eachBatch: handleBatch,
+    });
+    phase = 'started';
+    print(`Listening to Kafka topic: ${topic}...`);
+    log.info({ dlqTopic, concurrency, fromBeginning: config.consumer.fromBeginning }, 'consumer worker started');
+
+    let last = '';
+    statsTimer = setInterval(() => {
+      const s = JSON.stringify(counters);
+      if (s !== last) log.info({ stats: counters }, 'consumer stats');
+      last = s;
+    }, 30_000);
+    statsTimer.unref();
+  }
+
+  async function stop(): Promise<void> {
+    if (stopping()) return;
+    phase = 'stopping';
+    if (statsTimer) clearInterval(statsTimer);
+    stopSignal.abort();
+    // kafkajs waits for the batch in hand; that batch either committed or returned unresolved.
+    await consumer?.disconnect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
+    await producer?.disconnect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'DLQ producer disconnect failed'));
+    if (ownsPool) await pool?.end().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'pool end failed'));
+    phase = 'stopped';
+    log.info({ stats: counters }, 'consumer worker stopped');
+  }
+
+  return { start, stop, stats };
+}

@@ -1,0 +1,107 @@
+/**
+ * The gateway instance's reader of the output topics. Each instance uses a consumer group of its
+ * own, so every instance sees every event (subscribers can be connected to any of them), and starts
+ * at the end of the topics: a subscription is about what happens from now on. Nothing is committed;
+ * the group is deleted on stop.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { parseAlert, parseWindow } from './events.js';
+import type { LiveHub } from './hub.js';
+
+export interface LiveConsumer {
+  readonly groupId: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function liveGroupId(clientId: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${clientId}-live-${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka, hub: LiveHub): LiveConsumer {
+  const { processed, alerts } = config.kafka.topics;
+  const groupId = liveGroupId(config.kafka.clientId);
+  const log = logger.child({ component: 'live-consumer', groupId });
+  let consumer: Consumer | undefined;
+  let malformedLogged = 0;
+
+  const skip = (topic: string, partition: number, offset: string, reason: string): void => {
+    hub.countMalformed();
+    // Counted always, logged sparingly: a bad producer must not flood the log.
+    if (malformedLogged < 20) {
+      malformedLogged += 1;
+      log.warn({ topic, partition, offset, reason }, 'skipping malformed event');
+    }
+  };
+
+  // Fan-out is synchronous, so a large batch would land in every queue at once and overflow even a
+  // subscriber that keeps up. Yielding to the event loop every half buffer lets graphql-ws write what
+  // is queued in between; a subscriber that keeps up then never drops.
+  const yieldEvery = Math.max(1, Math.min(128, Math.floor(config.live.bufferSize / 2)));
+
+  const eachBatch = async ({ batch }: EachBatchPayload): Promise<void> => {
+    const { topic, partition } = batch;
+    let sinceYield = 0;
+    for (const message of batch.messages) {
+      if (++sinceYield > yieldEvery) {
+        sinceYield = 1;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (topic === processed) {
+        const parsed = parseWindow(message.value);
+        if (parsed.ok) hub.publishWindow(parsed.event);
+        else skip(topic, partition, message.offset, parsed.reason);
+      } else {
+        const parsed = parseAlert(message.value);
+        if (parsed.ok) hub.publishAlert(parsed.event);
+        else skip(topic, partition, message.offset, parsed.reason);
+      }
+    }
+  };
+
+  return {
+    groupId,
+    async start() {
+      // Pin the start to the end of the topics as of now, rather than as of whenever the group join
+      // completes: every event appended after start() resolves is delivered.
+      const admin = kafka.admin();
+      await admin.connect();
+      let ends: { topic: string; partition: number; offset: string }[];
+      try {
+        ends = [];
+        for (const topic of [processed, alerts]) {
+          for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: p.high });
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [processed, alerts], fromBeginning: false });
+      await consumer.run({ autoCommit: false, eachBatch });
+      for (const end of ends) consumer.seek(end);
+      log.info({ topics: [processed, alerts] }, 'live consumer started');
+    },
+    async stop() {
+      if (!consumer) return;
+      const c = consumer;
+      consumer = undefined;
+      await c.disconnect();
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await admin.deleteGroups([groupId]);
+      } catch (err) {
+        // A leftover empty group costs nothing but a name; the broker expires it.
+        log.debug({ err }, 'could not delete the live consumer group');
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * One GraphQL subscription's end of the fan-out: an async iterator over a bounded queue.
+ *
+ * The hub pushes synchronously and never waits for a subscriber. graphql-ws pulls the next event
+ * only after the previous one was written to the socket, so a client that reads slowly (or not at
+ * all) lets its queue fill; then the oldest events are dropped and counted, and the next event it
+ * does receive says how many it missed (`dropped`). Memory per subscriber is bounded by the
+ * queue's capacity plus what the socket buffers.
+ */
+import { BoundedQueue } from './bounded-queue.js';
+
+/** What a subscription yields: the shared event and how many were dropped just before it. */
+export interface Delivery<T> {
+  event: T;
+  dropped: number;
+}
+
+export interface SubscriberHooks {
+  /** Called once when the subscription ends, by the client or by the server. */
+  onClose(): void;
+  /** Called for every event dropped because the queue was full. */
+  onDrop(): void;
+}
+
+export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
+  private readonly queue: BoundedQueue<T>;
+  private waiting: ((result: IteratorResult<Delivery<T>>) => void) | undefined;
+  private droppedSinceLast = 0;
+  private closed = false;
+
+  constructor(
+    capacity: number,
+    private readonly hooks: SubscriberHooks,
+  ) {
+    this.queue = new BoundedQueue<T>(capacity);
+  }
+
+  get buffered(): number {
+    return this.queue.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  push(event: T): void {
+    if (this.closed) return;
+    const resolve = this.waiting;
+    if (resolve) {
+      this.waiting = undefined;
+      resolve({ done: false, value: this.take(event) });
+      return;
+    }
+    if (this.queue.push(event) > 0) {
+      this.droppedSinceLast += 1;
+      this.hooks.onDrop();
+    }
+  }
+
+  next(): Promise<IteratorResult<Delivery<T>>> {
+    const event = this.queue.shift();
+    if (event !== undefined) return Promise.resolve({ done: false, value: this.take(event) });
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  /** The client unsubscribed or disconnected (graphql-ws calls this through graphql-js). */
+  return(): Promise<IteratorResult<Delivery<T>>> {
+    this.close();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<Delivery<T>>> {
+    this.close();
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** Ends the subscription from the server side (shutdown): the client receives `complete`. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.clear();
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.({ done: true, value: undefined });
+    this.hooks.onClose();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private take(event: T): Delivery<T> {
+    const dropped = this.droppedSinceLast;
+    this.droppedSinceLast = 0;
+    return { event, dropped };
+  }
+}

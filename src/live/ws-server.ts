@@ -1,0 +1,142 @@
+/**
+ * graphql-ws on the gateway's HTTP server and GraphQL path. Owns the WebSocket side of the
+ * connection lifecycle: credentials from `connection_init` (through the authenticator seam),
+ * server-side ping/pong to find dead peers, error masking like the HTTP path, and a shutdown that
+ * completes every subscription before closing the sockets with 1001 (going away).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import { GraphQLError, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { formatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
+
+export interface LiveWebSocketOptions<TContext> {
+  httpServer: Server;
+  path: string;
+  schema: GraphQLSchema;
+  logger: Logger;
+  /** Builds an operation's context from the connection's checked credentials. */
+  context: (connection: { credentials: ConnectionCredentials; request: IncomingMessage }) => TContext;
+  /** Checks `connection_init`; default: accept every connection and carry its credential along. */
+  authenticate?: ConnectionAuthenticator;
+  /** Server ping interval in ms; a peer that misses the pong for as long is terminated. 0 disables. */
+  keepAliveMs: number;
+  /** Largest client message accepted, in bytes. */
+  maxPayloadBytes: number;
+  development: boolean;
+  /** Ends every open subscription (the hub's completeAll); run first on dispose. */
+  completeAll: () => void;
+}
+
+export interface LiveWebSocket {
+  /** Open WebSocket connections right now. */
+  connections(): number;
+  /** Completes subscriptions, closes sockets with 1001 and stops accepting upgrades. */
+  dispose(): Promise<void>;
+}
+
+type Ctx = Context<Record<string, unknown> | undefined, Extra>;
+type Params = Record<string, unknown> | undefined;
+
+/** Distinct operation texts whose parsed and validated document is kept. */
+const DOCUMENT_CACHE_SIZE = 500;
+
+/**
+ * Parses and validates each distinct operation text once. Thousands of dashboards send the same
+ * subscription: sharing one document saves a parse and a validation per subscribe, and the AST's
+ * memory per subscriber.
+ */
+function documentCache(schema: GraphQLSchema) {
+  const cache = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  return (query: string): DocumentNode | readonly GraphQLError[] => {
+    let entry = cache.get(query);
+    if (entry === undefined) {
+      try {
+        const document = parse(query);
+        const errors = validate(schema, document);
+        entry = errors.length > 0 ? errors : document;
+      } catch (err) {
+        if (!(err instanceof GraphQLError)) throw err;
+        entry = [err];
+      }
+      if (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      cache.set(query, entry);
+    }
+    return entry;
+  };
+}
+
+/** How long shutdown waits for each step: `complete` messages queued, then the closing handshakes. */
+const COMPLETE_GRACE_MS = 1000;
+
+export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContext>): LiveWebSocket {
+  const log = opts.logger.child({ component: 'graphql-ws' });
+  const authenticate = opts.authenticate ?? acceptAllConnections;
+  const credentialsOf = new WeakMap<Ctx, ConnectionCredentials>();
+  const open = new Set<Ctx>();
+  const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: opts.maxPayloadBytes });
+
+  const documentFor = documentCache(opts.schema);
+  const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
+    errors.map((e) => formatError(e.toJSON(), e, opts.development));
+
+  const server = useServer<Params>(
+    {
+      schema: opts.schema,
+      onConnect: async (ctx) => {
+        const check = await authenticate(ctx.connectionParams, ctx.extra.request.headers);
+        if (!check.ok) {
+          log.info({ reason: check.reason }, 'connection refused');
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        credentialsOf.set(ctx, check.credentials);
+        open.add(ctx);
+        return true;
+      },
+      // Returning ExecutionArgs replaces graphql-ws's own parse and validate; `context` still applies.
+      onSubscribe: (_ctx, _id, payload) => {
+        const document = documentFor(payload.query);
+        if (Array.isArray(document)) return document as readonly GraphQLError[];
+        return {
+          schema: opts.schema,
+          document: document as DocumentNode,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
+      },
+      onClose: (ctx) => {
+        open.delete(ctx);
+      },
+      context: (ctx) =>
+        opts.context({ credentials: credentialsOf.get(ctx) ?? { authorization: undefined }, request: ctx.extra.request }) as never,
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+    },
+    wss,
+    opts.keepAliveMs > 0 ? opts.keepAliveMs : Infinity,
+  );
+
+  return {
+    connections: () => wss.clients.size,
+    async dispose() {
+      opts.completeAll();
+      // Let graphql-ws send `complete` for each ended subscription before the close frame. A client
+      // whose socket is stuck never gets there; the deadline keeps shutdown bounded.
+      const deadline = Date.now() + COMPLETE_GRACE_MS;
+      while (Date.now() < deadline && [...open].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const socket of wss.clients) socket.close(1001, 'Going away');
+      // A peer that does not answer the closing handshake must not hold up the HTTP server's close.
+      const closeDeadline = Date.now() + COMPLETE_GRACE_MS;
+      while (Date.now() < closeDeadline && wss.clients.size > 0) await new Promise((r) => setTimeout(r, 10));
+      for (const socket of wss.clients) socket.terminate();
+      await server.dispose();
+    },
+  };
+}
+
+export { CloseCode };

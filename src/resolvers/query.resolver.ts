@@ -1,0 +1,38 @@
+/** Per-user reads from the time-series store: bucketed series and cursor-paged raw readings. */
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import type { GatewayContext } from '../gateway/context.js';
+import type { BucketName, WireMetric } from '../domain/metrics.js';
+import { Bucket, Metric } from './types/enums.js';
+import { ReadingConnection } from './types/reading.type.js';
+import { SeriesPoint } from './types/series.type.js';
+
+@Resolver()
+export class SeriesQueryResolver {
+  @Query(() => [SeriesPoint], {
+    description: 'Bucketed count/avg/min/max/sum of one user\'s metric over [from, to). Refused with TOO_MANY_POINTS rather than truncated.',
+  })
+  series(
+    @Ctx() ctx: GatewayContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('metric', () => Metric) metric: Metric,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('bucket', () => Bucket) bucket: Bucket,
+  ): Promise<SeriesPoint[]> {
+    return ctx.services.series.series(userId, { metric: metric as `${Metric}` as WireMetric, from, to, bucket: bucket as `${Bucket}` as BucketName });
+  }
+
+  @Query(() => ReadingConnection, { description: 'Raw readings of one user\'s metric over [from, to), oldest first, cursor paged (first: default 100, at most 1000).' })
+  readings(
+    @Ctx() ctx: GatewayContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('metric', () => Metric) metric: Metric,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<ReadingConnection> {
+    // Stored metrics are wire names, which are the Metric enum's internal values.
+    return ctx.services.readings.readings(userId, { metric: metric as `${Metric}` as WireMetric, from, to, first, after }) as Promise<ReadingConnection>;
+  }
+}

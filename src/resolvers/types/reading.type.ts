@@ -1,0 +1,32 @@
+import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { Metric } from './enums.js';
+
+@ObjectType({ description: 'One stored reading.' })
+export class Reading {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field(() => Metric)
+  metric!: Metric;
+
+  @Field(() => Date)
+  time!: Date;
+
+  @Field(() => Float)
+  value!: number;
+
+  @Field(() => String, { nullable: true })
+  deviceId!: string | null;
+}
+
+@ObjectType({ description: 'A page of readings in time order; pass endCursor as `after` for the next page.' })
+export class ReadingConnection {
+  @Field(() => [Reading])
+  nodes!: Reading[];
+
+  @Field(() => String, { nullable: true, description: 'Opaque; null when the page is empty.' })
+  endCursor!: string | null;
+
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+}

@@ -1,0 +1,38 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Metric } from './enums.js';
+
+@ObjectType({ description: 'One closed tumbling window of one user and metric, as computed by the Flink job (metric window v1).' })
+export class MetricWindow {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field(() => Metric)
+  metric!: Metric;
+
+  @Field(() => Date, { description: 'Inclusive start, aligned to the Unix epoch in UTC.' })
+  windowStart!: Date;
+
+  @Field(() => Date, { description: 'Exclusive end.' })
+  windowEnd!: Date;
+
+  @Field(() => Int)
+  count!: number;
+
+  @Field(() => Float)
+  avg!: number;
+
+  @Field(() => Float)
+  min!: number;
+
+  @Field(() => Float)
+  max!: number;
+
+  @Field(() => Float)
+  sum!: number;
+
+  @Field(() => Int, {
+    description:
+      'Events of this subscription dropped just before this one because the client read too slowly (its server-side buffer was full). 0 normally.',
+  })
+  dropped!: number;
+}

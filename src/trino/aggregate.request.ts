@@ -1,0 +1,127 @@
+/**
+ * Validation of the arguments of the cross-user aggregates. Everything that reaches a statement
+ * passes through here first and comes out typed: a catalogue metric, a bucket name, two instants
+ * in order, a whole-number limit. Errors carry the API's input codes.
+ */
+import { BUCKETS, isWireMetric, METRICS, type BucketName, type WireMetric } from '../domain/metrics.js';
+import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+
+export interface AggregateLimits {
+  /** Longest allowed `to - from`, in days (config: RANGE_MAX_DAYS). */
+  maxRangeDays: number;
+  /** Most buckets one cohortStats answer may have (config: SERIES_MAX_POINTS). */
+  maxBuckets: number;
+  /** Largest leaderboard `limit`. */
+  maxLeaderboardLimit: number;
+}
+
+export interface CohortStatsRequest {
+  metric: WireMetric;
+  from: Date;
+  to: Date;
+  bucket: BucketName;
+}
+
+export interface LeaderboardRequest {
+  metric: WireMetric;
+  from: Date;
+  to: Date;
+  limit: number;
+}
+
+export const DEFAULT_LEADERBOARD_LIMIT = 10;
+
+const DAY_MS = 86_400_000;
+
+function bad(code: TrinoErrorCode, message: string): TrinoError {
+  return new TrinoError(code, message);
+}
+
+export function validateMetric(metric: unknown): WireMetric {
+  if (!isWireMetric(metric)) {
+    const shown = typeof metric === 'string' ? JSON.stringify(metric.slice(0, 40)) : typeof metric;
+    throw bad(
+      TrinoErrorCode.INVALID_METRIC,
+      `expected a metric of the catalogue (${Object.keys(METRICS).join(', ')}), got ${shown}`,
+    );
+  }
+  return metric;
+}
+
+export function validateBucket(bucket: unknown): BucketName {
+  if (typeof bucket !== 'string' || !Object.prototype.hasOwnProperty.call(BUCKETS, bucket)) {
+    throw bad(
+      TrinoErrorCode.BAD_USER_INPUT,
+      `expected a bucket of ${Object.keys(BUCKETS).join(', ')}, got ${JSON.stringify(bucket)}`,
+    );
+  }
+  return bucket as BucketName;
+}
+
+/** `from` inclusive, `to` exclusive; both valid, in order, and at most `maxRangeDays` apart. */
+export function validateRange(
+  from: unknown,
+  to: unknown,
+  limits: Pick<AggregateLimits, 'maxRangeDays'>,
+): { from: Date; to: Date } {
+  const valid = (d: unknown): d is Date => d instanceof Date && Number.isFinite(d.getTime());
+  if (!valid(from) || !valid(to))
+    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` and `to` to be valid date-times');
+  // Copies: a caller mutating its Date afterwards must not change a cached request's key.
+  const f = new Date(from.getTime());
+  const t = new Date(to.getTime());
+  if (f.getTime() >= t.getTime()) {
+    throw bad(
+      TrinoErrorCode.INVALID_RANGE,
+      `expected \`from\` before \`to\`, got ${f.toISOString()} .. ${t.toISOString()}`,
+    );
+  }
+  if (f.getTime() < 0) throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');
+  if (t.getTime() - f.getTime() > limits.maxRangeDays * DAY_MS) {
+    throw bad(TrinoErrorCode.INVALID_RANGE, `expected a range of at most ${limits.maxRangeDays} days`);
+  }
+  return { from: f, to: t };
+}
+
+/** Index of the epoch-aligned bucket holding `timeMs` (bucket start = index * width). */
+export function bucketIndex(timeMs: number, bucket: BucketName): number {
+  return Math.floor(timeMs / BUCKETS[bucket]);
+}
+
+/** How many buckets `[from, to)` touches. */
+export function bucketCount(from: Date, to: Date, bucket: BucketName): number {
+  return bucketIndex(to.getTime() - 1, bucket) - bucketIndex(from.getTime(), bucket) + 1;
+}
+
+export function validateCohortStatsRequest(
+  input: { metric: unknown; from: unknown; to: unknown; bucket: unknown },
+  limits: AggregateLimits,
+): CohortStatsRequest {
+  const metric = validateMetric(input.metric);
+  const bucket = validateBucket(input.bucket);
+  const { from, to } = validateRange(input.from, input.to, limits);
+  const buckets = bucketCount(from, to, bucket);
+  if (buckets > limits.maxBuckets) {
+    throw bad(
+      TrinoErrorCode.TOO_MANY_POINTS,
+      `expected at most ${limits.maxBuckets} buckets, the range holds ${buckets} ${bucket} buckets; use a wider bucket or a shorter range`,
+    );
+  }
+  return { metric, from, to, bucket };
+}
+
+export function validateLeaderboardRequest(
+  input: { metric: unknown; from: unknown; to: unknown; limit?: unknown },
+  limits: AggregateLimits,
+): LeaderboardRequest {
+  const metric = validateMetric(input.metric);
+  const { from, to } = validateRange(input.from, input.to, limits);
+  const limit = input.limit ?? DEFAULT_LEADERBOARD_LIMIT;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > limits.maxLeaderboardLimit) {
+    throw bad(
+      TrinoErrorCode.BAD_USER_INPUT,
+      `expected a limit from 1 to ${limits.maxLeaderboardLimit}, got ${JSON.stringify(limit)}`,
+    );
+  }
+  return { metric, from, to, limit };
+}

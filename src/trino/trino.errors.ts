@@ -1,0 +1,141 @@
+/**
+ * What can go wrong on the Trino read path, as stable codes. Input codes share their names with
+ * the API's error vocabulary (src/errors.ts), so mapping them is the identity; the TRINO_* codes
+ * say which backend failed. Messages are safe to show to a client: Trino's own message (which can
+ * quote SQL, catalog and host names) is kept on the error for logs, never in `message`.
+ */
+
+export const TrinoErrorCode = {
+  /** Trino cannot be reached, answers 5xx, or is still starting. Retriable. */
+  TRINO_UNAVAILABLE: 'TRINO_UNAVAILABLE',
+  /** Trino ran the query and reported a failure on a result page (SQL, connector, resources). */
+  TRINO_QUERY_FAILED: 'TRINO_QUERY_FAILED',
+  /** The query did not finish within the timeout; it was cancelled in Trino. */
+  TRINO_TIMEOUT: 'TRINO_TIMEOUT',
+  /** The caller went away (its AbortSignal fired); the query was cancelled in Trino. */
+  TRINO_CANCELLED: 'TRINO_CANCELLED',
+  /** The metric is not one of the catalogue's. */
+  INVALID_METRIC: 'INVALID_METRIC',
+  /** `from`/`to` are not valid instants, not in order, or span more than allowed. */
+  INVALID_RANGE: 'INVALID_RANGE',
+  /** The range would produce more buckets than allowed. */
+  TOO_MANY_POINTS: 'TOO_MANY_POINTS',
+  /** Any other argument out of its domain (bucket name, leaderboard limit). */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+} as const;
+export type TrinoErrorCode = (typeof TrinoErrorCode)[keyof typeof TrinoErrorCode];
+
+export interface TrinoErrorOptions {
+  retriable?: boolean;
+  /** Trino's query id, when the query got that far. */
+  queryId?: string;
+  /** Trino's error name (e.g. TABLE_NOT_FOUND, EXCEEDED_TIME_LIMIT) or the transport's code. */
+  trinoErrorName?: string;
+  /** Trino's or the transport's message, for logs only. */
+  detail?: string;
+  cause?: unknown;
+}
+
+export class TrinoError extends Error {
+  readonly retriable: boolean;
+  readonly queryId: string | undefined;
+  readonly trinoErrorName: string | undefined;
+  readonly detail: string | undefined;
+
+  constructor(
+    readonly code: TrinoErrorCode,
+    message: string,
+    options: TrinoErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TrinoError';
+    this.retriable = options.retriable ?? false;
+    this.queryId = options.queryId;
+    this.trinoErrorName = options.trinoErrorName;
+    this.detail = options.detail;
+  }
+}
+
+export const isTrinoError = (err: unknown): err is TrinoError => err instanceof TrinoError;
+
+/** The `error` object Trino puts on a result page (subset of trino-client's QueryError). */
+export interface TrinoPageError {
+  message?: string;
+  errorName?: string;
+  errorType?: string;
+}
+
+/** Error names meaning "the cluster cannot take queries right now", not "this query is wrong". */
+const UNAVAILABLE_NAMES = new Set([
+  'SERVER_STARTING_UP',
+  'SERVER_SHUTTING_DOWN',
+  'NO_NODES_AVAILABLE',
+  'CLUSTER_OUT_OF_MEMORY',
+]);
+
+/** A failure Trino reported on a result page. */
+export function fromPageError(error: TrinoPageError, queryId: string | undefined): TrinoError {
+  const name = error.errorName ?? 'UNKNOWN';
+  const base = { queryId, trinoErrorName: name, detail: error.message };
+  if (name === 'EXCEEDED_TIME_LIMIT') {
+    return new TrinoError(TrinoErrorCode.TRINO_TIMEOUT, 'The aggregate query took too long and was stopped.', {
+      ...base,
+      retriable: true,
+    });
+  }
+  if (name === 'USER_CANCELED') {
+    return new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.', base);
+  }
+  if (UNAVAILABLE_NAMES.has(name)) {
+    return new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+      ...base,
+      retriable: true,
+    });
+  }
+  // Resource and external (connector, e.g. Postgres down) failures may pass; a user error will not.
+  const retriable = error.errorType === 'INSUFFICIENT_RESOURCES' || error.errorType === 'EXTERNAL';
+  return new TrinoError(TrinoErrorCode.TRINO_QUERY_FAILED, `The aggregate query failed in Trino (${name}).`, {
+    ...base,
+    retriable,
+  });
+}
+
+/** Transport codes that mean nothing answered (as opposed to an answer we did not like). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
+/**
+ * A failure of the HTTP exchange itself (trino-client rejects with axios errors): no answer or a
+ * 5xx means Trino is unavailable; any other status means the request itself was refused.
+ */
+export function fromTransportError(err: unknown, queryId: string | undefined): TrinoError {
+  if (err instanceof TrinoError) return err;
+  const e = err as { code?: unknown; message?: unknown; response?: { status?: unknown } } | undefined;
+  const status = typeof e?.response?.status === 'number' ? e.response.status : undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const detail = typeof e?.message === 'string' ? e.message : String(err);
+  if (status === undefined || status >= 500 || (code !== undefined && NETWORK_CODES.has(code))) {
+    return new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+      retriable: true,
+      queryId,
+      trinoErrorName: code ?? (status !== undefined ? `HTTP_${status}` : undefined),
+      detail,
+      cause: err,
+    });
+  }
+  return new TrinoError(TrinoErrorCode.TRINO_QUERY_FAILED, `Trino refused the request (HTTP ${status}).`, {
+    queryId,
+    trinoErrorName: `HTTP_${status}`,
+    detail,
+    cause: err,
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The cross-user aggregates behind `cohortStats` and `leaderboard`, computed by Trino over the
+ * `timescale` catalog, plus a `ping` for health.
+ *
+ * Lifecycle: nothing to connect (each query is its own HTTP exchange), so `start` only marks the
+ * service as serving and never waits for Trino: the gateway must come up while Trino is down,
+ * and the Trino fields then fail with TRINO_UNAVAILABLE. `stop` cancels every running query in
+ * Trino, drops the cache, and makes later calls fail with TRINO_UNAVAILABLE.
+ */
+import type { Config } from '../config.js';
+import type { BucketName } from '../domain/metrics.js';
+import type { Logger } from '../logger.js';
+import {
+  validateCohortStatsRequest,
+  validateLeaderboardRequest,
+  type AggregateLimits,
+  type CohortStatsRequest,
+  type LeaderboardRequest,
+} from './aggregate.request.js';
+import { cohortStatsStatement, parseCohortStatsRows, type CohortPoint } from './cohort.query.js';
+import { leaderboardStatement, parseLeaderboardRows, type LeaderboardEntry } from './leaderboard.query.js';
+import { createResultCache, type ResultCacheStats } from './result-cache.js';
+import { createTrinoRunner } from './trino.client.js';
+import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+
+export type { CohortPoint } from './cohort.query.js';
+export type { LeaderboardEntry } from './leaderboard.query.js';
+
+export interface TrinoServiceOptions {
+  config: Pick<Config, 'trino' | 'postgres'>;
+  logger?: Logger;
+  /** X-Trino-Source of every query (find them in system.runtime.queries). Default 'fitbit-gateway'. */
+  source?: string;
+  /** Largest leaderboard limit. Default 1000. */
+  maxLeaderboardLimit?: number;
+}
+
+export interface CallOptions {
+  /** The client went away: stop waiting, and cancel the query if nobody else waits for it. */
+  signal?: AbortSignal;
+}
+
+export interface TrinoPing {
+  latencyMs: number;
+  queryId: string | undefined;
+}
+
+export interface TrinoServiceStats extends ResultCacheStats {
+  /** Queries this service submitted to Trino (pings included). */
+  trinoQueries: number;
+}
+
+export type TrinoServicePhase = 'created' | 'started' | 'stopped';
+
+export interface TrinoService {
+  readonly phase: TrinoServicePhase;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Per bucket (epoch-aligned, UTC, labelled by its start), across all users; empty buckets omitted. */
+  cohortStats(
+    metric: string,
+    from: Date,
+    to: Date,
+    bucket: BucketName,
+    options?: CallOptions,
+  ): Promise<readonly CohortPoint[]>;
+  /** Users ranked by sum (count-like metrics) or average (the others) over [from, to). */
+  leaderboard(
+    metric: string,
+    from: Date,
+    to: Date,
+    limit?: number,
+    options?: CallOptions,
+  ): Promise<readonly LeaderboardEntry[]>;
+  /** A real `SELECT 1` through Trino, uncached, bounded by a short timeout. */
+  ping(options?: CallOptions & { timeoutMs?: number }): Promise<TrinoPing>;
+  stats(): TrinoServiceStats;
+}
+
+const PING_TIMEOUT_MS = 5_000;
+
+export function createTrinoService(options: TrinoServiceOptions): TrinoService {
+  const { config } = options;
+  const logger = options.logger?.child({ component: 'trino' });
+  const limits: AggregateLimits = {
+    maxRangeDays: config.postgres.rangeMaxDays,
+    maxBuckets: config.postgres.seriesMaxPoints,
+    maxLeaderboardLimit: options.maxLeaderboardLimit ?? 1000,
+  };
+  const runner = createTrinoRunner({
+    server: config.trino.server,
+    user: config.trino.user,
+    catalog: config.trino.catalog,
+    schema: config.trino.schema,
+    source: options.source ?? 'fitbit-gateway',
+    timeoutMs: config.trino.queryTimeoutMs,
+    logger,
+  });
+  const cache = createResultCache({ ttlMs: config.trino.cacheTtlMs });
+  // Aborted by stop(): every running query hears it through its combined signal.
+  let lifetime = new AbortController();
+  let phase: TrinoServicePhase = 'created';
+
+  function ensureServing(): void {
+    if (phase === 'stopped') {
+      throw new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+        retriable: true,
+        detail: 'the Trino service has been stopped',
+      });
+    }
+  }
+
+  const withLifetime = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, lifetime.signal]);
+
+  const cohortKey = (r: CohortStatsRequest): string =>
+    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}`;
+  const leaderboardKey = (r: LeaderboardRequest): string =>
+    `leaderboard|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.limit}`;
+
+  return {
+    get phase() {
+      return phase;
+    },
+    async start() {
+      if (phase === 'stopped') lifetime = new AbortController();
+      phase = 'started';
+    },
+    async stop() {
+      if (phase === 'stopped') return;
+      phase = 'stopped';
+      lifetime.abort();
+      cache.clear();
+    },
+    async cohortStats(metric, from, to, bucket, callOptions = {}) {
+      ensureServing();
+      const request = validateCohortStatsRequest({ metric, from, to, bucket }, limits);
+      return cache.get(
+        cohortKey(request),
+        async (signal) => {
+          const outcome = await runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) });
+          // Frozen: one answer is handed to every caller of the same key until it expires.
+          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket).map((p) => Object.freeze(p)));
+        },
+        callOptions.signal,
+      );
+    },
+    async leaderboard(metric, from, to, limit, callOptions = {}) {
+      ensureServing();
+      const request = validateLeaderboardRequest({ metric, from, to, limit }, limits);
+      return cache.get(
+        leaderboardKey(request),
+        async (signal) => {
+          const statement = leaderboardStatement(request);
+          const outcome = await runner.run(statement, { signal: withLifetime(signal) });
+          return Object.freeze(parseLeaderboardRows(outcome.rows, statement.name).map((e) => Object.freeze(e)));
+        },
+        callOptions.signal,
+      );
+    },
+    async ping(callOptions = {}) {
+      ensureServing();
+      const signal = callOptions.signal ? withLifetime(callOptions.signal) : lifetime.signal;
+      const outcome = await runner.run('SELECT 1', {
+        signal,
+        timeoutMs: Math.min(callOptions.timeoutMs ?? PING_TIMEOUT_MS, config.trino.queryTimeoutMs),
+      });
+      return { latencyMs: outcome.elapsedMs, queryId: outcome.queryId };
+    },
+    stats() {
+      return { ...cache.stats(), trinoQueries: runner.submitted };
+    },
+  };
+}

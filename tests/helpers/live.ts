@@ -1,0 +1,124 @@
+/** Live-subscription helpers: an in-process gateway with its services, graphql-ws clients, producers. */
+import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import WebSocket from 'ws';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createGateway, type Gateway } from '../../src/gateway/app.js';
+
+export interface LiveGateway {
+  gateway: Gateway;
+  config: Config;
+  url: string;
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startLiveGateway(env: Record<string, string> = {}): Promise<LiveGateway> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env, PORT: '0' });
+  const gateway = createGateway(config, createLogger(config, 'gateway-test'));
+  const { url } = await gateway.start();
+  return { gateway, config, url, wsUrl: url.replace(/^http/, 'ws'), stop: () => gateway.stop() };
+}
+
+export function wsClient(wsUrl: string, authorization = 'Bearer test-token'): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization },
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+  });
+}
+
+/** One subscription whose events (and end) are collected for assertions. */
+export interface Collected<T> {
+  results: ExecutionResult<T>[];
+  data: T[];
+  completed: boolean;
+  error: unknown;
+  unsubscribe(): void;
+}
+
+export function collectSubscription<T>(client: Client, query: string, variables: Record<string, unknown> = {}): Collected<T> {
+  const c: Collected<T> = { results: [], data: [], completed: false, error: undefined, unsubscribe: () => undefined };
+  c.unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (r) => {
+        c.results.push(r as ExecutionResult<T>);
+        if (r.data) c.data.push(r.data as T);
+      },
+      error: (e) => {
+        c.error = e;
+      },
+      complete: () => {
+        c.completed = true;
+      },
+    },
+  );
+  return c;
+}
+
+export function testProducerKafka(): Kafka {
+  const config = loadConfig();
+  return new Kafka({ clientId: 'fitbit-live-tests', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function connectedProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  return producer;
+}
+
+/** A metric window v1 object (DESIGN.md) for a window of `widthMs` starting at `startMs`. */
+export function windowV1(userId: string, metric: string, startMs: number, values: number[], widthMs = 60_000) {
+  const sum = values.reduce((a, b) => a + b, 0);
+  return {
+    userId,
+    metric,
+    windowStart: new Date(startMs).toISOString(),
+    windowEnd: new Date(startMs + widthMs).toISOString(),
+    count: values.length,
+    avg: sum / values.length,
+    min: Math.min(...values),
+    max: Math.max(...values),
+    sum,
+  };
+}
+
+export async function produceJson(producer: Producer, topic: string, events: { userId: string }[]): Promise<void> {
+  await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+}
+
+export const WINDOWS_QUERY = /* GraphQL */ `
+  subscription Windows($userId: ID!, $metrics: [Metric!]) {
+    metricWindows(userId: $userId, metrics: $metrics) { userId metric windowStart windowEnd count avg min max sum dropped }
+  }
+`;
+
+export const ALERTS_QUERY = /* GraphQL */ `
+  subscription Alerts($userId: ID) {
+    alerts(userId: $userId) { alertId userId kind time message details dropped }
+  }
+`;
+
+export interface WindowData {
+  metricWindows: {
+    userId: string;
+    metric: string;
+    windowStart: string;
+    windowEnd: string;
+    count: number;
+    avg: number;
+    min: number;
+    max: number;
+    sum: number;
+    dropped: number;
+  };
+}
+
+export interface AlertData {
+  alerts: { alertId: string; userId: string; kind: string; time: string; message: string; details: Record<string, unknown> | null; dropped: number };
+}

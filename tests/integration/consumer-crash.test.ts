@@ -1,0 +1,91 @@
+/**
+ * The worker process killed with SIGKILL mid-stream (no clean stop, nothing committed at the
+ * end) and started again: the table holds every unique reading exactly once, with the first
+ * value of each identity, because offsets trail the database commit and the identity absorbs
+ * the replay.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type pg from 'pg';
+import { createLogger } from '../../src/logger.js';
+import { createConsumerWorker } from '../../src/consumer/worker.js';
+import { uniqueId, waitFor } from '../helpers/wait.js';
+import {
+  asMessage,
+  countRows,
+  createTopics,
+  deleteRows,
+  kafkaClient,
+  produce,
+  reading,
+  storedRows,
+  testPool,
+  workerConfig,
+  workerEnv,
+  type Topics,
+} from './consumer-fixtures.js';
+
+const kafka = kafkaClient();
+const ROOT = resolve(import.meta.dirname, '..', '..');
+let topics: Topics;
+let pool: pg.Pool;
+let child: ChildProcess | undefined;
+const users = Array.from({ length: 30 }, (_, i) => `${uniqueId('crash')}-${i}`);
+
+beforeAll(async () => {
+  topics = await createTopics(kafka);
+  pool = testPool();
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await deleteRows(pool, users);
+  await pool.end();
+  await topics.remove();
+});
+
+it('stores every unique reading exactly once across a SIGKILL and a restart', async () => {
+  const PER_USER = 500;
+  const originals = users.flatMap((u) => Array.from({ length: PER_USER }, (_, i) => reading(u, i, { value: 80 })));
+  // Every tenth reading is sent again later with another value: a duplicate, never a second row.
+  const repeats = originals.filter((_, i) => i % 10 === 0).map((r) => ({ ...r, value: 150 }));
+  await produce(kafka, topics.topic, [...originals, ...repeats].map((r) => asMessage(r)));
+  const unique = originals.length;
+
+  const group = uniqueId('g-crash');
+  // Small fetches and one partition at a time make the stream long enough to kill it halfway.
+  const env = workerEnv(topics, group, { CONSUMER_MAX_BYTES_PER_PARTITION: '2048', CONSUMER_CONCURRENCY: '1' });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/consumer/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = proc;
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => out.includes(`Listening to Kafka topic: ${topics.topic}...`), { timeoutMs: 30_000, what: 'worker process listening' });
+
+  await waitFor(async () => (await countRows(pool, users)) >= unique / 5, { timeoutMs: 30_000, intervalMs: 20, what: 'a fifth stored' });
+  proc.kill('SIGKILL');
+  await new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r())));
+  const storedAtKill = await countRows(pool, users);
+  expect(proc.signalCode).toBe('SIGKILL');
+  expect(storedAtKill, 'the kill came before the end of the stream').toBeLessThan(unique);
+
+  const config = workerConfig(topics, group);
+  const worker = createConsumerWorker({ config, logger: createLogger(config, 'consumer-restart'), print: () => undefined });
+  await worker.start();
+  try {
+    await waitFor(async () => (await countRows(pool, users)) === unique, { timeoutMs: 40_000, what: 'every unique reading stored' });
+    // Everything left, including the repeats, has been read and committed.
+    await waitFor(() => {
+      const s = worker.stats();
+      return s.rowsInserted + s.duplicates >= unique - storedAtKill + repeats.length;
+    }, { what: 'the rest consumed' });
+    expect(worker.stats().dlq).toBe(0);
+  } finally {
+    await worker.stop();
+  }
+  const rows = await storedRows(pool, users);
+  expect(rows).toHaveLength(unique);
+  expect(new Set(rows.map((r) => r.value))).toEqual(new Set([80]));
+  expect(new Set(rows.map((r) => `${r.userId}|${r.metric}|${r.time}`)).size).toBe(unique);
+});

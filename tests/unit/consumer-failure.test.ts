@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { backoffMs, classifyDatabaseError } from '../../src/consumer/failure.js';
+import { INSERT_READINGS_SQL, insertParams } from '../../src/consumer/readings.insert.js';
+
+const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+describe('classifyDatabaseError', () => {
+  it.each([
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'unavailable'],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'unavailable'],
+    [new Error('Connection terminated unexpectedly'), 'unavailable'],
+    [new Error('timeout exceeded when trying to connect'), 'unavailable'],
+    [new Error('Query read timeout'), 'unavailable'],
+    [pgError('57P01', 'terminating connection due to administrator command'), 'unavailable'],
+    [pgError('57P03', 'the database system is starting up'), 'unavailable'],
+    [pgError('08006'), 'unavailable'],
+    [pgError('53300', 'too many connections'), 'unavailable'],
+    [pgError('40P01', 'deadlock detected'), 'unavailable'],
+    [pgError('22P05', 'unsupported Unicode escape sequence'), 'data'],
+    [pgError('22008', 'timestamp out of range'), 'data'],
+    [pgError('23514', 'check constraint'), 'data'],
+    [pgError('42P01', 'relation "readings" does not exist'), 'unknown'],
+    [new Error('something else'), 'unknown'],
+    [undefined, 'unknown'],
+  ])('%s -> %s', (err, kind) => {
+    expect(classifyDatabaseError(err)).toBe(kind);
+  });
+});
+
+describe('backoffMs', () => {
+  const policy = { initialMs: 200, maxMs: 10_000 };
+  it('doubles from the first wait up to the cap, with at most half of each step random', () => {
+    expect([1, 2, 3, 4].map((a) => backoffMs(a, policy, () => 1))).toEqual([200, 400, 800, 1600]);
+    expect([1, 2, 3, 4].map((a) => backoffMs(a, policy, () => 0))).toEqual([100, 200, 400, 800]);
+    expect(backoffMs(10, policy, () => 1)).toBe(10_000);
+    expect(backoffMs(1000, policy, () => 0.5)).toBe(7_500);
+  });
+});
+
+describe('insert of a batch', () => {
+  it('is one statement over column arrays, idempotent on the identity', () => {
+    expect(INSERT_READINGS_SQL).toMatch(/FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/);
+    expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING$/);
+  });
+
+  it('lays readings out as columns, optional fields as NULL', () => {
+    const params = insertParams([
+      { userId: 'a', metric: 'steps', timeMs: 1000, value: 5, deviceId: 'd', eventId: undefined },
+      { userId: 'b', metric: 'spo2', timeMs: 2001, value: 97.5, deviceId: undefined, eventId: 'e' },
+    ]);
+    expect(params).toEqual([['a', 'b'], ['steps', 'spo2'], [1000, 2001], [5, 97.5], ['d', null], [null, 'e']]);
+  });
+});
