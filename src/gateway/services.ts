@@ -8,6 +8,7 @@ import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createHealthService } from '../health/health.service.js';
 import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
+import { jobStatus } from '../flink/deploy.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
 import { createIngestService } from '../ingest/ingest.service.js';
 import { createSeriesService } from '../timescale/series.service.js';
@@ -45,7 +46,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
 
   const services: GatewayServices = {
-    health: createHealthService([kafkaHealth, flinkCheck(config), trinoCheck(config), postgresCheck(pool)]),
+    health: createHealthService([kafkaHealth, flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')), trinoCheck(config), postgresCheck(pool)]),
     ingest: createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }),
     series,
     readings: createReadingsService(pool, config),

@@ -174,7 +174,8 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
         if (page?.error) throw fromPageError(page.error, page.id ?? queryId);
         if (step.done) break;
         if (page?.columns) columns = page.columns;
-        if (page?.data) rows.push(...(page.data as unknown[][]));
+        // A loop, not push(...data): a large page would overflow the argument limit.
+        for (const row of (page?.data ?? []) as unknown[][]) rows.push(row);
       }
       return { queryId, columns, rows, elapsedMs: performance.now() - started };
     }
@@ -188,7 +189,9 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
       return outcome;
     } catch (err) {
       const error = err instanceof TrinoError ? err : fromTransportError(err, queryId);
-      log?.warn(
+      // A caller going away is routine; everything else is worth an operator's look.
+      const level = error.code === TrinoErrorCode.TRINO_CANCELLED ? 'debug' : 'warn';
+      log?.[level](
         {
           queryId: error.queryId ?? queryId,
           statement: name,

@@ -310,7 +310,8 @@ describe('Trino query timeout and cancellation', () => {
     const started = Date.now();
     const err = await rejection(runner.run(SLOW_SQL));
     expect(err.code).toBe(TrinoErrorCode.TRINO_TIMEOUT);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // The wait ends at the timeout, not when Trino gets round to noticing the cancel.
+    expect(Date.now() - started).toBeLessThan(5_000);
     const queryId = err.queryId;
     expect(queryId).toBeTruthy();
     await waitFor(async () => (await stateOf(queryId!)).state === 'FAILED', {
