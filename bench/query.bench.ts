@@ -10,9 +10,10 @@
  *   npx tsx bench/query.bench.ts [--short] [--clean]     (npm run bench:query)
  */
 import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
           setup,
           'Latency ratios are gateway / direct (overhead, lower is better); the throughput ratio is gateway / direct (higher is better).',
           `errors: gateway ${g.errors}, direct ${d.errors}; requests: gateway ${g.requests}, direct ${d.requests}`,
+          `load average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(2)} (other processes on the machine included)`,
         ],
       });
       console.log(`wrote ${file}`);

@@ -84,7 +84,9 @@ async function produce(rows: Row[]): Promise<number> {
   const chunk = 10_000;
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < rows.length; i += chunk) {
-    const messages = rows.slice(i, i + chunk).map((r) => ({ key: r.userId, value: JSON.stringify(r), headers: { 'schema-version': '1' } }));
+    const messages = rows
+      .slice(i, i + chunk)
+      .map((r) => ({ key: r.userId, value: JSON.stringify(r), headers: { 'schema-version': '1' } }));
     sends.push(producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages }));
     if (sends.length >= 4) await sends.shift();
   }
@@ -96,7 +98,9 @@ async function produce(rows: Row[]): Promise<number> {
 
 /** CPU seconds used so far by the Postgres backends serving the worker (same machine: /proc). */
 async function backendCpuMs(): Promise<number> {
-  const pids = (await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'fitbit-consumer'")).rows;
+  const pids = (
+    await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'fitbit-consumer'")
+  ).rows;
   const tick = 10; // ms per clock tick (USER_HZ 100)
   let total = 0;
   for (const { pid } of pids) {
@@ -133,7 +137,7 @@ async function measureWorker(): Promise<WorkerRun> {
       const s = worker.stats();
       if (pg0 < 0 && s.batches > 0) pg0 = await backendCpuMs();
       if (s.rowsInserted + s.duplicates + s.dlq >= N) break;
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
     }
     const end = performance.now();
     const cpu = process.cpuUsage(cpu0);
@@ -167,7 +171,10 @@ async function measureCopy(rows: Row[]): Promise<number> {
     }
     if (buf) yield buf;
   };
-  await pipeline(Readable.from(text()), db.query(copyFrom(`COPY ${scratch} (user_id, metric, time, value, device_id, event_id) FROM STDIN`)));
+  await pipeline(
+    Readable.from(text()),
+    db.query(copyFrom(`COPY ${scratch} (user_id, metric, time, value, device_id, event_id) FROM STDIN`)),
+  );
   return performance.now() - t0;
 }
 
@@ -184,7 +191,9 @@ async function main(): Promise<void> {
     });
     const rows = makeRows();
     const produceMs = await produce(rows);
-    console.log(`produced ${N} readings to ${topic} in ${produceMs.toFixed(0)} ms (${Math.round(N / (produceMs / 1000))}/s)`);
+    console.log(
+      `produced ${N} readings to ${topic} in ${produceMs.toFixed(0)} ms (${Math.round(N / (produceMs / 1000))}/s)`,
+    );
 
     const session = profileFile ? new Session() : undefined;
     if (session) {
@@ -199,7 +208,9 @@ async function main(): Promise<void> {
       session.disconnect();
       console.log(`CPU profile of the worker phase written to ${profileFile}`);
     }
-    const stored = Number((await db.query(`SELECT count(*) FROM readings WHERE user_id LIKE $1`, [`${userPrefix}%`])).rows[0].count);
+    const stored = Number(
+      (await db.query(`SELECT count(*) FROM readings WHERE user_id LIKE $1`, [`${userPrefix}%`])).rows[0].count,
+    );
     if (stored !== N) throw new Error(`expected ${N} rows stored, found ${stored}`);
     const workerRate = N / (w.steadyMs / 1000);
     console.log(
@@ -237,7 +248,12 @@ async function main(): Promise<void> {
       concurrency: config.consumer.concurrency,
       maxBytesPerPartition: config.consumer.maxBytesPerPartition,
       produceRate: Math.round(N / (produceMs / 1000)),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       at: new Date().toISOString(),
     };
     const dir = join(import.meta.dirname, 'results');

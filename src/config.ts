@@ -103,7 +103,7 @@ const schema = z.object({
   ALERT_SPO2_MIN: finite.default(90),
 
   // Consumer worker
-  CONSUMER_METRICS_PORT: port.default(9464),
+  CONSUMER_METRICS_PORT: listenPort.default(9464),
   KAFKA_CONSUMER_FROM_BEGINNING: bool.default('true'),
   CONSUMER_CONCURRENCY: positiveInt.default(3),
   CONSUMER_MAX_BYTES_PER_PARTITION: positiveInt.default(1024 * 1024),
@@ -115,6 +115,26 @@ const schema = z.object({
   LIVE_BUFFER_SIZE: positiveInt.default(256),
   LIVE_KEEPALIVE_MS: nonNegativeInt.default(12_000),
   LIVE_DEDUP_ENTRIES: positiveInt.default(50_000),
+
+  // Authentication (src/auth, docs/security.md)
+  AUTH_MODE: z.enum(['development', 'required']).optional(),
+  AUTH_JWT_SECRET: z.string().min(32, 'expected an HS256 secret of at least 32 characters').optional(),
+  AUTH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: nonNegativeInt.default(5),
+
+  // Limits (src/limits, docs/security.md); 0 turns a limit off
+  GRAPHQL_MAX_DEPTH: nonNegativeInt.default(10),
+  GRAPHQL_MAX_COST: nonNegativeInt.default(100_000),
+  GRAPHQL_MAX_ALIASES: nonNegativeInt.default(30),
+  GRAPHQL_MAX_OPERATIONS: nonNegativeInt.default(10),
+  GRAPHQL_MAX_TOKENS: nonNegativeInt.default(250_000),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: nonNegativeInt.default(100),
+  LIVE_MAX_CONNECTIONS_PER_SUBJECT: nonNegativeInt.default(50),
+  RATE_LIMIT_PER_SECOND: z.coerce.number({ invalid_type_error: 'expected a number' }).finite().min(0).default(50),
+  RATE_LIMIT_BURST: nonNegativeInt.default(100),
 
   // Local stack
   STACK_DIR: z.string().default('.stack'),
@@ -195,6 +215,36 @@ export interface Config {
     dedupEntries: number;
   };
   stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
+  auth: {
+    /** development: a request without a token acts as an admin (logged); required: every request needs a valid token. */
+    mode: 'development' | 'required';
+    /** HS256 shared secret. */
+    jwtSecret: string | undefined;
+    /** PEM (SPKI) public key for RS256 or ES256 tokens. */
+    publicKeyFile: string | undefined;
+    /** A JSON Web Key Set file ({"keys": [...]}); the token's `kid` picks the key. */
+    jwksFile: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    clockToleranceSeconds: number;
+  };
+  limits: {
+    /** Deepest selection nesting per operation (introspection fields not counted). */
+    maxDepth: number;
+    /** Estimated rows an operation may produce (docs/security.md: cost model). */
+    maxCost: number;
+    /** Aliased fields per document. */
+    maxAliases: number;
+    /** Operation definitions per document. */
+    maxOperations: number;
+    /** Lexer tokens per document (graphql-js parse maxTokens). */
+    maxTokens: number;
+    maxSubscriptionsPerConnection: number;
+    maxConnectionsPerSubject: number;
+    /** Token bucket per subject: refill per second and bucket size. */
+    ratePerSecond: number;
+    rateBurst: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -231,6 +281,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   }
   const r = parsed.data;
   const development = r.NODE_ENV !== 'production';
+  const authProblems = checkAuthSettings(r);
+  if (authProblems.length > 0) throw new ConfigError(authProblems);
   return {
     env: r.NODE_ENV,
     logLevel: r.LOG_LEVEL,
@@ -299,5 +351,49 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     },
     live: { bufferSize: r.LIVE_BUFFER_SIZE, keepAliveMs: r.LIVE_KEEPALIVE_MS, dedupEntries: r.LIVE_DEDUP_ENTRIES },
     stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
+    auth: {
+      mode: r.AUTH_MODE ?? (development ? 'development' : 'required'),
+      jwtSecret: r.AUTH_JWT_SECRET,
+      publicKeyFile: r.AUTH_JWT_PUBLIC_KEY_FILE ? resolve(r.AUTH_JWT_PUBLIC_KEY_FILE) : undefined,
+      jwksFile: r.AUTH_JWKS_FILE ? resolve(r.AUTH_JWKS_FILE) : undefined,
+      issuer: r.AUTH_ISSUER,
+      audience: r.AUTH_AUDIENCE,
+      clockToleranceSeconds: r.AUTH_CLOCK_TOLERANCE_SECONDS,
+    },
+    limits: {
+      maxDepth: r.GRAPHQL_MAX_DEPTH,
+      maxCost: r.GRAPHQL_MAX_COST,
+      maxAliases: r.GRAPHQL_MAX_ALIASES,
+      maxOperations: r.GRAPHQL_MAX_OPERATIONS,
+      maxTokens: r.GRAPHQL_MAX_TOKENS,
+      maxSubscriptionsPerConnection: r.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxConnectionsPerSubject: r.LIVE_MAX_CONNECTIONS_PER_SUBJECT,
+      ratePerSecond: r.RATE_LIMIT_PER_SECOND,
+      rateBurst: r.RATE_LIMIT_BURST,
+    },
   };
+}
+
+/**
+ * Production never runs open: it needs key material and the required mode. A key file that is
+ * named must exist (its content is checked when the gateway builds its verifier).
+ */
+function checkAuthSettings(r: Raw): string[] {
+  const problems: string[] = [];
+  const keys = [r.AUTH_JWT_SECRET && 'AUTH_JWT_SECRET', r.AUTH_JWT_PUBLIC_KEY_FILE && 'AUTH_JWT_PUBLIC_KEY_FILE', r.AUTH_JWKS_FILE && 'AUTH_JWKS_FILE'].filter(Boolean);
+  if (keys.length > 1) problems.push(`auth: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_FILE (got ${keys.join(', ')})`);
+  for (const name of ['AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_FILE'] as const) {
+    const file = r[name];
+    if (file && !existsSync(resolve(file))) problems.push(`${name}: file not found (got ${JSON.stringify(file)})`);
+  }
+  const mode = r.AUTH_MODE ?? (r.NODE_ENV === 'production' ? 'required' : 'development');
+  if (r.NODE_ENV === 'production' && mode === 'development') {
+    problems.push('AUTH_MODE: development mode (unauthenticated admin) is refused with NODE_ENV=production; use required');
+  }
+  if (mode === 'required' && keys.length === 0) {
+    problems.push(
+      `auth: ${r.NODE_ENV === 'production' ? 'NODE_ENV=production' : 'AUTH_MODE=required'} needs key material: set AUTH_JWT_SECRET (HS256), AUTH_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM) or AUTH_JWKS_FILE`,
+    );
+  }
+  return problems;
 }

@@ -31,6 +31,14 @@ export const ErrorCode = {
   TRINO_CANCELLED: 'TRINO_CANCELLED',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
+  TOO_MANY_OPERATIONS: 'TOO_MANY_OPERATIONS',
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  RATE_LIMITED: 'RATE_LIMITED',
+  OPERATION_NOT_SUPPORTED: 'OPERATION_NOT_SUPPORTED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -66,7 +74,11 @@ function appErrorOf(err: unknown): AppError | undefined {
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
   const app = appErrorOf(error);
-  if (app) return { ...formatted, message: app.message, extensions: { ...formatted.extensions, ...app.extensions } };
+  if (app) {
+    // `http` (status, headers) is for the transport (Apollo reads it before formatting), not for clients.
+    const { http: _http, ...extensions } = { ...formatted.extensions, ...app.extensions };
+    return { ...formatted, message: app.message, extensions };
+  }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
   if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -20,6 +20,13 @@ export interface Figure {
   better?: 'higher' | 'lower';
   target?: string;
   note?: string;
+  /**
+   * A point of a growth curve: figures sharing `series` (across result files) are drawn as one
+   * line in bench/results/growth.svg, at `x` (in `xUnit`) against `figure` (in `unit`).
+   */
+  series?: string;
+  x?: number;
+  xUnit?: string;
 }
 
 export interface BenchResult {

@@ -7,7 +7,16 @@
 export type DatabaseFailure = 'unavailable' | 'data' | 'unknown';
 
 /** Node socket errors that mean "the server is not reachable right now". */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html):
@@ -30,7 +39,11 @@ export function classifyDatabaseError(err: unknown): DatabaseFailure {
   }
   // pg reports a dropped or timed-out connection without a code.
   const message = typeof e?.message === 'string' ? e.message : '';
-  if (/Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|ECONNREFUSED/i.test(message)) {
+  if (
+    /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|ECONNREFUSED/i.test(
+      message,
+    )
+  ) {
     return 'unavailable';
   }
   return 'unknown';

@@ -19,12 +19,17 @@ export type Decoded = { ok: true; reading: ValidReading } | { ok: false; code: E
 
 const refuse = (code: ErrorCode, message: string): Decoded => ({ ok: false, code, message });
 
+// Module-level functions, not closures: this runs once per message on the bulk path.
+function textOf(v: Buffer | string | undefined): string {
+  return v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+}
+const isCurrentVersion = (x: string): boolean => x.trim() === READING_SCHEMA_VERSION;
+
 /** A header as text; several values under one name (allowed by Kafka) are returned as a list. */
 export function headerText(headers: IHeaders | undefined, name: string): string | string[] | undefined {
   const raw = headers?.[name];
   if (raw === undefined) return undefined;
-  const one = (v: Buffer | string | undefined): string => (v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
-  return Array.isArray(raw) ? raw.map(one) : one(raw);
+  return Array.isArray(raw) ? raw.map(textOf) : textOf(raw);
 }
 
 /**
@@ -35,8 +40,7 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 function checkSchemaVersion(headers: IHeaders | undefined): Decoded | undefined {
   const v = headerText(headers, SCHEMA_VERSION_HEADER);
   if (v === undefined) return undefined;
-  const values = Array.isArray(v) ? v : [v];
-  if (values.every((x) => x.trim() === READING_SCHEMA_VERSION)) return undefined;
+  if (Array.isArray(v) ? v.every(isCurrentVersion) : isCurrentVersion(v)) return undefined;
   return refuse(
     ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
     `header ${SCHEMA_VERSION_HEADER}: expected absent or "${READING_SCHEMA_VERSION}", got ${JSON.stringify(Array.isArray(v) ? v : v.slice(0, 32))}`,

@@ -81,7 +81,11 @@ export const INSERT_TIMEOUT_MS = 30_000;
 export async function insertReadings(db: Queryable, readings: readonly ValidReading[]): Promise<number> {
   if (readings.length === 0) return 0;
   // query_timeout is a pg client option that @types/pg does not list on QueryConfig.
-  const query = { text: INSERT_READINGS_SQL, values: insertParams(readings), query_timeout: INSERT_TIMEOUT_MS } as pg.QueryConfig;
+  const query = {
+    text: INSERT_READINGS_SQL,
+    values: insertParams(readings),
+    query_timeout: INSERT_TIMEOUT_MS,
+  } as pg.QueryConfig;
   const res = await db.query(query);
   return res.rowCount ?? 0;
 }

@@ -18,7 +18,8 @@ import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
 import { createPool, type Pool } from '../timescale/pool.js';
 import { planBatch, type Row } from './batch.plan.js';
-import { dlqMessage } from './dlq.message.js';
+import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
+import { headerText } from './message.decode.js';
 import { backoffMs, classifyDatabaseError } from './failure.js';
 import { insertIsolatingRefusals } from './readings.insert.js';
 
@@ -26,7 +27,7 @@ export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 
 
 export interface ConsumerWorkerStats {
   phase: WorkerPhase;
-  /** Batches fully handled: rows committed, DLQ acknowledged, offsets resolved. */
+  /** Batches fully handled: rows committed and DLQ acknowledged (their offsets are then committed). */
   batches: number;
   /** Messages in those batches. */
   messages: number;
@@ -35,8 +36,12 @@ export interface ConsumerWorkerStats {
   duplicates: number;
   /** Messages published to the DLQ. */
   dlq: number;
+  /** The same, by error code. */
+  dlqByCode: Record<string, number>;
   /** Retries of a batch after a retriable failure (database or DLQ unavailable). */
   retries: number;
+  /** The same, by what failed. */
+  retriesBy: { database: number; dlq: number };
   /** Times this worker joined the group (1 + rebalances it took part in). */
   groupJoins: number;
   /** Partitions held, per topic, as of the last group join. */
@@ -92,6 +97,8 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
 
   const counters = { batches: 0, messages: 0, rowsInserted: 0, duplicates: 0, dlq: 0, retries: 0, groupJoins: 0 };
   let assignments: Record<string, number[]> = {};
+  const dlqByCode: Record<string, number> = {};
+  const retriesBy = { database: 0, dlq: 0 };
   let lastBatchAt: number | null = null;
 
   // A function, not an inline comparison: the phase changes under awaits, which narrowing ignores.
@@ -116,7 +123,11 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
    * for kafkajs to re-join and re-fetch. Returns ABORTED when the worker stops or the partition
    * is no longer ours: the batch is then not resolved, and is replayed by whoever owns it next.
    */
-  async function retrying<T>(p: EachBatchPayload, what: 'database' | 'dlq', fn: () => Promise<T>): Promise<T | typeof ABORTED> {
+  async function retrying<T>(
+    p: EachBatchPayload,
+    what: 'database' | 'dlq',
+    fn: () => Promise<T>,
+  ): Promise<T | typeof ABORTED> {
     for (let attempt = 1; ; attempt += 1) {
       if (stopping() || !p.isRunning() || p.isStale()) return ABORTED;
       // A slow attempt (a connect timing out, a query on a silent connection) must not cost the
@@ -133,9 +144,19 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       const kind = what === 'database' ? classifyDatabaseError(failure) : 'unavailable';
       const waitMs = backoffMs(attempt, { initialMs: retryInitialMs, maxMs: retryMaxMs });
       counters.retries += 1;
+      retriesBy[what] += 1;
       const e = failure as { message?: string; code?: string };
       log[kind === 'unknown' ? 'error' : 'warn'](
-        { what, kind, err: e.message, code: e.code, attempt, waitMs, partition: p.batch.partition, firstOffset: p.batch.firstOffset() },
+        {
+          what,
+          kind,
+          err: e.message,
+          code: e.code,
+          attempt,
+          waitMs,
+          partition: p.batch.partition,
+          firstOffset: p.batch.firstOffset(),
+        },
         `${what === 'database' ? 'writing readings' : 'publishing to the DLQ'} failed; retrying the same batch`,
       );
       for (let left = waitMs; left > 0 && !stopping(); left -= 1000) {
@@ -157,30 +178,54 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
 
     const dead = plan.rejected.map((r) => dlqMessage(r.source, r, from));
     for (const { item, error } of written.refused) {
-      dead.push(dlqMessage(item.source, { code: ErrorCode.DATABASE_REJECTED, message: `the database refused the row: ${error.message}` }, from));
+      dead.push(
+        dlqMessage(
+          item.source,
+          { code: ErrorCode.DATABASE_REJECTED, message: `the database refused the row: ${error.message}` },
+          from,
+        ),
+      );
     }
     if (dead.length > 0) {
       const sent = await retrying(p, 'dlq', () => producer!.send({ topic: dlqTopic, acks: -1, messages: dead }));
       if (sent === ABORTED) return;
-      for (const r of plan.rejected) log.debug({ partition: from.partition, offset: r.source.offset, code: r.code }, 'message sent to the DLQ');
+      for (const r of plan.rejected)
+        log.debug({ partition: from.partition, offset: r.source.offset, code: r.code }, 'message sent to the DLQ');
     }
 
-    p.resolveOffset(batch.lastOffset());
-    // Commits now (autoCommit without interval or threshold): everything up to here is stored.
-    await p.commitOffsetsIfNecessary();
-
+    // Counted before the commit: should the commit fail (a rebalance), the rows are stored all the
+    // same, and the replay counts them as duplicates.
     const insertable = plan.rows.length - written.refused.length;
     counters.batches += 1;
     counters.messages += batch.messages.length;
     counters.rowsInserted += written.inserted;
     counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted);
     counters.dlq += dead.length;
+    for (const m of dead) {
+      const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'UNKNOWN');
+      dlqByCode[code] = (dlqByCode[code] ?? 0) + 1;
+    }
     lastBatchAt = Date.now();
+    // The request ids (set by the gateway) of what was stored: follows one mutation into the table.
+    if (log.isLevelEnabled('debug')) {
+      const requestIds = new Set<string>();
+      for (const r of plan.rows) {
+        const id = headerText(r.source.headers, 'request-id');
+        if (typeof id === 'string') requestIds.add(id);
+      }
+      log.debug({ partition: from.partition, lastOffset: batch.lastOffset(), rows: written.inserted, dlq: dead.length, requestIds: [...requestIds] }, 'batch stored');
+    }
+
+    p.resolveOffset(batch.lastOffset());
+    // Commits now (autoCommit without interval or threshold): everything up to here is stored.
+    await p.commitOffsetsIfNecessary();
   }
 
   const stats = (): ConsumerWorkerStats => ({
     phase,
     ...counters,
+    dlqByCode: { ...dlqByCode },
+    retriesBy: { ...retriesBy },
     assignments: Object.fromEntries(Object.entries(assignments).map(([t, ps]) => [t, [...ps]])),
     lastBatchAt,
   });
@@ -209,7 +254,9 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       counters.groupJoins += 1;
-      assignments = Object.fromEntries(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
+      assignments = Object.fromEntries(
+        Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]),
+      );
       log.info({ memberId: e.payload.memberId, assignments }, 'joined the consumer group');
     });
     consumer.on(consumer.events.CRASH, (e) => {
@@ -250,9 +297,14 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     if (statsTimer) clearInterval(statsTimer);
     stopSignal.abort();
     // kafkajs waits for the batch in hand; that batch either committed or returned unresolved.
-    await consumer?.disconnect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
-    await producer?.disconnect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'DLQ producer disconnect failed'));
-    if (ownsPool) await pool?.end().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'pool end failed'));
+    await consumer
+      ?.disconnect()
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
+    await producer
+      ?.disconnect()
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'DLQ producer disconnect failed'));
+    if (ownsPool)
+      await pool?.end().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'pool end failed'));
     phase = 'stopped';
     log.info({ stats: counters }, 'consumer worker stopped');
   }

@@ -92,11 +92,12 @@ export function checkFields(
   if (value < range.min || value > range.max) {
     return fail(ErrorCode.VALUE_OUT_OF_RANGE, `value: ${metric} must be within ${range.min} to ${range.max} ${range.unit}`);
   }
-  if (eventId !== undefined && (eventId.length === 0 || eventId.length > MAX_ID_LENGTH)) {
-    return fail(ErrorCode.INVALID_FIELD, `eventId: expected 1 to ${MAX_ID_LENGTH} characters`);
+  // U+0000 cannot be stored in a Postgres text column: refuse it here rather than at insert time.
+  if (eventId !== undefined && (eventId.length === 0 || eventId.length > MAX_ID_LENGTH || eventId.includes('\u0000'))) {
+    return fail(ErrorCode.INVALID_FIELD, `eventId: expected 1 to ${MAX_ID_LENGTH} characters, no NUL`);
   }
-  if (deviceId !== undefined && deviceId.length > MAX_ID_LENGTH) {
-    return fail(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters`);
+  if (deviceId !== undefined && (deviceId.length > MAX_ID_LENGTH || deviceId.includes('\u0000'))) {
+    return fail(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters, no NUL`);
   }
   return { ok: true, reading: { eventId, userId, metric, timeMs, value, deviceId } };
 }

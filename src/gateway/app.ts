@@ -18,6 +18,11 @@ import { createHttpHandler, type Route } from './http-handler.js';
 import { attachLiveWebSocket } from '../live/ws-server.js';
 import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
+import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields } from '../auth/index.js';
+import { createLimits, withHttpStatus } from '../limits/index.js';
+import { AppError } from '../errors.js';
+import { operationPlugin } from '../metrics/operation.plugin.js';
+import { requestIdOf } from '../ops/request-id.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -36,13 +41,26 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const { services } = parts;
   const development = config.env !== 'production';
   const httpServer: Server = createServer();
+  // Access rules on every root field (src/auth/policy.ts), for HTTP and WebSocket alike.
+  const auth = createAuthenticator(config, logger);
+  const limits = createLimits(config.limits);
+  const schema = protectSchema(buildGatewaySchema());
+  const unclassified = unclassifiedRootFields(schema, ROOT_RULES);
+  if (unclassified.length > 0) logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');
 
   const apollo = new ApolloServer<GatewayContext>({
-    schema: buildGatewaySchema(),
+    schema,
+    validationRules: limits.rules,
+    parseOptions: config.limits.maxTokens > 0 ? { maxTokens: config.limits.maxTokens } : {},
     introspection: config.gateway.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, development),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      limits.costPlugin<GatewayContext>(),
+      operationPlugin<GatewayContext>({ metrics: services.metrics, logger: logger.child({ part: 'graphql' }) }),
+    ],
   });
 
   const routes: Route[] = [
@@ -63,6 +81,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         res.end(JSON.stringify({ ready: phase === 'started' }));
       },
     },
+    { method: 'GET', path: '/metrics', handle: (req, res) => services.metrics.handle(req, res) },
   ];
 
   // GraphiQL from local assets (no CDN); off in production together with introspection.
@@ -71,32 +90,49 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
   httpServer.on(
     'request',
-    createHttpHandler<GatewayContext>({
+    services.metrics.instrumentHttp(createHttpHandler<GatewayContext>({
       apollo,
-      context: async (req) => ({
-        requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-        services,
-        loaders: createLoaders(services),
-      }),
+      context: async (req) => {
+        const authorization = req.headers.authorization;
+        let principal;
+        try {
+          principal = await auth.authenticate(authorization);
+        } catch (err) {
+          // 401 with a challenge: the whole request is refused before parsing (docs/security.md).
+          throw err instanceof AppError ? withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]) : err;
+        }
+        limits.takeHttpRequest(principal);
+        return {
+          requestId: requestIdOf(req),
+          services,
+          loaders: createLoaders(services),
+          authorization,
+          principal,
+        };
+      },
       maxBodyBytes: config.gateway.maxBodyBytes,
       graphqlPath: GRAPHQL_PATH,
       routes,
       graphiqlHtml: graphiql?.html,
       onError: (err) => logger.error({ err }, 'unhandled error in HTTP handler'),
-    }),
+    }), [GRAPHQL_PATH, ...routes.map((r) => r.path)]),
   );
 
   // graphql-ws subscriptions on the same server and path (HTTP upgrade requests).
   const liveWs = attachLiveWebSocket<GatewayContext>({
     httpServer,
     path: GRAPHQL_PATH,
-    schema: buildGatewaySchema(),
+    schema,
     logger,
+    authenticate: auth.connection,
+    guard: limits.liveGuard(schema),
+    maxTokens: config.limits.maxTokens,
     context: ({ credentials }) => ({
       requestId: randomUUID(),
       services,
       loaders: createLoaders(services),
       authorization: credentials.authorization,
+      principal: credentials.principal,
     }),
     keepAliveMs: config.live.keepAliveMs,
     maxPayloadBytes: config.gateway.maxBodyBytes,

@@ -6,6 +6,9 @@ import type { Loaders } from '../timescale/loaders.js';
 import type { ReadingsService } from '../timescale/readings.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
 import type { TrinoService } from '../trino/index.js';
+import type { Principal } from '../auth/principal.js';
+import type { GatewayMetrics } from '../metrics/gateway.metrics.js';
+import type { PipelineStatusService } from '../ops/pipeline-status.service.js';
 
 export interface GatewayServices {
   health: HealthService;
@@ -15,6 +18,10 @@ export interface GatewayServices {
   trino: TrinoService;
   /** Subscriptions' fan-out from fitbit_processed / fitbit_alerts (src/live). */
   live: LiveService;
+  /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
+  metrics: GatewayMetrics;
+  /** `pipelineStatus` (src/ops); admin only. */
+  pipeline: PipelineStatusService;
 }
 
 export interface GatewayContext {
@@ -27,4 +34,6 @@ export interface GatewayContext {
    * payload), not yet verified: the authentication work checks it.
    */
   authorization?: string | undefined;
+  /** The verified caller (src/auth); the root-field guard (src/auth/protect-schema.ts) reads it. */
+  principal?: Principal | undefined;
 }

@@ -16,6 +16,10 @@ import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import type { GatewayServices } from './context.js';
+import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
+import { instrumentIngest } from '../metrics/ingest.metrics.js';
+import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
+import { sharedAdmin } from '../ops/kafka-offsets.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
 interface Part {
@@ -33,6 +37,7 @@ export interface ServiceSet {
 export function buildServices(config: Config, logger: Logger): ServiceSet {
   const pool = createPool(config, logger);
   const kafka = createKafka(config, logger);
+  const metrics = createGatewayMetrics({ logger: logger.child({ part: 'metrics' }) });
   const kafkaHealth = kafkaCheck(kafka);
   const publisher = createReadingPublisher({
     kafka,
@@ -40,19 +45,36 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     logger: logger.child({ part: 'publisher' }),
     ackTimeoutMs: config.gateway.ingestAckTimeoutMs,
   });
+  publisher.onProduce = (ms, ok, messages) => metrics.observeProduce(ms, ok, messages);
 
   const series = createSeriesService(pool, config, logger.child({ part: 'series' }));
-  const trino = createTrinoService({ config, logger });
+  const trino = createTrinoService({ config, logger, onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome) });
   const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
 
   const services: GatewayServices = {
     health: createHealthService([kafkaHealth, flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')), trinoCheck(config), postgresCheck(pool)]),
-    ingest: createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }),
+    ingest: instrumentIngest(createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }), metrics),
     series,
     readings: createReadingsService(pool, config),
     trino,
     live,
+    metrics,
+    pipeline: createPipelineStatusService({
+      config,
+      logger,
+      admin: sharedAdmin(() => kafka.admin({ retry: { retries: 1 } })),
+      health: createHealthService([
+        postgresCheck(pool),
+        { name: 'trino', check: async (signal) => `SELECT 1 in ${Math.round((await trino.ping({ signal })).latencyMs)} ms` },
+      ]),
+    }),
   };
+  metrics.attach({
+    live,
+    trino,
+    pool,
+    flinkJobRunning: (signal) => jobStatus(config, { signal }).then((j) => j.running),
+  });
 
   const parts: Part[] = [
     { name: 'postgres pool', stop: () => pool.end() },
@@ -61,6 +83,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
     { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
     { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
+    { name: 'pipeline status', stop: () => services.pipeline.stop() },
   ];
 
   return {

@@ -6,12 +6,17 @@
  * For now every connection is accepted and the credential is only carried along; verifying it
  * (and refusing with close code 4403) belongs to the authentication work.
  */
+import type { Principal } from '../auth/principal.js';
+
 export interface ConnectionCredentials {
   /** The raw `authorization` value from `connection_init` (or the upgrade request's header). */
   authorization: string | undefined;
+  /** Who the credential proved to be (src/auth); set by the authenticating check. */
+  principal?: Principal | undefined;
 }
 
-export type ConnectionCheck = { ok: true; credentials: ConnectionCredentials } | { ok: false; reason: string };
+/** A refusal may name its close code (e.g. 4401 Unauthorized); without one graphql-ws closes with 4403. */
+export type ConnectionCheck = { ok: true; credentials: ConnectionCredentials } | { ok: false; reason: string; closeCode?: number };
 
 export type ConnectionAuthenticator = (
   params: Readonly<Record<string, unknown>> | undefined,

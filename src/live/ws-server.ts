@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
+import type { LiveGuard } from '../limits/live-guard.js';
 
 export interface LiveWebSocketOptions<TContext> {
   httpServer: Server;
@@ -29,6 +30,10 @@ export interface LiveWebSocketOptions<TContext> {
   development: boolean;
   /** Ends every open subscription (the hub's completeAll); run first on dispose. */
   completeAll: () => void;
+  /** Limits (src/limits): connections per subject, subscriptions per connection, rate, document limits. */
+  guard?: LiveGuard | undefined;
+  /** graphql-js parse maxTokens for subscribe documents; 0 or unset: no limit. */
+  maxTokens?: number | undefined;
 }
 
 export interface LiveWebSocket {
@@ -49,18 +54,18 @@ const DOCUMENT_CACHE_SIZE = 500;
  * subscription: sharing one document saves a parse and a validation per subscribe, and the AST's
  * memory per subscriber.
  */
-function documentCache(schema: GraphQLSchema) {
+function documentCache(schema: GraphQLSchema, maxTokens?: number) {
   const cache = new Map<string, DocumentNode | readonly GraphQLError[]>();
   return (query: string): DocumentNode | readonly GraphQLError[] => {
     let entry = cache.get(query);
     if (entry === undefined) {
       try {
-        const document = parse(query);
+        const document = parse(query, maxTokens ? { maxTokens } : undefined);
         const errors = validate(schema, document);
         entry = errors.length > 0 ? errors : document;
       } catch (err) {
-        if (!(err instanceof GraphQLError)) throw err;
-        entry = [err];
+        // A document nested deeply enough overflows the parser's stack: a client's mistake, not a crash.
+        entry = [err instanceof GraphQLError ? err : new GraphQLError('Syntax Error: the document is nested too deeply', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
       }
       if (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
       cache.set(query, entry);
@@ -79,7 +84,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const open = new Set<Ctx>();
   const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: opts.maxPayloadBytes });
 
-  const documentFor = documentCache(opts.schema);
+  const documentFor = documentCache(opts.schema, opts.maxTokens);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e, opts.development));
 
@@ -90,16 +95,29 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         const check = await authenticate(ctx.connectionParams, ctx.extra.request.headers);
         if (!check.ok) {
           log.info({ reason: check.reason }, 'connection refused');
+          // Closing first makes graphql-ws's own close (4403) a no-op, so the client sees this code.
+          if (check.closeCode !== undefined) ctx.extra.socket.close(check.closeCode, check.reason.slice(0, 120));
           return false; // graphql-ws closes with 4403 Forbidden
+        }
+        const admitted = opts.guard?.connected(check.credentials) ?? { ok: true };
+        if (!admitted.ok) {
+          log.info({ reason: admitted.reason }, 'connection refused');
+          ctx.extra.socket.close(admitted.closeCode, admitted.reason.slice(0, 120));
+          return false;
         }
         credentialsOf.set(ctx, check.credentials);
         open.add(ctx);
         return true;
       },
       // Returning ExecutionArgs replaces graphql-ws's own parse and validate; `context` still applies.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, payload) => {
         const document = documentFor(payload.query);
         if (Array.isArray(document)) return document as readonly GraphQLError[];
+        if (opts.guard) {
+          const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
+          const refused = opts.guard.subscribing(credentials, document as DocumentNode, payload, Object.keys(ctx.subscriptions).length);
+          if (refused) return refused;
+        }
         return {
           schema: opts.schema,
           document: document as DocumentNode,
@@ -109,6 +127,8 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       },
       onClose: (ctx) => {
         open.delete(ctx);
+        const credentials = credentialsOf.get(ctx);
+        if (credentials) opts.guard?.closed(credentials);
       },
       context: (ctx) =>
         opts.context({ credentials: credentialsOf.get(ctx) ?? { authorization: undefined }, request: ctx.extra.request }) as never,

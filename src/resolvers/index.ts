@@ -5,6 +5,7 @@ import { AggregateQueryResolver } from './query.aggregates.resolver.js';
 import { SeriesQueryResolver } from './query.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { UserResolver } from './user.resolver.js';
+import { StatusResolver } from './status.resolver.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [HealthResolver, IngestResolver, SeriesQueryResolver, AggregateQueryResolver, UserResolver, SubscriptionResolver];
+export const resolvers: NonEmptyArray<Function> = [HealthResolver, IngestResolver, SeriesQueryResolver, AggregateQueryResolver, UserResolver, SubscriptionResolver, StatusResolver];

@@ -25,6 +25,8 @@ export interface TrinoRunnerOptions {
   /** Timeout of a query unless the call gives one. */
   timeoutMs: number;
   logger?: Logger;
+  /** Observer of every finished query: statement name, wall time, 'ok' or the TrinoError code (metrics hook). */
+  onQuery?: (statement: string, elapsedMs: number, outcome: string) => void;
 }
 
 export interface RunOptions {
@@ -186,9 +188,11 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
         { queryId: outcome.queryId, statement: name, rows: outcome.rows.length, ms: Math.round(outcome.elapsedMs) },
         'trino query',
       );
+      options.onQuery?.(name, outcome.elapsedMs, 'ok');
       return outcome;
     } catch (err) {
       const error = err instanceof TrinoError ? err : fromTransportError(err, queryId);
+      options.onQuery?.(name, performance.now() - started, error.code);
       // A caller going away is routine; everything else is worth an operator's look.
       const level = error.code === TrinoErrorCode.TRINO_CANCELLED ? 'debug' : 'warn';
       log?.[level](

@@ -33,6 +33,8 @@ export interface TrinoServiceOptions {
   source?: string;
   /** Largest leaderboard limit. Default 1000. */
   maxLeaderboardLimit?: number;
+  /** Observer of every query run in Trino (cache misses and pings): statement, wall time, 'ok' or the error code. */
+  onQuery?: (statement: string, elapsedMs: number, outcome: string) => void;
 }
 
 export interface CallOptions {
@@ -95,6 +97,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     source: options.source ?? 'fitbit-gateway',
     timeoutMs: config.trino.queryTimeoutMs,
     logger,
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
   const cache = createResultCache({ ttlMs: config.trino.cacheTtlMs });
   // Aborted by stop(): every running query hears it through its combined signal.

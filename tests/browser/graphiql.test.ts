@@ -5,7 +5,7 @@
  * Skipped, saying why, only when /usr/bin/chromium is absent (`apt-get install -y chromium`).
  */
 import { existsSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -15,6 +15,7 @@ import { createPool } from '../../src/timescale/pool.js';
 import { testKafka } from '../helpers/kafka.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
+import { signToken } from '../../src/auth/sign.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -147,10 +148,12 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
   });
 });
 
+const PRODUCTION_SECRET = 'graphiql-test-secret-0123456789-abcdef';
+
 describe('GraphiQL off in production', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startGateway({ NODE_ENV: 'production' });
+    gw = await startGateway({ NODE_ENV: 'production', AUTH_JWT_SECRET: PRODUCTION_SECRET });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -161,7 +164,8 @@ describe('GraphiQL off in production', () => {
     expect(page.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
     const asset = await fetch(`${new URL(gw.url).origin}/graphiql/app.js`);
     expect(asset.status).toBe(404);
-    const introspection = await gw.gql('{ __schema { queryType { name } } }');
+    const token = await signToken({ sub: 'ops', roles: ['admin'] }, { secret: PRODUCTION_SECRET });
+    const introspection = await gw.gql('{ __schema { queryType { name } } }', undefined, { authorization: `Bearer ${token}` });
     expect(introspection.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });

@@ -50,36 +50,63 @@ it('stores every unique reading exactly once across a SIGKILL and a restart', as
   const originals = users.flatMap((u) => Array.from({ length: PER_USER }, (_, i) => reading(u, i, { value: 80 })));
   // Every tenth reading is sent again later with another value: a duplicate, never a second row.
   const repeats = originals.filter((_, i) => i % 10 === 0).map((r) => ({ ...r, value: 150 }));
-  await produce(kafka, topics.topic, [...originals, ...repeats].map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    [...originals, ...repeats].map((r) => asMessage(r)),
+  );
   const unique = originals.length;
 
   const group = uniqueId('g-crash');
   // Small fetches and one partition at a time make the stream long enough to kill it halfway.
   const env = workerEnv(topics, group, { CONSUMER_MAX_BYTES_PER_PARTITION: '2048', CONSUMER_CONCURRENCY: '1' });
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/consumer/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/consumer/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child = proc;
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes(`Listening to Kafka topic: ${topics.topic}...`), { timeoutMs: 30_000, what: 'worker process listening' });
+  await waitFor(() => out.includes(`Listening to Kafka topic: ${topics.topic}...`), {
+    timeoutMs: 30_000,
+    what: 'worker process listening',
+  });
 
-  await waitFor(async () => (await countRows(pool, users)) >= unique / 5, { timeoutMs: 30_000, intervalMs: 20, what: 'a fifth stored' });
+  await waitFor(async () => (await countRows(pool, users)) >= unique / 5, {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+    what: 'a fifth stored',
+  });
   proc.kill('SIGKILL');
-  await new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r())));
+  await new Promise<void>((r) =>
+    proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r()),
+  );
   const storedAtKill = await countRows(pool, users);
   expect(proc.signalCode).toBe('SIGKILL');
   expect(storedAtKill, 'the kill came before the end of the stream').toBeLessThan(unique);
 
   const config = workerConfig(topics, group);
-  const worker = createConsumerWorker({ config, logger: createLogger(config, 'consumer-restart'), print: () => undefined });
+  const worker = createConsumerWorker({
+    config,
+    logger: createLogger(config, 'consumer-restart'),
+    print: () => undefined,
+  });
   await worker.start();
   try {
-    await waitFor(async () => (await countRows(pool, users)) === unique, { timeoutMs: 40_000, what: 'every unique reading stored' });
+    await waitFor(async () => (await countRows(pool, users)) === unique, {
+      timeoutMs: 40_000,
+      what: 'every unique reading stored',
+    });
     // Everything left, including the repeats, has been read and committed.
-    await waitFor(() => {
-      const s = worker.stats();
-      return s.rowsInserted + s.duplicates >= unique - storedAtKill + repeats.length;
-    }, { what: 'the rest consumed' });
+    await waitFor(
+      () => {
+        const s = worker.stats();
+        return s.rowsInserted + s.duplicates >= unique - storedAtKill + repeats.length;
+      },
+      { what: 'the rest consumed' },
+    );
     expect(worker.stats().dlq).toBe(0);
   } finally {
     await worker.stop();

@@ -50,7 +50,11 @@ export async function createTopics(kafka: Kafka, partitions = base.kafka.partiti
 }
 
 /** Environment for a worker on these topics, in its own group. */
-export function workerEnv(topics: Topics, group: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
+export function workerEnv(
+  topics: Topics,
+  group: string,
+  extra: Record<string, string> = {},
+): Record<string, string | undefined> {
   return {
     ...process.env,
     KAFKA_TOPIC: topics.topic,
@@ -94,7 +98,10 @@ export interface OutMessage {
 
 /** Sends with a plain kafkajs producer, as a producer other than the gateway would. */
 export async function produce(kafka: Kafka, topic: string, messages: OutMessage[]): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 5000) {
@@ -130,7 +137,14 @@ export interface StoredRow {
 }
 
 export async function storedRows(pool: pg.Pool, userIds: string[]): Promise<StoredRow[]> {
-  const res = await pool.query<{ user_id: string; metric: string; time: Date; value: number; device_id: string | null; event_id: string | null }>(
+  const res = await pool.query<{
+    user_id: string;
+    metric: string;
+    time: Date;
+    value: number;
+    device_id: string | null;
+    event_id: string | null;
+  }>(
     'SELECT user_id, metric, time, value, device_id, event_id FROM readings WHERE user_id = ANY($1) ORDER BY user_id, metric, time',
     [userIds],
   );

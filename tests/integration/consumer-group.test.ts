@@ -55,7 +55,14 @@ it('shares the partitions, stores each reading once, and hands partitions over o
   // Readings arrive while the second worker joins: the rebalance happens mid-stream.
   const wave1 = users.flatMap((u) => Array.from({ length: 50 }, (_, i) => reading(u, i)));
   const b = make('worker-b');
-  await Promise.all([produce(kafka, topics.topic, wave1.map((r) => asMessage(r))), b.start()]);
+  await Promise.all([
+    produce(
+      kafka,
+      topics.topic,
+      wave1.map((r) => asMessage(r)),
+    ),
+    b.start(),
+  ]);
 
   await waitFor(
     () => {
@@ -65,16 +72,25 @@ it('shares the partitions, stores each reading once, and hands partitions over o
     },
     { timeoutMs: 20_000, what: 'partitions split between the two workers' },
   );
-  await waitFor(async () => (await countRows(pool, users)) === wave1.length, { timeoutMs: 20_000, what: 'wave 1 stored' });
+  await waitFor(async () => (await countRows(pool, users)) === wave1.length, {
+    timeoutMs: 20_000,
+    what: 'wave 1 stored',
+  });
   // A batch replayed across the rebalance shows up as duplicates, never as rows.
   await waitFor(() => a.stats().rowsInserted + b.stats().rowsInserted === wave1.length, { what: 'inserts counted' });
 
   // Both share the next wave: every user's partition belongs to one of them.
   const wave2 = users.flatMap((u) => Array.from({ length: 20 }, (_, i) => reading(u, 1000 + i)));
   const [a2, b2] = [a.stats().rowsInserted, b.stats().rowsInserted];
-  await produce(kafka, topics.topic, wave2.map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    wave2.map((r) => asMessage(r)),
+  );
   await waitFor(async () => (await countRows(pool, users)) === wave1.length + wave2.length, { what: 'wave 2 stored' });
-  await waitFor(() => a.stats().rowsInserted - a2 + b.stats().rowsInserted - b2 === wave2.length, { what: 'wave 2 counted' });
+  await waitFor(() => a.stats().rowsInserted - a2 + b.stats().rowsInserted - b2 === wave2.length, {
+    what: 'wave 2 counted',
+  });
   expect(a.stats().rowsInserted - a2).toBeGreaterThan(0);
   expect(b.stats().rowsInserted - b2).toBeGreaterThan(0);
 
@@ -83,9 +99,16 @@ it('shares the partitions, stores each reading once, and hands partitions over o
   await waitFor(() => held(b).join() === all.join(), { timeoutMs: 20_000, what: 'B holding every partition' });
   const wave3 = users.flatMap((u) => Array.from({ length: 20 }, (_, i) => reading(u, 2000 + i)));
   const b3 = b.stats().rowsInserted;
-  await produce(kafka, topics.topic, wave3.map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    wave3.map((r) => asMessage(r)),
+  );
   const total = wave1.length + wave2.length + wave3.length;
-  await waitFor(async () => (await countRows(pool, users)) === total, { timeoutMs: 20_000, what: 'wave 3 stored by B' });
+  await waitFor(async () => (await countRows(pool, users)) === total, {
+    timeoutMs: 20_000,
+    what: 'wave 3 stored by B',
+  });
   await waitFor(() => b.stats().rowsInserted - b3 === wave3.length, { what: 'wave 3 counted by B' });
 
   const rows = await storedRows(pool, users);

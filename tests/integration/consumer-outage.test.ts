@@ -11,7 +11,19 @@ import type pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
-import { asMessage, base, countRows, createTopics, deleteRows, kafkaClient, produce, reading, testPool, workerConfig, type Topics } from './consumer-fixtures.js';
+import {
+  asMessage,
+  base,
+  countRows,
+  createTopics,
+  deleteRows,
+  kafkaClient,
+  produce,
+  reading,
+  testPool,
+  workerConfig,
+  type Topics,
+} from './consumer-fixtures.js';
 
 /** A TCP relay to Postgres that can be cut (every connection reset, port closed) and restored. */
 class Relay {
@@ -93,7 +105,11 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
 
   const wave = (from: number) => users.flatMap((u) => Array.from({ length: 25 }, (_, i) => reading(u, from + i)));
   const wave1 = wave(0);
-  await produce(kafka, topics.topic, wave1.map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    wave1.map((r) => asMessage(r)),
+  );
   await waitFor(async () => (await countRows(pool, users)) === wave1.length, { what: 'wave 1 stored' });
   await waitFor(async () => (await committed(group)) === wave1.length, { what: 'wave 1 committed' });
 
@@ -103,7 +119,11 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
   await relay.cut();
   const cutAt = Date.now();
   const wave2 = wave(100);
-  await produce(kafka, topics.topic, wave2.map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    wave2.map((r) => asMessage(r)),
+  );
   await waitFor(() => w.stats().retries >= 3 && Date.now() - cutAt > config.consumer.sessionTimeoutMs + 1000, {
     timeoutMs: 20_000,
     what: 'retries for longer than the session timeout',
@@ -114,7 +134,10 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
   expect(w.stats().assignments[topics.topic]).toHaveLength(6);
 
   await relay.open();
-  await waitFor(async () => (await countRows(pool, users)) === wave1.length + wave2.length, { timeoutMs: 20_000, what: 'wave 2 stored after the outage' });
+  await waitFor(async () => (await countRows(pool, users)) === wave1.length + wave2.length, {
+    timeoutMs: 20_000,
+    what: 'wave 2 stored after the outage',
+  });
   await waitFor(async () => (await committed(group)) === wave1.length + wave2.length, { what: 'wave 2 committed' });
   // Had the heartbeats stopped, the coordinator would have dropped the member and the commit
   // above would have needed a rejoin.
@@ -123,7 +146,11 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
   // Outage 2: the server ends the worker's sessions (57P01 admin shutdown) as a restart would.
   const wave3 = wave(200);
   await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [appName]);
-  await produce(kafka, topics.topic, wave3.map((r) => asMessage(r)));
+  await produce(
+    kafka,
+    topics.topic,
+    wave3.map((r) => asMessage(r)),
+  );
   const total = wave1.length + wave2.length + wave3.length;
   await waitFor(async () => (await countRows(pool, users)) === total, { timeoutMs: 20_000, what: 'wave 3 stored' });
   await waitFor(async () => (await committed(group)) === total, { what: 'wave 3 committed' });

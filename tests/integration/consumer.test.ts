@@ -42,7 +42,11 @@ beforeAll(async () => {
   topics = await createTopics(kafka);
   pool = testPool();
   const config = workerConfig(topics, uniqueId('g'));
-  worker = createConsumerWorker({ config, logger: createLogger(config, 'consumer-test'), print: (l) => printed.push(l) });
+  worker = createConsumerWorker({
+    config,
+    logger: createLogger(config, 'consumer-test'),
+    print: (l) => printed.push(l),
+  });
   await worker.start();
 });
 
@@ -72,9 +76,13 @@ describe('consumer worker', () => {
     ids.forEach((u, ui) => {
       for (let i = 0; i < 40; i += 1) {
         const metric = metrics[i % metrics.length]!;
-        const value = metric === 'spo2' ? 95.5 : metric === 'skin_temperature_delta' ? -0.25 : metric === 'steps' ? i : 60 + i;
+        const value =
+          metric === 'spo2' ? 95.5 : metric === 'skin_temperature_delta' ? -0.25 : metric === 'steps' ? i : 60 + i;
         const r = reading(u, i, { metric, value });
         if (i % 3 === 0) r.deviceId = `dev-${ui}`;
+        // Text that array literals and JSON must carry through unchanged.
+        if (i % 3 === 1)
+          r.deviceId = ['NULL', 'a"b', 'c\\d', '{x, y}', ' padded ', 'charge 6 \u00e9\u2713', ''][(i + ui) % 7];
         if (i % 4 === 0) r.eventId = `evt-${u}-${i}`;
         // An offset other than Z: stored as the same instant.
         if (i === 7) r.time = '2026-01-01T01:00:07.123+01:00';
@@ -84,7 +92,10 @@ describe('consumer worker', () => {
     const messages: OutMessage[] = sent.map((r, i) => (i % 2 === 0 ? asMessage(r) : asMessage(r, {})));
     await produce(kafka, topics.topic, messages);
 
-    await waitFor(async () => (await countRows(pool, ids)) === sent.length, { timeoutMs: 20_000, what: 'all readings stored' });
+    await waitFor(async () => (await countRows(pool, ids)) === sent.length, {
+      timeoutMs: 20_000,
+      what: 'all readings stored',
+    });
     const expected = sent
       .map((r) => ({
         userId: r.userId,
@@ -104,12 +115,20 @@ describe('consumer worker', () => {
     const originals = Array.from({ length: 20 }, (_, i) => reading(u, i, { value: 70 }));
     // Repeats in the same send (usually the same batch) with other values: the first still wins.
     const repeats = originals.slice(0, 5).map((r) => ({ ...r, value: 99 }));
-    await produce(kafka, topics.topic, [...originals, ...repeats].map((r) => asMessage(r)));
+    await produce(
+      kafka,
+      topics.topic,
+      [...originals, ...repeats].map((r) => asMessage(r)),
+    );
     await waitFor(async () => (await countRows(pool, [u])) === 20, { what: 'originals stored' });
     await waitFor(() => worker.stats().duplicates - before.duplicates === 5, { what: 'in-batch repeats counted' });
 
     // The same identities again later, as a replay or a second producer would send them.
-    await produce(kafka, topics.topic, originals.slice(0, 10).map((r) => asMessage({ ...r, value: 120 })));
+    await produce(
+      kafka,
+      topics.topic,
+      originals.slice(0, 10).map((r) => asMessage({ ...r, value: 120 })),
+    );
     await waitFor(() => worker.stats().duplicates - before.duplicates === 15, { what: 'replayed repeats counted' });
 
     const after = worker.stats();
@@ -123,7 +142,11 @@ describe('consumer worker', () => {
   it('sends malformed messages to the DLQ with their code and keeps consuming the partition', async () => {
     const u = user('cu-bad');
     const ok = (i: number) => asMessage(reading(u, i));
-    const bad = (caseName: string, value: string | Buffer | null, headers: Record<string, string> = {}): OutMessage => ({
+    const bad = (
+      caseName: string,
+      value: string | Buffer | null,
+      headers: Record<string, string> = {},
+    ): OutMessage => ({
       key: u,
       value,
       headers: { case: caseName, ...headers },
@@ -199,4 +222,3 @@ describe('consumer worker', () => {
     expect(await countRows(pool, [u])).toBe(9);
   });
 });
-

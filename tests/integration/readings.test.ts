@@ -2,7 +2,7 @@
  * `readings` paging against real Postgres: walking the cursors returns every reading of the
  * range exactly once, in time order, including readings stored with sub-millisecond times.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';

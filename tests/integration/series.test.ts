@@ -3,7 +3,7 @@
  * users, every bucket width gives what an independent SQL formulation (epoch seconds floored by
  * the width, no date_bin) gives, and bad arguments fail with their codes.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';

@@ -5,7 +5,11 @@ import { dlqMessage } from '../../src/consumer/dlq.message.js';
 
 const NOW = Date.UTC(2026, 0, 2);
 const good = { userId: 'user-1', metric: 'heart_rate', time: '2026-01-01T10:00:00.000Z', value: 72 };
-const msg = (value: unknown, headers: Record<string, string | Buffer | (string | Buffer)[]> = {}, offset = '0'): SourceMessage => ({
+const msg = (
+  value: unknown,
+  headers: Record<string, string | Buffer | (string | Buffer)[]> = {},
+  offset = '0',
+): SourceMessage => ({
   key: Buffer.from('user-1'),
   value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
   headers,
@@ -14,14 +18,27 @@ const msg = (value: unknown, headers: Record<string, string | Buffer | (string |
 
 describe('decodeMessage', () => {
   it('accepts reading v1 with the header "1" as text or bytes, or without the header', () => {
-    for (const headers of [{}, { 'schema-version': '1' }, { 'schema-version': Buffer.from('1') }, { 'schema-version': [Buffer.from('1')] }]) {
+    const variants: Record<string, string | Buffer | (string | Buffer)[]>[] = [
+      {},
+      { 'schema-version': '1' },
+      { 'schema-version': Buffer.from('1') },
+      { 'schema-version': [Buffer.from('1')] },
+    ];
+    for (const headers of variants) {
       const d = decodeMessage(msg(good, headers), NOW);
       expect(d.ok, JSON.stringify(headers)).toBe(true);
     }
     const d = decodeMessage(msg({ ...good, time: '2026-01-01T11:00:00.5+01:00', deviceId: 'c6', eventId: 'e1' }), NOW);
     expect(d).toEqual({
       ok: true,
-      reading: { userId: 'user-1', metric: 'heart_rate', timeMs: Date.UTC(2026, 0, 1, 10, 0, 0, 500), value: 72, deviceId: 'c6', eventId: 'e1' },
+      reading: {
+        userId: 'user-1',
+        metric: 'heart_rate',
+        timeMs: Date.UTC(2026, 0, 1, 10, 0, 0, 500),
+        value: 72,
+        deviceId: 'c6',
+        eventId: 'e1',
+      },
     });
   });
 
@@ -82,8 +99,17 @@ describe('planBatch', () => {
 
 describe('dlqMessage', () => {
   it('keeps key, value and headers as received and adds the five DLQ headers', () => {
-    const source = { key: Buffer.from('k'), value: Buffer.from('raw \u00e9'), headers: { 'schema-version': '1', trace: 'abc' }, offset: '42' };
-    const out = dlqMessage(source, { code: 'INVALID_JSON', message: 'x'.repeat(5000) }, { topic: 'fitbit_ingestion', partition: 3 });
+    const source = {
+      key: Buffer.from('k'),
+      value: Buffer.from('raw \u00e9'),
+      headers: { 'schema-version': '1', trace: 'abc' },
+      offset: '42',
+    };
+    const out = dlqMessage(
+      source,
+      { code: 'INVALID_JSON', message: 'x'.repeat(5000) },
+      { topic: 'fitbit_ingestion', partition: 3 },
+    );
     expect(out.key).toBe(source.key);
     expect(out.value).toBe(source.value);
     expect(out.headers).toMatchObject({
@@ -99,6 +125,8 @@ describe('dlqMessage', () => {
 
   it('lets its own headers win over received ones of the same name', () => {
     const source = { key: null, value: null, headers: { 'error-code': 'FORGED' }, offset: '1' };
-    expect(dlqMessage(source, { code: 'INVALID_JSON', message: 'm' }, { topic: 't', partition: 0 }).headers!['error-code']).toBe('INVALID_JSON');
+    expect(
+      dlqMessage(source, { code: 'INVALID_JSON', message: 'm' }, { topic: 't', partition: 0 }).headers!['error-code'],
+    ).toBe('INVALID_JSON');
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, classifyDatabaseError } from '../../src/consumer/failure.js';
-import { INSERT_READINGS_SQL, insertParams } from '../../src/consumer/readings.insert.js';
+import {
+  INSERT_READINGS_SQL,
+  insertParams,
+  numberArrayLiteral,
+  textArrayLiteral,
+} from '../../src/consumer/readings.insert.js';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -39,7 +44,9 @@ describe('backoffMs', () => {
 
 describe('insert of a batch', () => {
   it('is one statement over column arrays, idempotent on the identity', () => {
-    expect(INSERT_READINGS_SQL).toMatch(/FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/);
+    expect(INSERT_READINGS_SQL).toMatch(
+      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/,
+    );
     expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING$/);
   });
 
@@ -48,6 +55,14 @@ describe('insert of a batch', () => {
       { userId: 'a', metric: 'steps', timeMs: 1000, value: 5, deviceId: 'd', eventId: undefined },
       { userId: 'b', metric: 'spo2', timeMs: 2001, value: 97.5, deviceId: undefined, eventId: 'e' },
     ]);
-    expect(params).toEqual([['a', 'b'], ['steps', 'spo2'], [1000, 2001], [5, 97.5], ['d', null], [null, 'e']]);
+    expect(params).toEqual(['{"a","b"}', '{"steps","spo2"}', '{1000,2001}', '{5,97.5}', '{"d",NULL}', '{NULL,"e"}']);
+  });
+
+  it('quotes every text element and escapes quotes and backslashes only', () => {
+    expect(textArrayLiteral(['NULL', 'a"b', 'c\\d', '{x, y}', undefined, ''])).toBe(
+      '{"NULL","a\\"b","c\\\\d","{x, y}",NULL,""}',
+    );
+    expect(textArrayLiteral([])).toBe('{}');
+    expect(numberArrayLiteral([-0.25, 1e21, 5e-7])).toBe('{-0.25,1e+21,5e-7}');
   });
 });

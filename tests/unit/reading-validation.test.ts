@@ -40,6 +40,8 @@ describe('checkReading', () => {
     [{ ...good, metric: 'skin_temperature_delta', value: -10.5 }, 'VALUE_OUT_OF_RANGE'],
     [{ ...good, eventId: 7 }, 'INVALID_FIELD'],
     [{ ...good, deviceId: 'd'.repeat(200) }, 'INVALID_FIELD'],
+    [{ ...good, deviceId: 'a\u0000b' }, 'INVALID_FIELD'],
+    [{ ...good, eventId: '\u0000' }, 'INVALID_FIELD'],
   ])('refuses %j with %s', (input, code) => {
     const r = checkReading(input, now);
     expect(r.ok).toBe(false);

@@ -1,0 +1,92 @@
+/**
+ * The cost of an operation, estimated before it runs (graphql-query-complexity): roughly the
+ * number of objects it can produce. A list field costs its expected length times (1 + what each
+ * element selects); scalar fields cost nothing (aliases are capped separately). Lengths come from
+ * the arguments:
+ *
+ * - from/to/bucket (series, cohortStats): the number of buckets in the range;
+ * - first (readings, default 100), limit (leaderboard, default 10);
+ * - ids (users) and readings (ingestReadings): the list's length.
+ *
+ * `health` is priced at 10: it asks four services a question each.
+ */
+import { getNamedType, isCompositeType, isListType, isNonNullType, type DocumentNode, type GraphQLOutputType, type GraphQLSchema } from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { BUCKETS, type BucketName } from '../domain/metrics.js';
+import { AppError, ErrorCode } from '../errors.js';
+
+const FIXED: Readonly<Record<string, number>> = { 'Query.health': 10 };
+const DEFAULT_FIRST = 100;
+const DEFAULT_LIMIT = 10;
+
+const isList = (t: GraphQLOutputType): boolean => isListType(isNonNullType(t) ? t.ofType : t);
+
+/** Expected length of a field's result from its arguments; 1 for a single object. */
+export function expectedLength(args: Readonly<Record<string, unknown>>, list: boolean): number {
+  const { from, to, bucket, first, limit, ids, readings } = args;
+  if (from instanceof Date && to instanceof Date && typeof bucket === 'string' && bucket in BUCKETS) {
+    const span = to.getTime() - from.getTime();
+    return Number.isFinite(span) && span > 0 ? Math.ceil(span / BUCKETS[bucket as BucketName]) : 1;
+  }
+  if ('first' in args || (list === false && from instanceof Date && !('limit' in args))) {
+    return typeof first === 'number' && first > 0 ? first : DEFAULT_FIRST;
+  }
+  if ('limit' in args) return typeof limit === 'number' && limit > 0 ? limit : DEFAULT_LIMIT;
+  if (Array.isArray(ids)) return Math.max(1, ids.length);
+  if (Array.isArray(readings)) return Math.max(1, readings.length);
+  return 1;
+}
+
+export const rowEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
+  const fixed = FIXED[`${type.name}.${field.name}`];
+  if (fixed !== undefined) return fixed;
+  if (!isCompositeType(getNamedType(field.type))) {
+    // A mutation's input list is the work even though its result is small.
+    return Array.isArray(args['readings']) ? args['readings'].length : 0;
+  }
+  return expectedLength(args, isList(field.type)) * (1 + childComplexity);
+};
+
+/**
+ * The operation's cost, or undefined when it cannot be estimated because the variables do not
+ * fit the operation (execution then reports that error with its own code).
+ */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined,
+): number | undefined {
+  try {
+    return getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      ...(operationName ? { operationName } : {}),
+      estimators: [rowEstimator],
+      maxQueryNodes: 100_000,
+    });
+  } catch (err) {
+    if (err instanceof Error && /maximum allowed number of nodes/.test(err.message)) return Number.POSITIVE_INFINITY;
+    return undefined;
+  }
+}
+
+export function costError(cost: number, limit: number): AppError {
+  return new AppError(ErrorCode.QUERY_TOO_COMPLEX, `query cost ${Number.isFinite(cost) ? cost : 'unbounded'} over the limit of ${limit}; narrow the range, use a wider bucket or ask for fewer items`, {
+    details: { cost: Number.isFinite(cost) ? cost : null, limit },
+  });
+}
+
+/** An AppError when the operation costs more than `limit` (0: no limit). */
+export function checkCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined,
+  limit: number,
+): AppError | undefined {
+  if (limit <= 0) return undefined;
+  const cost = operationCost(schema, document, variables, operationName);
+  return cost !== undefined && cost > limit ? costError(cost, limit) : undefined;
+}

@@ -1,0 +1,129 @@
+/**
+ * The consumer worker's Prometheus metrics: its running totals (read from the worker's stats on
+ * each scrape) and the group's lag per partition (asked of the brokers on each scrape: committed
+ * offsets against end offsets, so it is the lag of the whole group, whichever member scrapes).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Admin } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { ConsumerWorkerStats } from '../consumer/worker.js';
+import type { Logger } from '../logger.js';
+import { groupLag } from '../ops/kafka-offsets.js';
+import { createRegistry, readGauge, serveMetrics, totalsCounter } from './registry.js';
+
+export interface ConsumerMetricsOptions {
+  stats(): ConsumerWorkerStats;
+  admin: { use<T>(fn: (admin: Admin) => Promise<T>): Promise<T> };
+  groupId: string;
+  topic: string;
+  logger: Logger;
+  /** Bound on the lag query at scrape time. Default 3 000 ms. */
+  lagTimeoutMs?: number;
+}
+
+export interface ConsumerMetrics {
+  readonly registry: Registry;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export function createConsumerMetrics(options: ConsumerMetricsOptions): ConsumerMetrics {
+  const { stats, logger, groupId, topic } = options;
+  const lagTimeoutMs = options.lagTimeoutMs ?? 3_000;
+  const registry = createRegistry({ process: 'consumer' });
+  const counter = (name: string, help: string, read: (s: ConsumerWorkerStats) => number) =>
+    totalsCounter(registry, name, help, [], () => [[{}, read(stats())]]);
+
+  counter(
+    'fitbit_consumer_batches_total',
+    'Partition batches fully handled: rows written, DLQ acknowledged, offsets committed.',
+    (s) => s.batches,
+  );
+  counter('fitbit_consumer_messages_total', 'Messages in those batches.', (s) => s.messages);
+  counter(
+    'fitbit_consumer_rows_inserted_total',
+    'Readings inserted into the readings table (new identities).',
+    (s) => s.rowsInserted,
+  );
+  counter(
+    'fitbit_consumer_duplicates_total',
+    'Valid readings not inserted because their identity (userId, metric, time) was already stored or repeated in the batch.',
+    (s) => s.duplicates,
+  );
+  totalsCounter(
+    registry,
+    'fitbit_consumer_dlq_messages_total',
+    'Messages published to the DLQ topic, by error code.',
+    ['code'],
+    () => Object.entries(stats().dlqByCode).map(([code, n]) => [{ code }, n] as [{ code: string }, number]),
+  );
+  totalsCounter(
+    registry,
+    'fitbit_consumer_retries_total',
+    'Retries of a batch after a retriable failure, by what failed (database, dlq).',
+    ['what'],
+    () => {
+      const r = stats().retriesBy;
+      return [
+        [{ what: 'database' }, r.database],
+        [{ what: 'dlq' }, r.dlq],
+      ];
+    },
+  );
+  counter(
+    'fitbit_consumer_group_joins_total',
+    'Times this worker joined the consumer group (1 + rebalances).',
+    (s) => s.groupJoins,
+  );
+  readGauge(
+    registry,
+    'fitbit_consumer_assigned_partitions',
+    'Partitions of the ingestion topic this worker holds.',
+    [],
+    () => [[{}, Object.values(stats().assignments).reduce((n, ps) => n + ps.length, 0)]],
+  );
+  readGauge(
+    registry,
+    'fitbit_consumer_last_batch_timestamp_seconds',
+    'When this worker last finished a batch (Unix seconds; 0 before the first).',
+    [],
+    () => [[{}, (stats().lastBatchAt ?? 0) / 1000]],
+  );
+  readGauge(
+    registry,
+    'fitbit_consumer_up',
+    '1 while the worker is started and consuming, 0 while starting or stopping.',
+    [],
+    () => [[{}, stats().phase === 'started' ? 1 : 0]],
+  );
+
+  // Kept between scrapes: a failed lag query leaves the last known values rather than no series,
+  // which would silence the lag alert exactly when the brokers are in trouble.
+  let last: [{ topic: string; partition: string }, number][] = [];
+  readGauge(
+    registry,
+    'fitbit_consumer_lag',
+    'Messages of the ingestion topic not yet committed by the worker group, per partition (end offset minus committed offset).',
+    ['topic', 'partition'],
+    async () => {
+      try {
+        const lag = await options.admin.use((a) =>
+          Promise.race([
+            groupLag(a, groupId, topic),
+            new Promise<never>((_, reject) =>
+              setTimeout(() => reject(new Error(`no answer within ${lagTimeoutMs} ms`)), lagTimeoutMs).unref(),
+            ),
+          ]),
+        );
+        last = lag.partitions.map((p) => [{ topic, partition: String(p.partition) }, p.lag]);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'consumer lag unknown at scrape; keeping the last values');
+      }
+      return last;
+    },
+  );
+
+  return {
+    registry,
+    handle: (_req, res) => serveMetrics(registry, res, (err) => logger.error({ err }, 'metrics collection failed')),
+  };
+}

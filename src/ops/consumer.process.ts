@@ -1,0 +1,67 @@
+/**
+ * The consumer worker as a process: the worker itself plus its ops endpoints on
+ * `CONSUMER_METRICS_PORT` (/metrics, /healthz, /readyz). Start: endpoints first (so an orchestrator
+ * sees "alive, not ready" during migrations and the group join), then the worker. Stop: not ready at
+ * once, then the worker (finishes or abandons the batch in hand, commits, leaves the group, closes
+ * its producer and pool), then the endpoints, last, so a scrape during the drain still answers.
+ */
+import type { Config } from '../config.js';
+import { createKafka } from '../kafka/client.js';
+import type { Logger } from '../logger.js';
+import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from '../consumer/worker.js';
+import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
+import { sharedAdmin } from './kafka-offsets.js';
+import { createOpsServer } from './ops-server.js';
+
+export interface ConsumerProcess {
+  readonly worker: ConsumerWorker;
+  readonly metrics: ConsumerMetrics;
+  /** Resolves once consuming; returns where the ops endpoints listen. */
+  start(): Promise<{ opsUrl: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+export type ConsumerProcessOptions = Omit<ConsumerWorkerOptions, 'kafka'> & { config: Config; logger: Logger };
+
+export function createConsumerProcess(options: ConsumerProcessOptions): ConsumerProcess {
+  const { config, logger } = options;
+  const kafka = createKafka(config, logger, { clientId: `${config.kafka.clientId}-consumer` });
+  const worker = createConsumerWorker({ ...options, kafka });
+  const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
+  const metrics = createConsumerMetrics({
+    stats: () => worker.stats(),
+    admin,
+    groupId: config.kafka.consumerGroup,
+    topic: config.kafka.topics.ingestion,
+    logger: logger.child({ component: 'consumer-metrics' }),
+  });
+  let stopping = false;
+  const ops = createOpsServer({
+    host: config.gateway.host,
+    port: config.consumer.metricsPort,
+    metrics: (req, res) => metrics.handle(req, res),
+    health: () => {
+      const s = worker.stats();
+      return { ok: true, detail: { phase: s.phase, batches: s.batches, lastBatchAt: s.lastBatchAt } };
+    },
+    ready: () => !stopping && worker.stats().phase === 'started',
+  });
+
+  return {
+    worker,
+    metrics,
+    async start() {
+      const { url, port } = await ops.start();
+      logger.info({ url }, 'consumer ops endpoints listening (/metrics, /healthz, /readyz)');
+      await worker.start();
+      return { opsUrl: url, port };
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await worker.stop();
+      await admin.close();
+      await ops.stop();
+    },
+  };
+}
