@@ -41,7 +41,10 @@ export function createAuthenticator(config: Config, logger: Logger): Authenticat
   const asDevelopment = (ignoredToken: boolean): Principal => {
     if (!developmentUseLogged) {
       developmentUseLogged = true;
-      log.warn({ ignoredToken }, 'development mode: an unauthenticated caller is acting as admin (logged once per process)');
+      log.warn(
+        { ignoredToken },
+        'development mode: an unauthenticated caller is acting as admin (logged once per process)',
+      );
     }
     return developmentPrincipal;
   };
@@ -51,7 +54,10 @@ export function createAuthenticator(config: Config, logger: Logger): Authenticat
       if (authorization === undefined || !verifier) return asDevelopment(authorization !== undefined);
       return verifier.verify(authorization);
     }
-    if (authorization === undefined) throw new AppError('UNAUTHENTICATED', 'authentication required: send "authorization: Bearer <JWT>"', { details: { reason: 'missing' } });
+    if (authorization === undefined)
+      throw new AppError('UNAUTHENTICATED', 'authentication required: send "authorization: Bearer <JWT>"', {
+        details: { reason: 'missing' },
+      });
     return verifier!.verify(authorization);
   };
 

@@ -28,9 +28,12 @@ interface WithPrincipal {
 /** The context's principal, still valid now; a WebSocket connection can outlive its token. */
 export function principalOf(context: unknown, now = Date.now()): Principal {
   const principal = (context as WithPrincipal | null)?.principal;
-  if (!principal) throw new AppError(ErrorCode.UNAUTHENTICATED, 'authentication required', { details: { reason: 'missing' } });
+  if (!principal)
+    throw new AppError(ErrorCode.UNAUTHENTICATED, 'authentication required', { details: { reason: 'missing' } });
   if (principal.expiresAt !== undefined && principal.expiresAt < now) {
-    throw new AppError(ErrorCode.UNAUTHENTICATED, 'token expired; reconnect with a fresh token', { details: { reason: 'expired' } });
+    throw new AppError(ErrorCode.UNAUTHENTICATED, 'token expired; reconnect with a fresh token', {
+      details: { reason: 'expired' },
+    });
   }
   return principal;
 }
@@ -43,8 +46,10 @@ function filterIterator<T>(source: AsyncIterator<T>, keep: (value: T) => boolean
         if (r.done || keep(r.value)) return r;
       }
     },
-    return: (value?: unknown) => (source.return ? source.return(value) : Promise.resolve({ done: true as const, value: undefined })),
-    throw: (err?: unknown) => (source.throw ? source.throw(err) : Promise.reject(err instanceof Error ? err : new Error(String(err)))),
+    return: (value?: unknown) =>
+      source.return ? source.return(value) : Promise.resolve({ done: true as const, value: undefined }),
+    throw: (err?: unknown) =>
+      source.throw ? source.throw(err) : Promise.reject(err instanceof Error ? err : new Error(String(err))),
     [Symbol.asyncIterator]() {
       return this;
     },

@@ -12,7 +12,10 @@ import { AppError, ErrorCode } from '../errors.js';
 import { isRole, type Principal, type Role } from './principal.js';
 import { USER_ID_PATTERN } from '../domain/reading.js';
 
-export type VerifyKey = { kind: 'secret'; key: Uint8Array; algorithms: string[] } | { kind: 'public'; key: KeyObject; algorithms: string[] } | { kind: 'jwks'; key: JWTVerifyGetKey; algorithms: string[] };
+export type VerifyKey =
+  | { kind: 'secret'; key: Uint8Array; algorithms: string[] }
+  | { kind: 'public'; key: KeyObject; algorithms: string[] }
+  | { kind: 'jwks'; key: JWTVerifyGetKey; algorithms: string[] };
 
 /** Reads the configured key material; undefined when none is configured. Throws ConfigError on unreadable keys. */
 export function loadVerifyKey(auth: Config['auth']): VerifyKey | undefined {
@@ -26,8 +29,11 @@ export function loadVerifyKey(auth: Config['auth']): VerifyKey | undefined {
     }
     const type = key.asymmetricKeyType;
     if (type === 'rsa') return { kind: 'public', key, algorithms: ['RS256'] };
-    if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return { kind: 'public', key, algorithms: ['ES256'] };
-    throw new ConfigError([`AUTH_JWT_PUBLIC_KEY_FILE: expected an RSA or P-256 EC key for RS256/ES256, got ${type ?? 'unknown'}`]);
+    if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+      return { kind: 'public', key, algorithms: ['ES256'] };
+    throw new ConfigError([
+      `AUTH_JWT_PUBLIC_KEY_FILE: expected an RSA or P-256 EC key for RS256/ES256, got ${type ?? 'unknown'}`,
+    ]);
   }
   if (auth.jwksFile) {
     try {
@@ -54,13 +60,18 @@ export function bearerToken(authorization: string): string {
 /** The claims this API reads, checked; a token that names no usable role is refused. */
 export function principalFromClaims(payload: JWTPayload): Principal {
   const sub = payload.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw unauthenticated('token: expected a `sub` claim', 'claims');
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256)
+    throw unauthenticated('token: expected a `sub` claim', 'claims');
   const rawRoles = payload['roles'];
   if (!Array.isArray(rawRoles)) throw unauthenticated('token: expected a `roles` array claim', 'claims');
   const roles = new Set<Role>(rawRoles.filter(isRole));
   if (roles.size === 0) throw unauthenticated('token: `roles` names none of device, user, analyst, admin', 'claims');
   const rawUsers = payload['users'] ?? [];
-  if (!Array.isArray(rawUsers) || !rawUsers.every((u) => typeof u === 'string' && USER_ID_PATTERN.test(u)) || rawUsers.length > 10_000) {
+  if (
+    !Array.isArray(rawUsers) ||
+    !rawUsers.every((u) => typeof u === 'string' && USER_ID_PATTERN.test(u)) ||
+    rawUsers.length > 10_000
+  ) {
     throw unauthenticated('token: `users` must be an array of user ids', 'claims');
   }
   return {
@@ -104,10 +115,13 @@ export function createTokenVerifier(auth: Config['auth'], key: VerifyKey): Token
 /** jose's error classes to a client-safe message; never echoes the token. */
 function toUnauthenticated(err: unknown): AppError {
   if (err instanceof joseErrors.JWTExpired) return unauthenticated('token expired', 'expired');
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return unauthenticated(`token: claim ${err.claim} is not valid (${err.reason})`, 'claims');
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return unauthenticated('token signature does not verify', 'signature');
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return unauthenticated(`token: claim ${err.claim} is not valid (${err.reason})`, 'claims');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return unauthenticated('token signature does not verify', 'signature');
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return unauthenticated('token algorithm not accepted', 'algorithm');
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return unauthenticated('token key id matches no configured key', 'key');
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return unauthenticated('token key id matches no configured key', 'key');
   if (err instanceof joseErrors.JOSEError) return unauthenticated('token is not a valid JWT', 'malformed');
   return unauthenticated('token could not be verified', 'malformed');
 }

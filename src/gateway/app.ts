@@ -43,7 +43,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const httpServer: Server = createServer();
   // Access rules on every root field (src/auth/policy.ts), for HTTP and WebSocket alike.
   const auth = createAuthenticator(config, logger);
-  const limits = createLimits(config.limits);
+  const limits = createLimits(config.limits, config.postgres.seriesMaxPoints);
   const schema = protectSchema(buildGatewaySchema());
   const unclassified = unclassifiedRootFields(schema, ROOT_RULES);
   if (unclassified.length > 0) logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');

@@ -4,13 +4,22 @@
  * element selects); scalar fields cost nothing (aliases are capped separately). Lengths come from
  * the arguments:
  *
- * - from/to/bucket (series, cohortStats): the number of buckets in the range;
+ * - from/to/bucket (series, cohortStats): the number of buckets in the range, counted up to
+ *   SERIES_MAX_POINTS + 1 (beyond, the field refuses with TOO_MANY_POINTS);
  * - first (readings, default 100), limit (leaderboard, default 10);
  * - ids (users) and readings (ingestReadings): the list's length.
  *
  * `health` is priced at 10: it asks four services a question each.
  */
-import { getNamedType, isCompositeType, isListType, isNonNullType, type DocumentNode, type GraphQLOutputType, type GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  isCompositeType,
+  isListType,
+  isNonNullType,
+  type DocumentNode,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+} from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
@@ -22,11 +31,18 @@ const DEFAULT_LIMIT = 10;
 const isList = (t: GraphQLOutputType): boolean => isListType(isNonNullType(t) ? t.ofType : t);
 
 /** Expected length of a field's result from its arguments; 1 for a single object. */
-export function expectedLength(args: Readonly<Record<string, unknown>>, list: boolean): number {
+export function expectedLength(
+  args: Readonly<Record<string, unknown>>,
+  list: boolean,
+  maxBuckets = Number.POSITIVE_INFINITY,
+): number {
   const { from, to, bucket, first, limit, ids, readings } = args;
   if (from instanceof Date && to instanceof Date && typeof bucket === 'string' && bucket in BUCKETS) {
     const span = to.getTime() - from.getTime();
-    return Number.isFinite(span) && span > 0 ? Math.ceil(span / BUCKETS[bucket as BucketName]) : 1;
+    // Past maxBuckets the field refuses the range itself (TOO_MANY_POINTS), a more useful answer than a cost error.
+    return Number.isFinite(span) && span > 0
+      ? Math.min(maxBuckets, Math.ceil(span / BUCKETS[bucket as BucketName]))
+      : 1;
   }
   if ('first' in args || (list === false && from instanceof Date && !('limit' in args))) {
     return typeof first === 'number' && first > 0 ? first : DEFAULT_FIRST;
@@ -37,15 +53,17 @@ export function expectedLength(args: Readonly<Record<string, unknown>>, list: bo
   return 1;
 }
 
-export const rowEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const fixed = FIXED[`${type.name}.${field.name}`];
-  if (fixed !== undefined) return fixed;
-  if (!isCompositeType(getNamedType(field.type))) {
-    // A mutation's input list is the work even though its result is small.
-    return Array.isArray(args['readings']) ? args['readings'].length : 0;
-  }
-  return expectedLength(args, isList(field.type)) * (1 + childComplexity);
-};
+export const rowEstimator =
+  (maxBuckets = Number.POSITIVE_INFINITY): ComplexityEstimator =>
+  ({ type, field, args, childComplexity }) => {
+    const fixed = FIXED[`${type.name}.${field.name}`];
+    if (fixed !== undefined) return fixed;
+    if (!isCompositeType(getNamedType(field.type))) {
+      // A mutation's input list is the work even though its result is small.
+      return Array.isArray(args['readings']) ? args['readings'].length : 0;
+    }
+    return expectedLength(args, isList(field.type), maxBuckets) * (1 + childComplexity);
+  };
 
 /**
  * The operation's cost, or undefined when it cannot be estimated because the variables do not
@@ -56,6 +74,8 @@ export function operationCost(
   document: DocumentNode,
   variables: Record<string, unknown> | undefined,
   operationName: string | null | undefined,
+  /** Buckets counted at most per field: the per-series point limit plus one (SERIES_MAX_POINTS). */
+  maxBuckets = Number.POSITIVE_INFINITY,
 ): number | undefined {
   try {
     return getComplexity({
@@ -63,7 +83,7 @@ export function operationCost(
       query: document,
       variables: variables ?? {},
       ...(operationName ? { operationName } : {}),
-      estimators: [rowEstimator],
+      estimators: [rowEstimator(maxBuckets)],
       maxQueryNodes: 100_000,
     });
   } catch (err) {
@@ -73,9 +93,13 @@ export function operationCost(
 }
 
 export function costError(cost: number, limit: number): AppError {
-  return new AppError(ErrorCode.QUERY_TOO_COMPLEX, `query cost ${Number.isFinite(cost) ? cost : 'unbounded'} over the limit of ${limit}; narrow the range, use a wider bucket or ask for fewer items`, {
-    details: { cost: Number.isFinite(cost) ? cost : null, limit },
-  });
+  return new AppError(
+    ErrorCode.QUERY_TOO_COMPLEX,
+    `query cost ${Number.isFinite(cost) ? cost : 'unbounded'} over the limit of ${limit}; narrow the range, use a wider bucket or ask for fewer items`,
+    {
+      details: { cost: Number.isFinite(cost) ? cost : null, limit },
+    },
+  );
 }
 
 /** An AppError when the operation costs more than `limit` (0: no limit). */
@@ -85,8 +109,9 @@ export function checkCost(
   variables: Record<string, unknown> | undefined,
   operationName: string | null | undefined,
   limit: number,
+  maxBuckets = Number.POSITIVE_INFINITY,
 ): AppError | undefined {
   if (limit <= 0) return undefined;
-  const cost = operationCost(schema, document, variables, operationName);
+  const cost = operationCost(schema, document, variables, operationName, maxBuckets);
   return cost !== undefined && cost > limit ? costError(cost, limit) : undefined;
 }

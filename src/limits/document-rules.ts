@@ -3,7 +3,14 @@
  * depth, aliases and operation definitions. Each reports an AppError, so the client sees the
  * limit's own code (formatError unwraps it from Apollo's GRAPHQL_VALIDATION_FAILED).
  */
-import { Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { AppError, ErrorCode } from '../errors.js';
 
 /** Introspection meta fields: their depth is fixed by the schema, and GraphiQL's query is deep. */
@@ -24,7 +31,13 @@ export function selectionDepth(
     let d = 0;
     if (sel.kind === Kind.FIELD) {
       if (isMeta(sel.name.value)) continue;
-      d = 1 + (sel.selectionSet && stopAt > 1 ? selectionDepth(sel.selectionSet, fragments, stopAt - 1, seen) : sel.selectionSet ? 1 : 0);
+      d =
+        1 +
+        (sel.selectionSet && stopAt > 1
+          ? selectionDepth(sel.selectionSet, fragments, stopAt - 1, seen)
+          : sel.selectionSet
+            ? 1
+            : 0);
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
       d = selectionDepth(sel.selectionSet, fragments, stopAt, seen);
     } else {
@@ -42,7 +55,8 @@ export function selectionDepth(
 
 function fragmentsOf(context: ValidationContext): Map<string, FragmentDefinitionNode> {
   const map = new Map<string, FragmentDefinitionNode>();
-  for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
+  for (const def of context.getDocument().definitions)
+    if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
   return map;
 }
 
@@ -55,7 +69,9 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
         const depth = selectionDepth(node.selectionSet, fragments, maxDepth + 1);
         if (depth > maxDepth) {
           context.reportError(
-            new AppError(ErrorCode.QUERY_TOO_DEEP, `query depth over the limit of ${maxDepth}`, { details: { limit: maxDepth } }),
+            new AppError(ErrorCode.QUERY_TOO_DEEP, `query depth over the limit of ${maxDepth}`, {
+              details: { limit: maxDepth },
+            }),
           );
         }
         return false;
@@ -75,7 +91,9 @@ export function aliasLimitRule(maxAliases: number): ValidationRule {
         if (aliases > maxAliases) {
           reported = true;
           context.reportError(
-            new AppError(ErrorCode.TOO_MANY_ALIASES, `more than ${maxAliases} aliased fields in one document`, { details: { limit: maxAliases } }),
+            new AppError(ErrorCode.TOO_MANY_ALIASES, `more than ${maxAliases} aliased fields in one document`, {
+              details: { limit: maxAliases },
+            }),
           );
         }
       },
@@ -89,9 +107,13 @@ export function operationLimitRule(maxOperations: number): ValidationRule {
       const operations = node.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
       if (operations > maxOperations) {
         context.reportError(
-          new AppError(ErrorCode.TOO_MANY_OPERATIONS, `${operations} operations in one document; at most ${maxOperations}`, {
-            details: { limit: maxOperations },
-          }),
+          new AppError(
+            ErrorCode.TOO_MANY_OPERATIONS,
+            `${operations} operations in one document; at most ${maxOperations}`,
+            {
+              details: { limit: maxOperations },
+            },
+          ),
         );
       }
     },
@@ -99,7 +121,11 @@ export function operationLimitRule(maxOperations: number): ValidationRule {
 }
 
 /** The rules for the configured limits (a limit of 0 is off). */
-export function documentRules(limits: { maxDepth: number; maxAliases: number; maxOperations: number }): ValidationRule[] {
+export function documentRules(limits: {
+  maxDepth: number;
+  maxAliases: number;
+  maxOperations: number;
+}): ValidationRule[] {
   const rules: ValidationRule[] = [];
   if (limits.maxOperations > 0) rules.push(operationLimitRule(limits.maxOperations));
   if (limits.maxDepth > 0) rules.push(depthLimitRule(limits.maxDepth));

@@ -32,7 +32,8 @@ export interface Limits {
   liveGuard(schema: GraphQLSchema): LiveGuard;
 }
 
-export function createLimits(limits: Config['limits']): Limits {
+export function createLimits(limits: Config['limits'], maxPoints = Number.POSITIVE_INFINITY): Limits {
+  const maxBuckets = maxPoints + 1;
   const rules = documentRules(limits);
   const rate = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
   return {
@@ -52,11 +53,21 @@ export function createLimits(limits: Config['limits']): Limits {
               // Apollo would execute a subscription as a query (no source event): refuse it with a pointer instead.
               if (rc.operation?.operation === 'subscription') {
                 throw withHttpStatus(
-                  new AppError(ErrorCode.OPERATION_NOT_SUPPORTED, 'subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP POST/GET'),
+                  new AppError(
+                    ErrorCode.OPERATION_NOT_SUPPORTED,
+                    'subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP POST/GET',
+                  ),
                   400,
                 );
               }
-              const err = checkCost(rc.schema, rc.document, rc.request.variables, rc.request.operationName, limits.maxCost);
+              const err = checkCost(
+                rc.schema,
+                rc.document,
+                rc.request.variables,
+                rc.request.operationName,
+                limits.maxCost,
+                maxBuckets,
+              );
               if (err) throw withHttpStatus(err, 400);
             },
           };
@@ -68,6 +79,7 @@ export function createLimits(limits: Config['limits']): Limits {
         schema,
         rules,
         maxCost: limits.maxCost,
+        maxBuckets,
         maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
         maxConnectionsPerSubject: limits.maxConnectionsPerSubject,
         rate,
@@ -78,5 +90,7 @@ export function createLimits(limits: Config['limits']): Limits {
 /** The same error with an HTTP status for Apollo (which strips `http` before the client sees it). */
 export function withHttpStatus(err: AppError, status: number, headers: [string, string][] = []): AppError {
   const { code: _code, ...rest } = err.extensions;
-  return new AppError(err.code, err.message, { details: { ...rest, http: { status, headers: new HeaderMap(headers) } } });
+  return new AppError(err.code, err.message, {
+    details: { ...rest, http: { status, headers: new HeaderMap(headers) } },
+  });
 }

@@ -3,7 +3,15 @@
  * per-subject rate (one token per subscribe) and the same document limits as HTTP (depth,
  * aliases, operations, cost), applied by src/live/ws-server.ts through its `guard` option.
  */
-import { validate, type DocumentNode, type GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  validate,
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
@@ -32,6 +40,7 @@ export interface LiveGuardOptions {
   schema: GraphQLSchema;
   rules: readonly ValidationRule[];
   maxCost: number;
+  maxBuckets: number;
   maxSubscriptionsPerConnection: number;
   maxConnectionsPerSubject: number;
   rate: RateLimiter;
@@ -52,7 +61,11 @@ export function createLiveGuard(opts: LiveGuardOptions): LiveGuard {
       const n = connections.get(p.subject) ?? 0;
       if (n >= opts.maxConnectionsPerSubject) {
         // graphql-ws's Forbidden; the reason carries this limit's code for the client.
-        return { ok: false, closeCode: CloseCode.Forbidden, reason: `${ErrorCode.TOO_MANY_CONNECTIONS}: at most ${opts.maxConnectionsPerSubject} per subject` };
+        return {
+          ok: false,
+          closeCode: CloseCode.Forbidden,
+          reason: `${ErrorCode.TOO_MANY_CONNECTIONS}: at most ${opts.maxConnectionsPerSubject} per subject`,
+        };
       }
       connections.set(p.subject, n + 1);
       return { ok: true };
@@ -66,9 +79,13 @@ export function createLiveGuard(opts: LiveGuardOptions): LiveGuard {
       if (errors.length > 0) return errors;
       if (opts.maxSubscriptionsPerConnection > 0 && openSubscriptions > opts.maxSubscriptionsPerConnection) {
         return [
-          new AppError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, `at most ${opts.maxSubscriptionsPerConnection} subscriptions per connection`, {
-            details: { limit: opts.maxSubscriptionsPerConnection },
-          }),
+          new AppError(
+            ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+            `at most ${opts.maxSubscriptionsPerConnection} subscriptions per connection`,
+            {
+              details: { limit: opts.maxSubscriptionsPerConnection },
+            },
+          ),
         ];
       }
       const p = principalOf(credentials);
@@ -76,7 +93,22 @@ export function createLiveGuard(opts: LiveGuardOptions): LiveGuard {
         const decision = opts.rate.take(p.subject);
         if (!decision.ok) return [rateLimitedError(decision.retryAfterSeconds, false)];
       }
-      const costly = checkCost(opts.schema, document, request.variables ?? undefined, request.operationName, opts.maxCost);
+      // graphql-js reports variables that do not fit without a code; HTTP (Apollo) says BAD_USER_INPUT, and so does this.
+      const operation = getOperationAST(document, request.operationName);
+      if (operation) {
+        const coerced = getVariableValues(opts.schema, operation.variableDefinitions ?? [], request.variables ?? {});
+        if (coerced.errors) {
+          return coerced.errors.map((e) => new AppError(ErrorCode.BAD_USER_INPUT, e.message));
+        }
+      }
+      const costly = checkCost(
+        opts.schema,
+        document,
+        request.variables ?? undefined,
+        request.operationName,
+        opts.maxCost,
+        opts.maxBuckets,
+      );
       return costly ? [costly] : undefined;
     },
     closed(credentials) {

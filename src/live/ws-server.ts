@@ -62,16 +62,29 @@ function documentCache(schema: GraphQLSchema, maxTokens?: number) {
       try {
         const document = parse(query, maxTokens ? { maxTokens } : undefined);
         const errors = validate(schema, document);
-        entry = errors.length > 0 ? errors : document;
+        entry = errors.length > 0 ? errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) : document;
       } catch (err) {
         // A document nested deeply enough overflows the parser's stack: a client's mistake, not a crash.
-        entry = [err instanceof GraphQLError ? err : new GraphQLError('Syntax Error: the document is nested too deeply', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        entry = [err instanceof GraphQLError ? withCode(err, 'GRAPHQL_PARSE_FAILED') : new GraphQLError('Syntax Error: the document is nested too deeply', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
       }
       if (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
       cache.set(query, entry);
     }
     return entry;
   };
+}
+
+/** graphql-js's own errors carry no code; the HTTP path (Apollo) names them, and so does this one. */
+function withCode(err: GraphQLError, code: string): GraphQLError {
+  if (err.extensions['code'] !== undefined) return err;
+  return new GraphQLError(err.message, {
+    nodes: err.nodes,
+    source: err.source,
+    positions: err.positions,
+    path: err.path,
+    originalError: err.originalError,
+    extensions: { ...err.extensions, code },
+  });
 }
 
 /** How long shutdown waits for each step: `complete` messages queued, then the closing handshakes. */

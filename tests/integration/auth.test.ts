@@ -35,7 +35,12 @@ const FROM = '2026-01-01T00:00:00Z';
 const TO = '2026-01-01T01:00:00Z';
 const SERIES = `query S($u: ID!) { series(userId: $u, metric: HEART_RATE, from: "${FROM}", to: "${TO}", bucket: MINUTE) { time avg } }`;
 const INGEST = `mutation I($r: [ReadingInput!]!) { ingestReadings(readings: $r) { accepted rejected { index code } } }`;
-const reading = (userId: string) => ({ userId, metric: 'HEART_RATE', time: new Date(Date.now() - 60_000).toISOString(), value: 70 });
+const reading = (userId: string) => ({
+  userId,
+  metric: 'HEART_RATE',
+  time: new Date(Date.now() - 60_000).toISOString(),
+  value: 70,
+});
 
 describe('authentication and roles (AUTH_MODE=required)', () => {
   let gw: LiveGateway;
@@ -45,7 +50,11 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
   const alice = uniqueId('auth-alice');
   const bob = uniqueId('auth-bob');
 
-  async function post(query: string, variables: Record<string, unknown> = {}, authorization?: string): Promise<HttpAnswer> {
+  async function post(
+    query: string,
+    variables: Record<string, unknown> = {},
+    authorization?: string,
+  ): Promise<HttpAnswer> {
     const res = await fetch(gw.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
@@ -57,7 +66,11 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
   const code = (a: HttpAnswer) => a.body.errors?.[0]?.extensions?.['code'];
 
   /** Opens a graphql-ws connection; resolves with the close code if the server refuses it. */
-  function connect(authorization: string | undefined): { client: Client; closed: Promise<{ code: number; reason: string }>; opened: Promise<void> } {
+  function connect(authorization: string | undefined): {
+    client: Client;
+    closed: Promise<{ code: number; reason: string }>;
+    opened: Promise<void>;
+  } {
     let onClosed!: (v: { code: number; reason: string }) => void;
     let onOpened!: () => void;
     const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
@@ -71,7 +84,8 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
       onNonLazyError: () => undefined,
       on: {
         connected: () => onOpened(),
-        closed: (e) => onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
+        closed: (e) =>
+          onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
       },
     });
     clients.push(client);
@@ -79,7 +93,12 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
   }
 
   beforeAll(async () => {
-    gw = await startLiveGateway({ AUTH_MODE: 'required', AUTH_JWT_SECRET: SECRET, RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000' });
+    gw = await startLiveGateway({
+      AUTH_MODE: 'required',
+      AUTH_JWT_SECRET: SECRET,
+      RATE_LIMIT_PER_SECOND: '1000',
+      RATE_LIMIT_BURST: '1000',
+    });
     kafka = testProducerKafka();
     producer = await connectedProducer(kafka);
   });
@@ -101,7 +120,10 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
 
     it('refuses a bad signature, an expired token, a wrong algorithm and a malformed header', async () => {
       const cases: [string, string][] = [
-        [`Bearer ${await token({ sub: alice, roles: ['user'] }, 'another-secret-0123456789-abcdefghijkl')}`, 'signature'],
+        [
+          `Bearer ${await token({ sub: alice, roles: ['user'] }, 'another-secret-0123456789-abcdefghijkl')}`,
+          'signature',
+        ],
         [`Bearer ${await token({ sub: alice, roles: ['user'], expiresInSeconds: -60 })}`, 'expired'],
         ['Bearer not.a.jwt', 'malformed'],
         ['Basic dXNlcjpwYXNz', 'malformed'],
@@ -133,9 +155,15 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
       expect(self.body.data?.['users']).toEqual([{ id: alice }]);
       const user = await post(`{ user(id: "${bob}") { id } }`, {}, auth);
       expect(code(user)).toBe('FORBIDDEN');
-      const readings = await post(`{ readings(userId: "${bob}", metric: STEPS, from: "${FROM}", to: "${TO}") { nodes { value } } }`, {}, auth);
+      const readings = await post(
+        `{ readings(userId: "${bob}", metric: STEPS, from: "${FROM}", to: "${TO}") { nodes { value } } }`,
+        {},
+        auth,
+      );
       expect(code(readings)).toBe('FORBIDDEN');
-      expect(code(await post(`{ leaderboard(metric: STEPS, from: "${FROM}", to: "${TO}") { userId } }`, {}, auth))).toBe('FORBIDDEN');
+      expect(
+        code(await post(`{ leaderboard(metric: STEPS, from: "${FROM}", to: "${TO}") { userId } }`, {}, auth)),
+      ).toBe('FORBIDDEN');
       expect(code(await post(INGEST, { r: [reading(alice)] }, auth))).toBe('FORBIDDEN');
     });
 
@@ -173,7 +201,11 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
 
     it('lets an admin do everything, including health', async () => {
       const auth = await bearer({ sub: 'ops', roles: ['admin'] });
-      const a = await post(`{ health { name ok } series(userId: "${bob}", metric: STEPS, from: "${FROM}", to: "${TO}", bucket: HOUR) { sum } }`, {}, auth);
+      const a = await post(
+        `{ health { name ok } series(userId: "${bob}", metric: STEPS, from: "${FROM}", to: "${TO}", bucket: HOUR) { sum } }`,
+        {},
+        auth,
+      );
       expect(a.body.errors).toBeUndefined();
       expect((a.body.data?.['health'] as unknown[]).length).toBeGreaterThan(0);
     });
@@ -204,18 +236,36 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
       const admin = connect(await bearer({ sub: 'ops', roles: ['admin'] }));
       await admin.opened;
       const all = collectSubscription<AlertData>(admin.client, ALERTS_QUERY, {});
-      await waitFor(() => gw.gateway.services.live.stats().windowSubscribers >= 1 && gw.gateway.services.live.stats().alertSubscribers >= 1, {
-        timeoutMs: 10_000,
-        what: 'subscriptions registered',
-      });
+      await waitFor(
+        () =>
+          gw.gateway.services.live.stats().windowSubscribers >= 1 &&
+          gw.gateway.services.live.stats().alertSubscribers >= 1,
+        {
+          timeoutMs: 10_000,
+          what: 'subscriptions registered',
+        },
+      );
       const start = Date.UTC(2026, 0, 1, 0, Math.floor(Math.random() * 10_000));
-      await produceJson(producer, 'fitbit_processed', [windowV1(bob, 'heart_rate', start, [90]), windowV1(alice, 'heart_rate', start, [70])]);
-      const alertOf = (userId: string) => ({ alertId: uniqueId('alert'), userId, kind: 'HIGH_RESTING_HR', time: new Date().toISOString(), message: 'x', details: {} });
-      await produceJson(producer, 'fitbit_alerts', [alertOf(bob), alertOf(alice)]);
-      await waitFor(() => mine.data.length >= 1 && all.data.filter((d) => [alice, bob].includes(d.alerts.userId)).length >= 2, {
-        timeoutMs: 15_000,
-        what: 'events delivered',
+      await produceJson(producer, 'fitbit_processed', [
+        windowV1(bob, 'heart_rate', start, [90]),
+        windowV1(alice, 'heart_rate', start, [70]),
+      ]);
+      const alertOf = (userId: string) => ({
+        alertId: uniqueId('alert'),
+        userId,
+        kind: 'HIGH_RESTING_HR',
+        time: new Date().toISOString(),
+        message: 'x',
+        details: {},
       });
+      await produceJson(producer, 'fitbit_alerts', [alertOf(bob), alertOf(alice)]);
+      await waitFor(
+        () => mine.data.length >= 1 && all.data.filter((d) => [alice, bob].includes(d.alerts.userId)).length >= 2,
+        {
+          timeoutMs: 15_000,
+          what: 'events delivered',
+        },
+      );
       expect(mine.data.map((d) => d.metricWindows.userId)).toEqual([alice]);
       expect(theirs.data).toEqual([]);
       expect(everyone.data).toEqual([]);

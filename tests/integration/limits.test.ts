@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/sign.js';
-import { collectSubscription, startLiveGateway, WINDOWS_QUERY, type LiveGateway, type WindowData } from '../helpers/live.js';
+import {
+  collectSubscription,
+  startLiveGateway,
+  WINDOWS_QUERY,
+  type LiveGateway,
+  type WindowData,
+} from '../helpers/live.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
 const SECRET = 'limits-secret-0123456789-abcdefghijklmn';
@@ -20,9 +26,14 @@ describe('limits', () => {
   async function post(body: string, authorization = admin, type = 'application/json') {
     const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': type, authorization }, body });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, json: JSON.parse(text) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] } };
+    return {
+      status: res.status,
+      headers: res.headers,
+      json: JSON.parse(text) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] },
+    };
   }
-  const gql = (query: string, variables?: unknown, authorization?: string) => post(JSON.stringify({ query, variables }), authorization);
+  const gql = (query: string, variables?: unknown, authorization?: string) =>
+    post(JSON.stringify({ query, variables }), authorization);
 
   function connect(authorization: string) {
     let onClosed!: (v: { code: number; reason: string }) => void;
@@ -36,7 +47,11 @@ describe('limits', () => {
       retryAttempts: 0,
       lazy: false,
       onNonLazyError: () => undefined,
-      on: { connected: () => onOpened(), closed: (e) => onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }) },
+      on: {
+        connected: () => onOpened(),
+        closed: (e) =>
+          onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
+      },
     });
     clients.push(client);
     return { client, closed, opened };
@@ -66,7 +81,12 @@ describe('limits', () => {
 
   it('depth, cost, aliases and operations: 400 with their own codes', async () => {
     const cases: [string, string][] = [
-      ['{ users(ids: ["a"]) { latest(metric: STEPS) { user: userId metric } series(metric: STEPS, ' + DAY + ', bucket: HOUR) { sum } } }', 'OK'],
+      [
+        '{ users(ids: ["a"]) { latest(metric: STEPS) { user: userId metric } series(metric: STEPS, ' +
+          DAY +
+          ', bucket: HOUR) { sum } } }',
+        'OK',
+      ],
       [`{ series(userId: "u", metric: STEPS, ${DAY}, bucket: SECOND) { sum } }`, 'QUERY_TOO_COMPLEX'],
       [`{ ${Array.from({ length: 6 }, (_, i) => `h${i}: health { name }`).join(' ')} }`, 'TOO_MANY_ALIASES'],
       ['query A { health { name } } query B { health { name } } query C { health { name } }', 'TOO_MANY_OPERATIONS'],
@@ -81,7 +101,8 @@ describe('limits', () => {
       expect(a.json.errors?.[0]?.extensions?.['code'], query).toBe(expected);
     }
     const costly = await gql(`{ series(userId: "u", metric: STEPS, ${DAY}, bucket: SECOND) { sum } }`);
-    expect(costly.json.errors?.[0]?.extensions).toMatchObject({ cost: 86_400, limit: 5000 });
+    // Buckets count up to SERIES_MAX_POINTS + 1 (10,001): beyond, the series refuses with TOO_MANY_POINTS itself.
+    expect(costly.json.errors?.[0]?.extensions).toMatchObject({ cost: 10_001, limit: 5000 });
   });
 
   it('depth: an over-deep selection through introspection-free nesting is refused with QUERY_TOO_DEEP', async () => {
@@ -93,7 +114,9 @@ describe('limits', () => {
         body: JSON.stringify({ query: '{ user(id: "a") { latest(metric: STEPS) { value } } }' }),
       });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('QUERY_TOO_DEEP');
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'QUERY_TOO_DEEP',
+      );
     } finally {
       await deepGw.stop();
     }
@@ -103,17 +126,37 @@ describe('limits', () => {
     const big = await post(JSON.stringify({ query: '{ health { name } }', pad: 'x'.repeat(300_000) }));
     expect(big.status).toBe(413);
     expect(big.json.errors?.[0]?.extensions?.['code']).toBe('PAYLOAD_TOO_LARGE');
-    const readings = Array.from({ length: 11 }, (_, i) => ({ userId: 'u', metric: 'STEPS', time: new Date(Date.now() - i * 1000).toISOString(), value: 1 }));
-    const batch = await gql('mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { accepted } }', { r: readings });
+    const readings = Array.from({ length: 11 }, (_, i) => ({
+      userId: 'u',
+      metric: 'STEPS',
+      time: new Date(Date.now() - i * 1000).toISOString(),
+      value: 1,
+    }));
+    const batch = await gql('mutation($r: [ReadingInput!]!) { ingestReadings(readings: $r) { accepted } }', {
+      r: readings,
+    });
     expect(batch.json.errors?.[0]?.extensions?.['code']).toBe('BATCH_TOO_LARGE');
   });
 
   it('rate limit per subject: 429, Retry-After and retryAfter; other subjects unaffected', async () => {
-    const limited = await startLiveGateway({ AUTH_MODE: 'required', AUTH_JWT_SECRET: SECRET, RATE_LIMIT_PER_SECOND: '0.5', RATE_LIMIT_BURST: '3' });
+    const limited = await startLiveGateway({
+      AUTH_MODE: 'required',
+      AUTH_JWT_SECRET: SECRET,
+      RATE_LIMIT_PER_SECOND: '0.5',
+      RATE_LIMIT_BURST: '3',
+    });
     try {
       const send = async (auth: string) => {
-        const res = await fetch(limited.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: '{"query":"{ health { name } }"}' });
-        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { errors?: { extensions: Record<string, unknown> }[] } };
+        const res = await fetch(limited.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: auth },
+          body: '{"query":"{ health { name } }"}',
+        });
+        return {
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          body: (await res.json()) as { errors?: { extensions: Record<string, unknown> }[] },
+        };
       };
       const me = `Bearer ${await signToken({ sub: uniqueId('busy'), roles: ['admin'] }, { secret: SECRET })}`;
       const other = `Bearer ${await signToken({ sub: uniqueId('calm'), roles: ['admin'] }, { secret: SECRET })}`;
@@ -121,7 +164,11 @@ describe('limits', () => {
       for (let i = 0; i < 5; i += 1) answers.push(await send(me));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
       expect(answers[3]!.retryAfter).toBe('2');
-      expect(answers[3]!.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 2, retriable: true });
+      expect(answers[3]!.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfter: 2,
+        retriable: true,
+      });
       expect((await send(other)).status).toBe(200);
     } finally {
       await limited.stop();
@@ -135,7 +182,9 @@ describe('limits', () => {
     await first.opened;
     const subs = [0, 1, 2].map(() => collectSubscription<WindowData>(first.client, WINDOWS_QUERY, { userId: user }));
     await waitFor(() => subs[2]!.error !== undefined, { timeoutMs: 10_000, what: 'third subscription refused' });
-    expect((subs[2]!.error as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    expect((subs[2]!.error as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe(
+      'TOO_MANY_SUBSCRIPTIONS',
+    );
     expect(subs[0]!.error).toBeUndefined();
 
     const second = connect(auth);
@@ -146,19 +195,25 @@ describe('limits', () => {
     expect(closed.reason).toMatch(/^TOO_MANY_CONNECTIONS/);
     // A freed slot is usable again.
     await second.client.dispose();
-    await waitFor(async () => {
-      const again = connect(auth);
-      const r = await Promise.race([again.opened.then(() => 'open'), again.closed.then(() => 'closed')]);
-      if (r === 'closed') await again.client.dispose();
-      return r === 'open';
-    }, { timeoutMs: 10_000, what: 'a connection after one closed' });
+    await waitFor(
+      async () => {
+        const again = connect(auth);
+        const r = await Promise.race([again.opened.then(() => 'open'), again.closed.then(() => 'closed')]);
+        if (r === 'closed') await again.client.dispose();
+        return r === 'open';
+      },
+      { timeoutMs: 10_000, what: 'a connection after one closed' },
+    );
   });
 
   it('WebSocket: document limits and cost apply to subscribe too', async () => {
     const auth = `Bearer ${await signToken({ sub: uniqueId('ws-admin'), roles: ['admin'] }, { secret: SECRET })}`;
     const c = connect(auth);
     await c.opened;
-    const many = collectSubscription(c.client, 'subscription A { alerts { alertId } } subscription B { alerts { alertId } } subscription C { alerts { alertId } }');
+    const many = collectSubscription(
+      c.client,
+      'subscription A { alerts { alertId } } subscription B { alerts { alertId } } subscription C { alerts { alertId } }',
+    );
     await waitFor(() => many.error !== undefined, { timeoutMs: 10_000, what: 'refusal' });
     expect((many.error as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('TOO_MANY_OPERATIONS');
     const nested = collectSubscription(c.client, '{' + 'a{'.repeat(5000) + 'b' + '}'.repeat(5000) + '}');

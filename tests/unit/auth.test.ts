@@ -43,7 +43,9 @@ describe('configuration', () => {
   it('refuses production without key material, and development mode in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/needs key material/);
-    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, AUTH_MODE: 'development' })).toThrow(/development mode/);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, AUTH_MODE: 'development' })).toThrow(
+      /development mode/,
+    );
     expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET }).auth.mode).toBe('required');
   });
 
@@ -53,7 +55,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ AUTH_MODE: 'required' })).toThrow(/needs key material/);
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/at least 32/);
     expect(() => loadConfig({ AUTH_JWKS_FILE: join(dir, 'missing.json') })).toThrow(/file not found/);
-    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWKS_FILE: join(dir, 'missing.json') })).toThrow(/set one of/);
+    expect(() => loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWKS_FILE: join(dir, 'missing.json') })).toThrow(
+      /set one of/,
+    );
   });
 
   it('rejects a key file that holds no usable key', () => {
@@ -70,7 +74,10 @@ describe('token verification', () => {
   it('HS256: accepts a good token and maps its claims', async () => {
     const auth = authConfig({ AUTH_JWT_SECRET: SECRET, AUTH_ISSUER: 'idp', AUTH_AUDIENCE: 'fitbit' });
     const v = createTokenVerifier(auth, loadVerifyKey(auth)!);
-    const t = await signToken({ sub: 'dev-1', roles: ['device', 'bogus'], users: ['u1', 'u2'], issuer: 'idp', audience: 'fitbit' }, { secret: SECRET });
+    const t = await signToken(
+      { sub: 'dev-1', roles: ['device', 'bogus'], users: ['u1', 'u2'], issuer: 'idp', audience: 'fitbit' },
+      { secret: SECRET },
+    );
     const p = await v.verify(`Bearer ${t}`);
     expect(p.subject).toBe('dev-1');
     expect([...p.roles]).toEqual(['device']);
@@ -85,8 +92,14 @@ describe('token verification', () => {
     const base = { sub: 'u', roles: ['user'], issuer: 'idp', audience: 'fitbit' };
     const sign = (c: Partial<typeof base> & { expiresInSeconds?: number; users?: string[] }, secret = SECRET) =>
       signToken({ ...base, ...c } as Parameters<typeof signToken>[0], { secret });
-    expect(await codeOf(v.verify(`Bearer ${await sign({}, 'x'.repeat(40))}`))).toEqual({ code: 'UNAUTHENTICATED', reason: 'signature' });
-    expect(await codeOf(v.verify(`Bearer ${await sign({ expiresInSeconds: -30 })}`))).toEqual({ code: 'UNAUTHENTICATED', reason: 'expired' });
+    expect(await codeOf(v.verify(`Bearer ${await sign({}, 'x'.repeat(40))}`))).toEqual({
+      code: 'UNAUTHENTICATED',
+      reason: 'signature',
+    });
+    expect(await codeOf(v.verify(`Bearer ${await sign({ expiresInSeconds: -30 })}`))).toEqual({
+      code: 'UNAUTHENTICATED',
+      reason: 'expired',
+    });
     expect((await codeOf(v.verify(`Bearer ${await sign({ issuer: 'other' })}`))).reason).toBe('claims');
     expect((await codeOf(v.verify(`Bearer ${await sign({ audience: 'other' })}`))).reason).toBe('claims');
     expect((await codeOf(v.verify(`Bearer ${await sign({ roles: [] })}`))).reason).toBe('claims');
@@ -124,7 +137,10 @@ describe('token verification', () => {
     const v = createTokenVerifier(auth, loadVerifyKey(auth)!);
     const good = await signToken({ sub: 'u1', roles: ['user'] }, { privateKey, alg: 'ES256', kid: 'k1' });
     expect((await v.verify(`Bearer ${good}`)).subject).toBe('u1');
-    const other = await new SignJWT({ roles: ['user'] }).setProtectedHeader({ alg: 'ES256', kid: 'k2' }).setSubject('u1').sign(privateKey);
+    const other = await new SignJWT({ roles: ['user'] })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k2' })
+      .setSubject('u1')
+      .sign(privateKey);
     expect((await codeOf(v.verify(`Bearer ${other}`))).reason).toBe('key');
   });
 });
@@ -145,7 +161,10 @@ describe('authentication modes', () => {
   });
 
   it('required: no token is UNAUTHENTICATED; the WebSocket check closes with 4401', async () => {
-    const a = createAuthenticator(loadConfig({ LOG_LEVEL: 'silent', AUTH_MODE: 'required', AUTH_JWT_SECRET: SECRET }), logger);
+    const a = createAuthenticator(
+      loadConfig({ LOG_LEVEL: 'silent', AUTH_MODE: 'required', AUTH_JWT_SECRET: SECRET }),
+      logger,
+    );
     expect((await codeOf(a.authenticate(undefined))).reason).toBe('missing');
     expect(await a.connection({}, {})).toMatchObject({ ok: false, closeCode: 4401 });
     const t = await signToken({ sub: 'u', roles: ['user'] }, { secret: SECRET });
@@ -202,7 +221,8 @@ describe('access rules', () => {
       [admin, 'Query.somethingNew', {}, true],
       [analyst, 'Query.somethingNew', {}, false],
     ];
-    for (const [p, field, args, expected] of table) expect(allowed(p, field, args), `${p.subject} ${field} ${JSON.stringify(args)}`).toBe(expected);
+    for (const [p, field, args, expected] of table)
+      expect(allowed(p, field, args), `${p.subject} ${field} ${JSON.stringify(args)}`).toBe(expected);
   });
 
   it('every root field of the gateway schema has a rule of its own', () => {
@@ -227,7 +247,11 @@ describe('schema guard', () => {
 
   it('checks root fields against the context principal', async () => {
     const run = (p: Principal | undefined, userId: string) =>
-      execute({ schema: guarded, document: parse(`{ series(userId: "${userId}") }`), contextValue: { principal: p } }) as ExecutionResult;
+      execute({
+        schema: guarded,
+        document: parse(`{ series(userId: "${userId}") }`),
+        contextValue: { principal: p },
+      }) as ExecutionResult;
     expect(run(principal('alice', ['user']), 'alice').data).toEqual({ series: 1 });
     expect(run(principal('alice', ['user']), 'bob').errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
     expect(run(undefined, 'alice').errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
@@ -235,12 +259,20 @@ describe('schema guard', () => {
     expect(run(expired, 'alice').errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
   });
 
-  it("drops events of other users even when the source yields them", async () => {
-    const it = (await subscribe({ schema: guarded, document: parse('subscription { alerts(userId: "alice") { userId } }'), contextValue: { principal: principal('alice', ['user']) } })) as AsyncIterableIterator<ExecutionResult>;
+  it('drops events of other users even when the source yields them', async () => {
+    const it = (await subscribe({
+      schema: guarded,
+      document: parse('subscription { alerts(userId: "alice") { userId } }'),
+      contextValue: { principal: principal('alice', ['user']) },
+    })) as AsyncIterableIterator<ExecutionResult>;
     const seen: unknown[] = [];
     for await (const r of it) seen.push(r.data);
     expect(seen).toEqual([{ alerts: { userId: 'alice' } }]);
-    const adminIt = (await subscribe({ schema: guarded, document: parse('subscription { alerts { userId } }'), contextValue: { principal: principal('root', ['admin']) } })) as AsyncIterableIterator<ExecutionResult>;
+    const adminIt = (await subscribe({
+      schema: guarded,
+      document: parse('subscription { alerts { userId } }'),
+      contextValue: { principal: principal('root', ['admin']) },
+    })) as AsyncIterableIterator<ExecutionResult>;
     const all: unknown[] = [];
     for await (const r of adminIt) all.push(r.data);
     expect(all).toHaveLength(3);

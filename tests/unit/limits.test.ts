@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { parse, specifiedRules, validate } from 'graphql';
 import { buildGatewaySchema } from '../../src/schema/build.js';
-import { aliasLimitRule, depthLimitRule, operationCost, operationLimitRule, RateLimiter } from '../../src/limits/index.js';
+import {
+  aliasLimitRule,
+  depthLimitRule,
+  operationCost,
+  operationLimitRule,
+  RateLimiter,
+} from '../../src/limits/index.js';
 
 const schema = buildGatewaySchema();
 const codes = (query: string, rule: ReturnType<typeof depthLimitRule>) =>
@@ -44,7 +50,8 @@ describe('aliases and operations', () => {
 });
 
 describe('cost', () => {
-  const cost = (query: string, variables?: Record<string, unknown>) => operationCost(schema, parse(query), variables, undefined);
+  const cost = (query: string, variables?: Record<string, unknown>) =>
+    operationCost(schema, parse(query), variables, undefined);
   const day = 'from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z"';
 
   it('grows with the buckets in the range', () => {
@@ -54,7 +61,8 @@ describe('cost', () => {
   });
 
   it('reads variables', () => {
-    const q = 'query($f: DateTime!, $t: DateTime!) { series(userId: "u", metric: STEPS, from: $f, to: $t, bucket: MINUTE) { sum } }';
+    const q =
+      'query($f: DateTime!, $t: DateTime!) { series(userId: "u", metric: STEPS, from: $f, to: $t, bucket: MINUTE) { sum } }';
     expect(cost(q, { f: '2026-01-01T00:00:00Z', t: '2026-01-01T01:00:00Z' })).toBe(60);
     // Variables that do not fit: left to execution, which reports them with their own code.
     expect(cost(q, { f: 'yesterday', t: 3 })).toBeUndefined();
@@ -66,8 +74,15 @@ describe('cost', () => {
     expect(cost(`{ leaderboard(metric: STEPS, ${day}, limit: 50) { rank } }`)).toBe(50);
     expect(cost(`{ leaderboard(metric: STEPS, ${day}) { rank } }`)).toBe(10);
     const ids = JSON.stringify(Array.from({ length: 100 }, (_, i) => `u${i}`));
-    expect(cost(`{ users(ids: ${ids}) { id series(metric: STEPS, ${day}, bucket: HOUR) { sum } } }`)).toBe(100 * (1 + 24));
+    expect(cost(`{ users(ids: ${ids}) { id series(metric: STEPS, ${day}, bucket: HOUR) { sum } } }`)).toBe(
+      100 * (1 + 24),
+    );
     expect(cost('{ health { name } }')).toBe(10);
+  });
+
+  it('counts buckets up to the per-series point limit', () => {
+    const q = parse(`{ series(userId: "u", metric: STEPS, ${day}, bucket: SECOND) { sum } }`);
+    expect(operationCost(schema, q, undefined, undefined, 10_001)).toBe(10_001);
   });
 
   it('counts aliases separately', () => {
@@ -103,7 +118,7 @@ describe('rate limiter', () => {
   });
 
   it('retryAfter grows with the deficit at slow rates', () => {
-    let now = 0;
+    const now = 0;
     const rl = new RateLimiter(0.1, 1, () => now);
     expect(rl.take('s').ok).toBe(true);
     expect(rl.take('s').retryAfterSeconds).toBe(10);
