@@ -11,10 +11,6 @@
  */
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/timescale/migrations.js';
@@ -22,6 +18,7 @@ import { createPool } from '../src/timescale/pool.js';
 import { bucketInterval, seriesSql } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
+import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 
 const PREFIX = 'bench-query-';
 const USERS = 100;
@@ -32,7 +29,8 @@ const CONCURRENCY = 16;
 const short = process.argv.includes('--short');
 const SECONDS = short ? 5 : 20;
 const WARMUP_SECONDS = short ? 1 : 3;
-const userId = (i: number) => `${PREFIX}${String(i).padStart(3, '0')}`;
+const SEED: SeedSpec = { prefix: PREFIX, users: USERS, metric: 'heart_rate', startMs: DAY_START, stepMs: STEP_MS, perUser: PER_USER };
+const userId = (i: number) => seedUserId(SEED, i);
 const FROM = new Date(DAY_START).toISOString();
 const TO = new Date(DAY_START + 86_400_000).toISOString();
 
@@ -49,44 +47,6 @@ async function runGatewayChild(): Promise<void> {
   process.on('message', (m) => {
     if (m === 'stop') void gateway.stop().then(() => process.exit(0));
   });
-}
-
-/** 1,728,000 rows as CSV through COPY, in chunks, with a seeded random walk per user. */
-async function seed(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [`${PREFIX}%`]);
-  if (rows[0]!.n === USERS * PER_USER) return 0;
-  await pool.query('DELETE FROM readings WHERE user_id LIKE $1', [`${PREFIX}%`]);
-  const started = Date.now();
-  const client = await pool.connect();
-  try {
-    let user = 0;
-    let step = 0;
-    let hr = 70;
-    let s = 12345;
-    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-    const source = new Readable({
-      read() {
-        if (user >= USERS) return void this.push(null);
-        const lines: string[] = [];
-        for (let k = 0; k < 10_000 && user < USERS; k += 1) {
-          hr = Math.min(180, Math.max(45, hr + (rnd() - 0.5) * 4));
-          lines.push(`${userId(user)},heart_rate,${new Date(DAY_START + step * STEP_MS).toISOString()},${hr.toFixed(1)},bench\n`);
-          step += 1;
-          if (step === PER_USER) {
-            step = 0;
-            user += 1;
-            hr = 60 + rnd() * 30;
-          }
-        }
-        this.push(lines.join(''));
-      },
-    });
-    await pipeline(source, client.query(copyFrom('COPY readings (user_id, metric, time, value, device_id) FROM STDIN WITH (FORMAT csv)')));
-    await client.query('ANALYZE readings');
-  } finally {
-    client.release();
-  }
-  return Date.now() - started;
 }
 
 interface Phase {
@@ -142,7 +102,7 @@ async function main(): Promise<void> {
       console.log(`deleted ${rowCount} rows under ${PREFIX}`);
       return;
     }
-    const seedMs = await seed(pool);
+    const seedMs = await seedReadings(pool, SEED);
     console.log(seedMs ? `seeded ${USERS * PER_USER} rows with COPY in ${seedMs} ms` : `reusing ${USERS * PER_USER} seeded rows under ${PREFIX}`);
 
     const flavour = await createSeriesService(pool, config, logger).flavour();

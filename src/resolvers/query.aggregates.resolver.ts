@@ -1,64 +1,30 @@
 /**
- * Cross-user aggregates answered by Trino (src/trino): `cohortStats` and `leaderboard`, with their
- * object types. A Trino failure fails only these fields, with its code; the time-series fields of
+ * Cross-user aggregates answered by Trino (src/trino): `cohortStats` and `leaderboard`. A Trino failure fails only these fields, with its code; the time-series fields of
  * the same request still answer.
  */
-import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { isTrinoError } from '../trino/index.js';
+import { CohortPoint, LeaderboardEntry } from './types/cohort.type.js';
 import { Bucket, Metric } from './types/enums.js';
-
-@ObjectType({ description: 'One bucket across all users (epoch-aligned, UTC, labelled by its start); p50/p95 are approximate (see docs/trino.md).' })
-export class CohortPoint {
-  @Field(() => Date)
-  time!: Date;
-
-  @Field(() => Int, { description: 'Distinct users with readings in the bucket.' })
-  users!: number;
-
-  @Field(() => Int)
-  count!: number;
-
-  @Field(() => Float)
-  avg!: number;
-
-  @Field(() => Float)
-  min!: number;
-
-  @Field(() => Float)
-  max!: number;
-
-  @Field(() => Float)
-  p50!: number;
-
-  @Field(() => Float)
-  p95!: number;
-}
-
-@ObjectType({ description: 'A user ranked by the metric over the range: sum for count-like metrics, average for the others.' })
-export class LeaderboardEntry {
-  @Field(() => Int)
-  rank!: number;
-
-  @Field(() => ID)
-  userId!: string;
-
-  @Field(() => Float)
-  value!: number;
-}
 
 /** TrinoError codes are the API's codes by design (src/trino/trino.errors.ts); this makes them AppErrors. */
 function toAppError(err: unknown): unknown {
   if (!isTrinoError(err)) return err;
-  const code = (Object.values(ErrorCode) as string[]).includes(err.code) ? (err.code as ErrorCode) : ErrorCode.TRINO_UNAVAILABLE;
+  const code = (Object.values(ErrorCode) as string[]).includes(err.code)
+    ? (err.code as ErrorCode)
+    : ErrorCode.TRINO_UNAVAILABLE;
   return new AppError(code, err.message, { retriable: err.retriable, cause: err });
 }
 
 @Resolver()
 export class AggregateQueryResolver {
-  @Query(() => [CohortPoint], { description: 'Per bucket across all users, computed by Trino over the timescale catalog; cached briefly (docs/trino.md).' })
+  @Query(() => [CohortPoint], {
+    description:
+      'Per bucket across all users, computed by Trino over the timescale catalog; cached briefly (docs/trino.md).',
+  })
   async cohortStats(
     @Ctx() ctx: GatewayContext,
     @Arg('metric', () => Metric) metric: Metric,
@@ -67,13 +33,23 @@ export class AggregateQueryResolver {
     @Arg('bucket', () => Bucket) bucket: Bucket,
   ): Promise<CohortPoint[]> {
     try {
-      return [...(await ctx.services.trino.cohortStats(metric as `${Metric}` as WireMetric, from, to, bucket as `${Bucket}` as BucketName))];
+      return [
+        ...(await ctx.services.trino.cohortStats(
+          metric as `${Metric}` as WireMetric,
+          from,
+          to,
+          bucket as `${Bucket}` as BucketName,
+        )),
+      ];
     } catch (err) {
       throw toAppError(err);
     }
   }
 
-  @Query(() => [LeaderboardEntry], { description: 'Users ranked by the metric over [from, to) (sum for count-like metrics, avg otherwise); limit 1 to 1000.' })
+  @Query(() => [LeaderboardEntry], {
+    description:
+      'Users ranked by the metric over [from, to) (sum for count-like metrics, avg otherwise); limit 1 to 1000.',
+  })
   async leaderboard(
     @Ctx() ctx: GatewayContext,
     @Arg('metric', () => Metric) metric: Metric,
@@ -82,7 +58,9 @@ export class AggregateQueryResolver {
     @Arg('limit', () => Int, { nullable: true, defaultValue: 10 }) limit: number | null,
   ): Promise<LeaderboardEntry[]> {
     try {
-      return [...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined))];
+      return [
+        ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),
+      ];
     } catch (err) {
       throw toAppError(err);
     }

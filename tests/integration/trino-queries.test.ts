@@ -9,6 +9,7 @@
  */
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { migrate } from '../../src/timescale/migrations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { BucketName } from '../../src/domain/metrics.js';
@@ -17,17 +18,6 @@ import { createTrinoService, TrinoError, TrinoErrorCode, type TrinoService } fro
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
 const config = loadConfig();
-
-const READINGS_DDL = `CREATE TABLE IF NOT EXISTS readings (
-  user_id text NOT NULL,
-  metric text NOT NULL,
-  time timestamptz NOT NULL,
-  value double precision NOT NULL,
-  device_id text,
-  event_id text,
-  ingested_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (user_id, metric, time)
-)`;
 
 const PG_INTERVAL: Record<BucketName, string> = {
   SECOND: '1 second',
@@ -102,7 +92,7 @@ describe('Trino aggregates over readings', () => {
   const stepTotals = [500, 400, 400, 300, 100];
 
   beforeAll(async () => {
-    await pool.query(READINGS_DDL);
+    await migrate(pool);
     const rows: [string, string, Date, number][] = [];
     users.forEach((user, u) => {
       // Heart rate every 5 s, per-user level plus noise: 360 readings per user.

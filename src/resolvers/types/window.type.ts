@@ -1,8 +1,9 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { AggregateWithSum } from './aggregate.type.js';
 import { Metric } from './enums.js';
 
 @ObjectType({ description: 'One closed tumbling window of one user and metric, as computed by the Flink job (metric window v1).' })
-export class MetricWindow {
+export class MetricWindow extends AggregateWithSum {
   @Field(() => ID)
   userId!: string;
 
@@ -14,21 +15,6 @@ export class MetricWindow {
 
   @Field(() => Date, { description: 'Exclusive end.' })
   windowEnd!: Date;
-
-  @Field(() => Int)
-  count!: number;
-
-  @Field(() => Float)
-  avg!: number;
-
-  @Field(() => Float)
-  min!: number;
-
-  @Field(() => Float)
-  max!: number;
-
-  @Field(() => Float)
-  sum!: number;
 
   @Field(() => Int, {
     description:
