@@ -75,7 +75,12 @@ async function viaGateway(gw: GatewayChild, r: Range): Promise<number> {
 
 /** The same statement text and prepared-statement header the gateway sends, with trino-client. */
 async function viaTrino(r: Range): Promise<number> {
-  const statement = cohortStatsStatement({ metric: 'heart_rate', from: r.from, to: r.to, bucket: 'MINUTE' } as Parameters<typeof cohortStatsStatement>[0]);
+  const statement = cohortStatsStatement({
+    metric: 'heart_rate',
+    from: r.from,
+    to: r.to,
+    bucket: 'MINUTE',
+  } as Parameters<typeof cohortStatsStatement>[0]);
   const client = Trino.create({
     server: config.trino.server,
     catalog: config.trino.catalog,
@@ -119,10 +124,12 @@ async function cold(gw: GatewayChild, samples: number, rangeOf: (k: number) => R
   const before = await gw.trinoStats();
   for (let k = 0; k < samples; k += 1) {
     const range = rangeOf(k);
-    const pair = k % 2 === 0
-      ? { raw: await timed(() => viaTrino(range)), gw: await timed(() => viaGateway(gw, range)) }
-      : { gw: await timed(() => viaGateway(gw, range)), raw: await timed(() => viaTrino(range)) };
-    if (pair.gw.rows !== pair.raw.rows) throw new Error(`gateway answered ${pair.gw.rows} buckets, trino-client ${pair.raw.rows}`);
+    const pair =
+      k % 2 === 0
+        ? { raw: await timed(() => viaTrino(range)), gw: await timed(() => viaGateway(gw, range)) }
+        : { gw: await timed(() => viaGateway(gw, range)), raw: await timed(() => viaTrino(range)) };
+    if (pair.gw.rows !== pair.raw.rows)
+      throw new Error(`gateway answered ${pair.gw.rows} buckets, trino-client ${pair.raw.rows}`);
     buckets = pair.gw.rows;
     g.push(pair.gw.ms);
     r.push(pair.raw.ms);
@@ -130,11 +137,21 @@ async function cold(gw: GatewayChild, samples: number, rangeOf: (k: number) => R
   }
   const after = await gw.trinoStats();
   const trinoQueries = after.trinoQueries - before.trinoQueries;
-  if (trinoQueries !== samples) throw new Error(`expected ${samples} cold gateway queries to reach Trino, counted ${trinoQueries}`);
-  return { gateway: summarize(g), raw: summarize(r), pairedOverhead: round(summarize(diffs).p50), buckets, trinoQueries };
+  if (trinoQueries !== samples)
+    throw new Error(`expected ${samples} cold gateway queries to reach Trino, counted ${trinoQueries}`);
+  return {
+    gateway: summarize(g),
+    raw: summarize(r),
+    pairedOverhead: round(summarize(diffs).p50),
+    buckets,
+    trinoQueries,
+  };
 }
 
-async function warm(gw: GatewayChild, range: Range): Promise<{ latency: ReturnType<typeof summarize>; trinoQueries: number }> {
+async function warm(
+  gw: GatewayChild,
+  range: Range,
+): Promise<{ latency: ReturnType<typeof summarize>; trinoQueries: number }> {
   await viaGateway(gw, range);
   // JIT and keep-alive warm-up, also answered from the cache.
   for (let i = 0; i < 50; i += 1) await viaGateway(gw, range);
@@ -152,20 +169,31 @@ async function main(): Promise<void> {
   try {
     for (const spec of specs) {
       const ms = await seedReadings(pool, spec);
-      console.log(ms ? `seeded ${spec.users} users x ${spec.perUser} rows with COPY in ${ms} ms` : `reusing ${spec.users * spec.perUser} rows under ${spec.prefix}`);
+      console.log(
+        ms
+          ? `seeded ${spec.users} users x ${spec.perUser} rows with COPY in ${ms} ms`
+          : `reusing ${spec.users * spec.perUser} rows under ${spec.prefix}`,
+      );
     }
     const useQuerySet = (await seededRows(pool, QUERY_BENCH.prefix)) === QUERY_BENCH.rows;
     // Cold/warm: one-hour ranges at MINUTE buckets (60 points), each cold one starting a minute later.
     const coldBase = useQuerySet ? QUERY_BENCH.dayStart : specs[0]!.startMs;
     const coldSpan = useQuerySet ? HOUR : HOUR - 10 * 60_000;
     const coldStep = useQuerySet ? 60_000 : 1_000;
-    const coldRange = (k: number): Range => ({ from: new Date(coldBase + k * coldStep), to: new Date(coldBase + k * coldStep + coldSpan) });
+    const coldRange = (k: number): Range => ({
+      from: new Date(coldBase + k * coldStep),
+      to: new Date(coldBase + k * coldStep + coldSpan),
+    });
     const dataNote = useQuerySet
       ? 'cold/warm on the query bench data set (100 users x heart rate every 5 s, 2025-03-10): 1 h ranges at MINUTE, 100 users x 720 rows per query'
-      : 'cold/warm on this bench\'s 100-user tier (the query bench data set is not seeded): 50 min ranges at MINUTE';
+      : "cold/warm on this bench's 100-user tier (the query bench data set is not seeded): 50 min ranges at MINUTE";
 
     // Rate limiting off: the warm series sends hundreds of requests a second from one subject.
-    gw = await startGatewayChild({ TRINO_CACHE_TTL_MS: '600000', TRINO_QUERY_TIMEOUT_MS: '600000', RATE_LIMIT_PER_SECOND: '0' });
+    gw = await startGatewayChild({
+      TRINO_CACHE_TTL_MS: '600000',
+      TRINO_QUERY_TIMEOUT_MS: '600000',
+      RATE_LIMIT_PER_SECOND: '0',
+    });
     // Warm-up of both paths (Trino's plan cache, connections, the gateway's JIT) on ranges not measured.
     for (let k = 0; k < 3; k += 1) {
       const r = { from: new Date(coldBase - (k + 1) * 60_000), to: new Date(coldBase - (k + 1) * 60_000 + HOUR / 2) };
@@ -182,7 +210,10 @@ async function main(): Promise<void> {
     const growth: { users: number; rows: number; result: ColdResult }[] = [];
     for (const spec of specs) {
       const end = spec.startMs + HOUR;
-      const result = await cold(gw, growthSamples(spec.users), (k) => ({ from: new Date(spec.startMs), to: new Date(end - k * 1000) }));
+      const result = await cold(gw, growthSamples(spec.users), (k) => ({
+        from: new Date(spec.startMs),
+        to: new Date(end - k * 1000),
+      }));
       growth.push({ users: spec.users, rows: spec.users * spec.perUser, result });
       console.log(`growth ${spec.users} users:`, result);
     }
@@ -226,21 +257,19 @@ async function main(): Promise<void> {
         target: '< 5 ms',
         note: `warm p99 ${w.latency.p99} ms over ${w.latency.n} sequential requests; Trino queries during the warm phase: ${w.trinoQueries}`,
       },
-      ...growth.map(
-        (g): Figure => ({
-          name: `cohortStats growth: cold p50 at ${g.users.toLocaleString('en-US')} users (${g.rows.toLocaleString('en-US')} rows in range)`,
-          figure: g.result.gateway.p50,
-          unit: 'ms',
-          baseline: g.result.raw.p50,
-          baselineName: 'same SQL with trino-client',
-          ratio: round(g.result.gateway.p50 / g.result.raw.p50),
-          better: 'lower',
-          series: 'cohortStats cold p50 vs users (1 h, MINUTE)',
-          x: g.users,
-          xUnit: 'users (720 rows each)',
-          note: `${g.users} users: 1 h at MINUTE (${g.result.buckets} buckets), ${g.result.gateway.n} cold samples; gateway p99 ${g.result.gateway.p99} ms, raw p99 ${g.result.raw.p99} ms; ${round(g.rows / (g.result.raw.p50 / 1000), 0)} rows/s through Trino`,
-        }),
-      ),
+      ...growth.map((g): Figure => ({
+        name: `cohortStats growth: cold p50 at ${g.users.toLocaleString('en-US')} users (${g.rows.toLocaleString('en-US')} rows in range)`,
+        figure: g.result.gateway.p50,
+        unit: 'ms',
+        baseline: g.result.raw.p50,
+        baselineName: 'same SQL with trino-client',
+        ratio: round(g.result.gateway.p50 / g.result.raw.p50),
+        better: 'lower',
+        series: 'cohortStats cold p50 vs users (1 h, MINUTE)',
+        x: g.users,
+        xUnit: 'users (720 rows each)',
+        note: `${g.users} users: 1 h at MINUTE (${g.result.buckets} buckets), ${g.result.gateway.n} cold samples; gateway p99 ${g.result.gateway.p99} ms, raw p99 ${g.result.raw.p99} ms; ${round(g.rows / (g.result.raw.p50 / 1000), 0)} rows/s through Trino`,
+      })),
     ];
     const file = writeResult({
       bench: 'cohort',

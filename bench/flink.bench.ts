@@ -37,7 +37,8 @@ const argNum = (name: string, fallback: number): number => {
 };
 const WINDOW_S = argNum('window', 1);
 const LATENESS_S = argNum('lateness', 0);
-const RATES = run === 'full' ? [1_000, 5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 120_000] : [1_000, 10_000, 40_000];
+const RATES =
+  run === 'full' ? [1_000, 5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 120_000] : [1_000, 10_000, 40_000];
 const PHASE_S = run === 'full' ? 20 : 8;
 /** Windows opening in the first seconds of a phase carry the previous phase's tail: not counted. */
 const SETTLE_S = run === 'full' ? 3 : 2;
@@ -122,10 +123,15 @@ async function rawRoundTrip(producer: Producer): Promise<number[]> {
     },
   });
   // Wait for the group to own the partition before timing anything.
-  await until('ping consumer assignment', async () => {
-    await producer.send({ topic: pingTopic, acks: -1, messages: [{ value: String(Date.now()) }] });
-    return latencies.length > 0 ? true : undefined;
-  }, 30_000, 300);
+  await until(
+    'ping consumer assignment',
+    async () => {
+      await producer.send({ topic: pingTopic, acks: -1, messages: [{ value: String(Date.now()) }] });
+      return latencies.length > 0 ? true : undefined;
+    },
+    30_000,
+    300,
+  );
   latencies.length = 0;
   const n = run === 'full' ? 500 : 150;
   for (let i = 0; i < n; i += 1) {
@@ -225,7 +231,9 @@ async function main(): Promise<void> {
 
     const t0 = Date.now();
     const deployed = await deployJob(clients, settings, { log: (m) => console.log(`deploy: ${m}`) });
-    console.log(`job ${deployed.jobId} ${deployed.state} after ${Date.now() - t0} ms (window ${WINDOW_S} s, lateness ${LATENESS_S} s, parallelism ${settings.parallelism})`);
+    console.log(
+      `job ${deployed.jobId} ${deployed.state} after ${Date.now() - t0} ms (window ${WINDOW_S} s, lateness ${LATENESS_S} s, parallelism ${settings.parallelism})`,
+    );
 
     // Warm-up at the lowest rate until windows come out: the source has to find its partitions.
     currentPhase = -1;
@@ -249,14 +257,19 @@ async function main(): Promise<void> {
       const from = startedAt + SETTLE_S * 1000;
       const closingStop = new AbortController();
       const closing = paced(200, 60, (n) => produceReadings(producer!, n), { signal: closingStop.signal });
-      await until(`windows of the ${rate}/s phase`, () => {
-        const pending = [...produced].some(([key, p]) => {
-          if (p.phase !== phase) return false;
-          const start = Number(key.slice(key.lastIndexOf('|') + 1));
-          return start >= from && start + W <= endedAt && !emitted.has(key);
-        });
-        return pending ? undefined : true;
-      }, 45_000, 200).catch(() => undefined);
+      await until(
+        `windows of the ${rate}/s phase`,
+        () => {
+          const pending = [...produced].some(([key, p]) => {
+            if (p.phase !== phase) return false;
+            const start = Number(key.slice(key.lastIndexOf('|') + 1));
+            return start >= from && start + W <= endedAt && !emitted.has(key);
+          });
+          return pending ? undefined : true;
+        },
+        45_000,
+        200,
+      ).catch(() => undefined);
       closingStop.abort();
       await closing;
       const r = analyse(phase, rate, sent / (elapsedMs / 1000), from, endedAt);
@@ -319,18 +332,16 @@ async function main(): Promise<void> {
           ? `falls behind at ${failed.rate}/s (latency slope ${failed.slope} s/s, ${failed.missing} of ${failed.windows} windows not out in time): the limit is between ${sustained?.rate ?? 0} and ${failed.rate}/s`
           : `kept up at every rate tried (up to ${RATES.at(-1)}/s): the limit is above that`,
       },
-      ...results.map(
-        (r): Figure => ({
-          name: `flink growth: latency p50 at ${r.rate}/s input`,
-          figure: r.lastReading.p50,
-          unit: 'ms',
-          better: 'lower',
-          series: 'Flink event-to-output latency p50 vs input rate',
-          x: r.rate,
-          xUnit: 'readings/s into the job',
-          note: `${r.rate}/s: achieved ${r.achievedRate}/s, p99 ${r.lastReading.p99} ms, slope ${r.slope} s/s, ${r.windows} windows, ${r.missing} missing, ${r.countMismatches} with a wrong count -> ${r.keepsUp ? 'keeps up' : 'falls behind'}`,
-        }),
-      ),
+      ...results.map((r): Figure => ({
+        name: `flink growth: latency p50 at ${r.rate}/s input`,
+        figure: r.lastReading.p50,
+        unit: 'ms',
+        better: 'lower',
+        series: 'Flink event-to-output latency p50 vs input rate',
+        x: r.rate,
+        xUnit: 'readings/s into the job',
+        note: `${r.rate}/s: achieved ${r.achievedRate}/s, p99 ${r.lastReading.p99} ms, slope ${r.slope} s/s, ${r.windows} windows, ${r.missing} missing, ${r.countMismatches} with a wrong count -> ${r.keepsUp ? 'keeps up' : 'falls behind'}`,
+      })),
     ];
     const file = writeResult({
       bench: 'flink',
@@ -349,7 +360,11 @@ async function main(): Promise<void> {
     console.log(`wrote ${renderGrowthSvg() ?? 'no growth plot'}`);
   } finally {
     const live = await liveJobs(clients.jobManager, settings.jobName).catch(() => []);
-    if (live.length > 0) await cancelJobs(clients.jobManager, live.map((j) => j.id)).catch((e: unknown) => console.error('cancel failed:', e));
+    if (live.length > 0)
+      await cancelJobs(
+        clients.jobManager,
+        live.map((j) => j.id),
+      ).catch((e: unknown) => console.error('cancel failed:', e));
     await reader?.disconnect().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     await admin.deleteTopics({ topics: [...Object.values(settings.topics), pingTopic] }).catch(() => undefined);

@@ -32,7 +32,13 @@ async function rawRun(): Promise<number> {
   const batches = Array.from({ length: clients * 4 }, (_, k) =>
     readingBatch(k, batch).map((r) => ({
       key: r.userId,
-      value: JSON.stringify({ eventId: randomUUID(), userId: r.userId, metric: 'heart_rate', time: r.time, value: r.value }),
+      value: JSON.stringify({
+        eventId: randomUUID(),
+        userId: r.userId,
+        metric: 'heart_rate',
+        time: r.time,
+        value: r.value,
+      }),
       headers: { 'schema-version': '1' },
     })),
   );
@@ -57,14 +63,23 @@ async function rawRun(): Promise<number> {
 }
 
 await admin.connect();
-await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: config.kafka.partitions, replicationFactor: 1 }] });
+await admin.createTopics({
+  waitForLeaders: true,
+  topics: [{ topic, numPartitions: config.kafka.partitions, replicationFactor: 1 }],
+});
 const port = await freePort();
 // Production mode with a token, as deployed; the rate limit is off because one load generator is one subject.
 const gateway = await startService({
   name: 'gateway',
   script: 'src/gateway/main.ts',
   port,
-  env: { KAFKA_TOPIC: topic, NODE_ENV: 'production', AUTH_JWT_SECRET: secret, RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'warn' },
+  env: {
+    KAFKA_TOPIC: topic,
+    NODE_ENV: 'production',
+    AUTH_JWT_SECRET: secret,
+    RATE_LIMIT_PER_SECOND: '0',
+    LOG_LEVEL: 'warn',
+  },
 });
 try {
   const token = await signToken({ sub: 'bench-device', roles: ['admin'] }, { secret });

@@ -31,12 +31,25 @@ const role = arg('role') ?? 'main';
 
 type Msg =
   | { kind: 'ready'; port: number }
-  | { kind: 'stats'; rss: number; heapUsed: number; cpuUserUs: number; cpuSystemUs: number; subscribers: number; dropped: number; delivered: number }
+  | {
+      kind: 'stats';
+      rss: number;
+      heapUsed: number;
+      cpuUserUs: number;
+      cpuSystemUs: number;
+      subscribers: number;
+      dropped: number;
+      delivered: number;
+    }
   | { kind: 'connected'; count: number; failed: number }
   | { kind: 'latencies'; values: number[]; received: number; cpuUs: number };
 
 const send = (m: Msg) => process.send?.(m);
-const ask = <T extends Msg['kind']>(child: ChildProcess, request: string, kind: T): Promise<Extract<Msg, { kind: T }>> =>
+const ask = <T extends Msg['kind']>(
+  child: ChildProcess,
+  request: string,
+  kind: T,
+): Promise<Extract<Msg, { kind: T }>> =>
   new Promise((resolve) => {
     const on = (m: Msg) => {
       if (m.kind === kind) {
@@ -60,7 +73,16 @@ async function gatewayRole(): Promise<void> {
       const mem = process.memoryUsage();
       const cpu = process.cpuUsage();
       const live = gateway.services.live.stats();
-      send({ kind: 'stats', rss: mem.rss, heapUsed: mem.heapUsed, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, subscribers: live.subscribers, dropped: live.dropped, delivered: live.delivered });
+      send({
+        kind: 'stats',
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        subscribers: live.subscribers,
+        dropped: live.dropped,
+        delivered: live.delivered,
+      });
     } else if (m === 'stop') {
       void gateway.stop().then(() => process.exit(0));
     }
@@ -162,8 +184,13 @@ async function mainRole(): Promise<void> {
   const log = (s: string) => console.log(`[live bench] ${s}`);
   log(`${subscribers} subscribers over ${users} users, ${rate} events/s for ${seconds} s, ${procs} client process(es)`);
 
-  const gateway = fork(self, ['--role', 'gateway'], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await new Promise<Extract<Msg, { kind: 'ready' }>>((resolve) => gateway.once('message', (m: Msg) => m.kind === 'ready' && resolve(m)));
+  const gateway = fork(self, ['--role', 'gateway'], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<Extract<Msg, { kind: 'ready' }>>((resolve) =>
+    gateway.once('message', (m: Msg) => m.kind === 'ready' && resolve(m)),
+  );
   // Let start-up garbage settle before the baseline.
   await new Promise((r) => setTimeout(r, 2000));
   const before = await ask(gateway, 'stats', 'stats');
@@ -175,21 +202,40 @@ async function mainRole(): Promise<void> {
     Array.from({ length: procs }, (_, k) => {
       const child = fork(
         self,
-        ['--role', 'clients', '--port', String(ready.port), '--from', String(k * share), '--count', String(Math.min(share, subscribers - k * share)), '--users', String(users)],
+        [
+          '--role',
+          'clients',
+          '--port',
+          String(ready.port),
+          '--from',
+          String(k * share),
+          '--count',
+          String(Math.min(share, subscribers - k * share)),
+          '--users',
+          String(users),
+        ],
         { execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
       );
       clientProcs.push(child);
-      return new Promise<Extract<Msg, { kind: 'connected' }>>((resolve) => child.on('message', (m: Msg) => m.kind === 'connected' && resolve(m)));
+      return new Promise<Extract<Msg, { kind: 'connected' }>>((resolve) =>
+        child.on('message', (m: Msg) => m.kind === 'connected' && resolve(m)),
+      );
     }),
   );
   const connected = connectedAll.reduce((a, c) => a + c.count, 0);
   log(`${connected} connected (${connectedAll.reduce((a, c) => a + c.failed, 0)} failed) in ${Date.now() - t0} ms`);
-  await waitUntil('subscriptions registered', async () => (await ask(gateway, 'stats', 'stats')).subscribers >= connected, 120_000);
+  await waitUntil(
+    'subscriptions registered',
+    async () => (await ask(gateway, 'stats', 'stats')).subscribers >= connected,
+    120_000,
+  );
   await new Promise((r) => setTimeout(r, 2000));
   const after = await ask(gateway, 'stats', 'stats');
   const rssPerSub = (after.rss - before.rss) / connected;
   const heapPerSub = (after.heapUsed - before.heapUsed) / connected;
-  log(`memory: rss +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB, heap +${((after.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB -> ${(rssPerSub / 1024).toFixed(2)} KiB rss / ${(heapPerSub / 1024).toFixed(2)} KiB heap per subscriber`);
+  log(
+    `memory: rss +${((after.rss - before.rss) / 1048576).toFixed(1)} MiB, heap +${((after.heapUsed - before.heapUsed) / 1048576).toFixed(1)} MiB -> ${(rssPerSub / 1024).toFixed(2)} KiB rss / ${(heapPerSub / 1024).toFixed(2)} KiB heap per subscriber`,
+  );
 
   const kafka = new Kafka({ clientId: 'live-bench', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -245,7 +291,8 @@ async function mainRole(): Promise<void> {
   await new Promise((r) => setTimeout(r, 2000));
   const wallMs = Date.now() - wallStart;
   const cpuAfter = await ask(gateway, 'stats', 'stats');
-  const cpuPct = ((cpuAfter.cpuUserUs + cpuAfter.cpuSystemUs - cpuBefore.cpuUserUs - cpuBefore.cpuSystemUs) / 1000 / wallMs) * 100;
+  const cpuPct =
+    ((cpuAfter.cpuUserUs + cpuAfter.cpuSystemUs - cpuBefore.cpuUserUs - cpuBefore.cpuSystemUs) / 1000 / wallMs) * 100;
   const parts = await Promise.all(clientProcs.map((c) => ask(c, 'latencies', 'latencies')));
   const all = parts.flatMap((p) => p.values).sort((a, b) => a - b);
   const expected = produced * (connected / users);
@@ -253,18 +300,56 @@ async function mainRole(): Promise<void> {
   const p99 = percentile(all, 99);
   const max = all[all.length - 1] ?? Number.NaN;
   const droppedDuring = cpuAfter.dropped - cpuBefore.dropped;
-  log(`produced ${produced} events in ${seconds} s; deliveries received ${all.length} of ~${Math.round(expected)}; dropped ${droppedDuring}`);
+  log(
+    `produced ${produced} events in ${seconds} s; deliveries received ${all.length} of ~${Math.round(expected)}; dropped ${droppedDuring}`,
+  );
   log(`latency Kafka append -> client: p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`);
   const clientCpuPct = parts.map((p) => ((p.cpuUs / 1000 / (Date.now() - wallStart)) * 100).toFixed(0));
-  log(`gateway CPU ${cpuPct.toFixed(0)} % of one core (${((connected / users) * rate).toFixed(0)} deliveries/s); client processes ${clientCpuPct.join(', ')} %`);
+  log(
+    `gateway CPU ${cpuPct.toFixed(0)} % of one core (${((connected / users) * rate).toFixed(0)} deliveries/s); client processes ${clientCpuPct.join(', ')} %`,
+  );
 
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'cpu'}), ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}; gateway, client processes and Kafka on the same machine`;
-  const setup = { subscribers: connected, users, ratePerSecond: rate, seconds, clientProcesses: procs, produced, received: all.length, expected: Math.round(expected), dropped: droppedDuring, maxMs: max, mode: short ? 'short' : 'full' };
+  const setup = {
+    subscribers: connected,
+    users,
+    ratePerSecond: rate,
+    seconds,
+    clientProcesses: procs,
+    produced,
+    received: all.length,
+    expected: Math.round(expected),
+    dropped: droppedDuring,
+    maxMs: max,
+    mode: short ? 'short' : 'full',
+  };
   const results = [
     { name: 'live delivery latency p50 (Kafka append -> client)', figure: p50, unit: 'ms', machine, setup },
-    { name: 'live delivery latency p99 (Kafka append -> client)', figure: p99, unit: 'ms', baseline: 200, ratio: Number((p99 / 200).toFixed(3)), machine, setup },
-    { name: 'live gateway RSS per subscriber', figure: Number((rssPerSub / 1024).toFixed(2)), unit: 'KiB', baseline: 10, ratio: Number((rssPerSub / 1024 / 10).toFixed(3)), machine, setup },
-    { name: 'live gateway heap per subscriber', figure: Number((heapPerSub / 1024).toFixed(2)), unit: 'KiB', machine, setup },
+    {
+      name: 'live delivery latency p99 (Kafka append -> client)',
+      figure: p99,
+      unit: 'ms',
+      baseline: 200,
+      ratio: Number((p99 / 200).toFixed(3)),
+      machine,
+      setup,
+    },
+    {
+      name: 'live gateway RSS per subscriber',
+      figure: Number((rssPerSub / 1024).toFixed(2)),
+      unit: 'KiB',
+      baseline: 10,
+      ratio: Number((rssPerSub / 1024 / 10).toFixed(3)),
+      machine,
+      setup,
+    },
+    {
+      name: 'live gateway heap per subscriber',
+      figure: Number((heapPerSub / 1024).toFixed(2)),
+      unit: 'KiB',
+      machine,
+      setup,
+    },
     { name: 'live gateway CPU', figure: Number(cpuPct.toFixed(1)), unit: '% of one core', machine, setup },
   ];
   mkdirSync('bench/results', { recursive: true });

@@ -29,7 +29,14 @@ const CONCURRENCY = 16;
 const short = process.argv.includes('--short');
 const SECONDS = short ? 5 : 20;
 const WARMUP_SECONDS = short ? 1 : 3;
-const SEED: SeedSpec = { prefix: PREFIX, users: USERS, metric: 'heart_rate', startMs: DAY_START, stepMs: STEP_MS, perUser: PER_USER };
+const SEED: SeedSpec = {
+  prefix: PREFIX,
+  users: USERS,
+  metric: 'heart_rate',
+  startMs: DAY_START,
+  stepMs: STEP_MS,
+  perUser: PER_USER,
+};
 const userId = (i: number) => seedUserId(SEED, i);
 const FROM = new Date(DAY_START).toISOString();
 const TO = new Date(DAY_START + 86_400_000).toISOString();
@@ -103,7 +110,11 @@ async function main(): Promise<void> {
       return;
     }
     const seedMs = await seedReadings(pool, SEED);
-    console.log(seedMs ? `seeded ${USERS * PER_USER} rows with COPY in ${seedMs} ms` : `reusing ${USERS * PER_USER} seeded rows under ${PREFIX}`);
+    console.log(
+      seedMs
+        ? `seeded ${USERS * PER_USER} rows with COPY in ${seedMs} ms`
+        : `reusing ${USERS * PER_USER} seeded rows under ${PREFIX}`,
+    );
 
     const flavour = await createSeriesService(pool, config, logger).flavour();
     const sql = seriesSql(flavour);
@@ -113,7 +124,10 @@ async function main(): Promise<void> {
       if (rows.length !== 1440) throw new Error(`expected 1440 points, got ${rows.length}`);
     };
 
-    const child = fork(import.meta.filename, ['--role', 'gateway'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(import.meta.filename, ['--role', 'gateway'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const { port } = await new Promise<{ port: number }>((resolve, reject) => {
       child.once('message', (m: { kind: string; port: number }) => resolve(m));
       child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
@@ -126,7 +140,8 @@ async function main(): Promise<void> {
         body: JSON.stringify({ query: QUERY, variables: { u, from: FROM, to: TO } }),
       });
       const body = (await res.json()) as { data?: { series: unknown[] }; errors?: unknown[] };
-      if (body.errors || body.data?.series.length !== 1440) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+      if (body.errors || body.data?.series.length !== 1440)
+        throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
     };
 
     try {
@@ -150,9 +165,35 @@ async function main(): Promise<void> {
 
       const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
       const figures: Figure[] = [
-        { name: 'series 24h/MINUTE p50', figure: g.p50, unit: 'ms', baseline: d.p50, baselineName: 'same SQL with pg', ratio: round(g.p50 / d.p50), better: 'lower', note: setup },
-        { name: 'series 24h/MINUTE p99', figure: g.p99, unit: 'ms', baseline: d.p99, baselineName: 'same SQL with pg', ratio: round(g.p99 / d.p99), better: 'lower', target: '< 50 ms, ratio < 1.5' },
-        { name: 'series 24h/MINUTE throughput', figure: g.rps, unit: 'requests/s', baseline: d.rps, baselineName: 'same SQL with pg', ratio: round(g.rps / d.rps), better: 'higher' },
+        {
+          name: 'series 24h/MINUTE p50',
+          figure: g.p50,
+          unit: 'ms',
+          baseline: d.p50,
+          baselineName: 'same SQL with pg',
+          ratio: round(g.p50 / d.p50),
+          better: 'lower',
+          note: setup,
+        },
+        {
+          name: 'series 24h/MINUTE p99',
+          figure: g.p99,
+          unit: 'ms',
+          baseline: d.p99,
+          baselineName: 'same SQL with pg',
+          ratio: round(g.p99 / d.p99),
+          better: 'lower',
+          target: '< 50 ms, ratio < 1.5',
+        },
+        {
+          name: 'series 24h/MINUTE throughput',
+          figure: g.rps,
+          unit: 'requests/s',
+          baseline: d.rps,
+          baselineName: 'same SQL with pg',
+          ratio: round(g.rps / d.rps),
+          better: 'higher',
+        },
       ];
       const file = writeResult({
         bench: 'query',
@@ -175,5 +216,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'gateway') await runGatewayChild();
+if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'gateway')
+  await runGatewayChild();
 else await main();

@@ -44,7 +44,8 @@ interface Loaded {
 function load(file: string): Loaded {
   const raw = JSON.parse(readFileSync(join(dir, 'results', file), 'utf8')) as unknown;
   const bench = file.replace(/\.json$/, '');
-  if (Array.isArray(raw)) return { bench, file, ranAt: undefined, mode: undefined, figures: raw as Loaded['figures'], notes: [] };
+  if (Array.isArray(raw))
+    return { bench, file, ranAt: undefined, mode: undefined, figures: raw as Loaded['figures'], notes: [] };
   const obj = raw as Record<string, unknown>;
   if (Array.isArray(obj.figures)) {
     return {
@@ -56,14 +57,31 @@ function load(file: string): Loaded {
       notes: (obj.notes as string[] | undefined) ?? [],
     };
   }
-  return { bench, file, ranAt: (obj.at ?? obj.ranAt) as string | undefined, mode: undefined, figures: [obj as Loaded['figures'][number]], notes: [] };
+  return {
+    bench,
+    file,
+    ranAt: (obj.at ?? obj.ranAt) as string | undefined,
+    mode: undefined,
+    figures: [obj as Loaded['figures'][number]],
+    notes: [],
+  };
 }
 
 const fmt = (n: unknown): string =>
-  typeof n === 'number' ? (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : String(Number(n.toFixed(2)))) : n === undefined ? '' : String(n);
+  typeof n === 'number'
+    ? Math.abs(n) >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : String(Number(n.toFixed(2)))
+    : n === undefined
+      ? ''
+      : String(n);
 
 const resultsDir = join(dir, 'results');
-const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(resultsDir)
+  ? readdirSync(resultsDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 const m = machine();
 const lines: string[] = [
   '# Benchmarks',
@@ -80,7 +98,8 @@ const lines: string[] = [
 for (const f of files) {
   const r = load(f);
   lines.push(`## ${r.bench}`, '');
-  if (r.ranAt || r.mode) lines.push(`Ran ${r.ranAt ?? ''}${r.mode ? ` (${r.mode} mode)` : ''}. Raw data: \`bench/results/${r.file}\`.`, '');
+  if (r.ranAt || r.mode)
+    lines.push(`Ran ${r.ranAt ?? ''}${r.mode ? ` (${r.mode} mode)` : ''}. Raw data: \`bench/results/${r.file}\`.`, '');
   lines.push('| figure | value | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
   for (const x of r.figures) {
     const base = x.baseline !== undefined ? `${fmt(x.baseline)}${x.baselineName ? ` (${x.baselineName})` : ''}` : '';

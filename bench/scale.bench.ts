@@ -42,12 +42,27 @@ const dlqTopic = `bench_scale_${id}_dlq`;
 const groups = [1, 2].map((n) => `bench-scale-${id}-w${n}`);
 const userPrefix = `bench-scale-${id}-`;
 // Rate limiting off: one load generator is one subject, and the limit is per subject per process.
-const baseEnv = { GRAPHIQL: 'false', AUTH_MODE: 'development', RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'warn', KAFKA_DLQ_TOPIC: dlqTopic };
+const baseEnv = {
+  GRAPHIQL: 'false',
+  AUTH_MODE: 'development',
+  RATE_LIMIT_PER_SECOND: '0',
+  LOG_LEVEL: 'warn',
+  KAFKA_DLQ_TOPIC: dlqTopic,
+};
 const started: ServiceProcess[] = [];
 
 async function startGateways(n: number): Promise<ServiceProcess[]> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const gws = await Promise.all(ports.map((port, i) => startService({ name: `gateway-${i}`, script: 'src/gateway/main.ts', port, env: { ...baseEnv, KAFKA_TOPIC: ingestTopic } })));
+  const gws = await Promise.all(
+    ports.map((port, i) =>
+      startService({
+        name: `gateway-${i}`,
+        script: 'src/gateway/main.ts',
+        port,
+        env: { ...baseEnv, KAFKA_TOPIC: ingestTopic },
+      }),
+    ),
+  );
   started.push(...gws);
   return gws;
 }
@@ -66,7 +81,13 @@ function encode(prefix: string, rows: number): Message[] {
     const userId = `${prefix}${j % 1000}`;
     return {
       key: userId,
-      value: JSON.stringify({ userId, metric: 'heart_rate', time: new Date(start + Math.floor(j / 1000) * 1000).toISOString(), value: 60 + (j % 40), eventId: `${prefix}${j}` }),
+      value: JSON.stringify({
+        userId,
+        metric: 'heart_rate',
+        time: new Date(start + Math.floor(j / 1000) * 1000).toISOString(),
+        value: 60 + (j % 40),
+        eventId: `${prefix}${j}`,
+      }),
       headers: { 'schema-version': '1' },
     };
   });
@@ -78,7 +99,9 @@ async function send(topic: string, messages: Message[]): Promise<number> {
   const t0 = performance.now();
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < messages.length; i += 10_000) {
-    inFlight.push(producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: messages.slice(i, i + 10_000) }));
+    inFlight.push(
+      producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: messages.slice(i, i + 10_000) }),
+    );
     if (inFlight.length >= 4) await inFlight.shift();
   }
   await Promise.all(inFlight);
@@ -93,17 +116,31 @@ async function send(topic: string, messages: Message[]): Promise<number> {
  * then sent as fast as Kafka takes them, and the clock stops when the workers have inserted them
  * all: the producer runs at about twice a worker's rate, so the workers set the pace.
  */
-async function workerRun(n: number, topic: string, group: string, prefix: string): Promise<{ rate: number; produceRate: number; perWorker: number[] }> {
+async function workerRun(
+  n: number,
+  topic: string,
+  group: string,
+  prefix: string,
+): Promise<{ rate: number; produceRate: number; perWorker: number[] }> {
   const messages = encode(prefix, WORKER_ROWS);
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const workers = await Promise.all(
     ports.map((port, i) =>
-      startService({ name: `worker-${i}`, script: 'src/consumer/main.ts', port, env: { ...baseEnv, KAFKA_TOPIC: topic, KAFKA_CONSUMER_GROUP: group } }),
+      startService({
+        name: `worker-${i}`,
+        script: 'src/consumer/main.ts',
+        port,
+        env: { ...baseEnv, KAFKA_TOPIC: topic, KAFKA_CONSUMER_GROUP: group },
+      }),
     ),
   );
   started.push(...workers);
   try {
-    const inserted = async () => (await Promise.all(workers.map((w) => scrape(w.base, 'fitbit_consumer_rows_inserted_total')))).reduce((a, b) => a + b, 0);
+    const inserted = async () =>
+      (await Promise.all(workers.map((w) => scrape(w.base, 'fitbit_consumer_rows_inserted_total')))).reduce(
+        (a, b) => a + b,
+        0,
+      );
     await until(
       'the group holding all partitions',
       async () => {
@@ -118,7 +155,9 @@ async function workerRun(n: number, topic: string, group: string, prefix: string
     await until('all rows inserted', async () => ((await inserted()) >= WORKER_ROWS ? true : undefined), 300_000, 20);
     const seconds = (performance.now() - t0) / 1000;
     const perWorker = await Promise.all(workers.map((w) => scrape(w.base, 'fitbit_consumer_rows_inserted_total')));
-    const stored = Number((await db.query('SELECT count(*) FROM readings WHERE user_id LIKE $1', [`${prefix}%`])).rows[0].count);
+    const stored = Number(
+      (await db.query('SELECT count(*) FROM readings WHERE user_id LIKE $1', [`${prefix}%`])).rows[0].count,
+    );
     if (stored !== WORKER_ROWS) throw new Error(`expected ${WORKER_ROWS} rows under ${prefix}, found ${stored}`);
     return { rate: WORKER_ROWS / seconds, produceRate: WORKER_ROWS / (produceMs / 1000), perWorker };
   } finally {
@@ -131,26 +170,37 @@ async function main(): Promise<void> {
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [ingestTopic, ...workerTopics, dlqTopic].map((topic) => ({ topic, numPartitions: topic === dlqTopic ? 1 : PARTITIONS, replicationFactor: 1 })),
+      topics: [ingestTopic, ...workerTopics, dlqTopic].map((topic) => ({
+        topic,
+        numPartitions: topic === dlqTopic ? 1 : PARTITIONS,
+        replicationFactor: 1,
+      })),
     });
 
     const bodies = mutationBodies(CLIENTS * 4, BATCH);
     const one = await startGateways(1);
-    const ingestOne = (await ingestLoad({ ports: [one[0]!.port], clients: CLIENTS, seconds: INGEST_SECONDS, bodies })).perSecond;
+    const ingestOne = (await ingestLoad({ ports: [one[0]!.port], clients: CLIENTS, seconds: INGEST_SECONDS, bodies }))
+      .perSecond;
     await stopAll(one);
     const two = await startGateways(2);
-    const ingestTwo = (await ingestLoad({ ports: two.map((g) => g.port), clients: CLIENTS, seconds: INGEST_SECONDS, bodies })).perSecond;
+    const ingestTwo = (
+      await ingestLoad({ ports: two.map((g) => g.port), clients: CLIENTS, seconds: INGEST_SECONDS, bodies })
+    ).perSecond;
     await stopAll(two);
     console.log(`ingest: one gateway ${Math.round(ingestOne)}/s, two gateways ${Math.round(ingestTwo)}/s`);
 
     const w1 = await workerRun(1, workerTopics[0]!, groups[0]!, `${userPrefix}w1-`);
     console.log(`worker: one worker ${Math.round(w1.rate)} rows/s (readings sent at ${Math.round(w1.produceRate)}/s)`);
     const w2 = await workerRun(2, workerTopics[1]!, groups[1]!, `${userPrefix}w2-`);
-    console.log(`worker: two workers ${Math.round(w2.rate)} rows/s (readings sent at ${Math.round(w2.produceRate)}/s; per worker ${w2.perWorker.join(' + ')})`);
+    console.log(
+      `worker: two workers ${Math.round(w2.rate)} rows/s (readings sent at ${Math.round(w2.produceRate)}/s; per worker ${w2.perWorker.join(' + ')})`,
+    );
 
     // When the workers keep pace with the sender, the sender is the limit and the figure a lower bound.
     const bound = (w: { rate: number; produceRate: number }) =>
-      w.rate >= 0.9 * w.produceRate ? ` The workers kept pace with the sender (${Math.round(w.produceRate)}/s): this is a lower bound set by the sender on this machine, not the workers' limit.` : '';
+      w.rate >= 0.9 * w.produceRate
+        ? ` The workers kept pace with the sender (${Math.round(w.produceRate)}/s): this is a lower bound set by the sender on this machine, not the workers' limit.`
+        : '';
     const figures: Figure[] = [
       {
         name: 'scale: ingest, one gateway process (16 clients x 500 readings)',

@@ -43,9 +43,7 @@ const brokerList = z
   .refine((list) => list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
     message: 'expected a comma list of host:port, e.g. 127.0.0.1:9092',
   });
-const topic = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
+const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)');
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -276,7 +274,9 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`),
+      parsed.error.issues.map(
+        (i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`,
+      ),
     );
   }
   const r = parsed.data;
@@ -380,15 +380,24 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
  */
 function checkAuthSettings(r: Raw): string[] {
   const problems: string[] = [];
-  const keys = [r.AUTH_JWT_SECRET && 'AUTH_JWT_SECRET', r.AUTH_JWT_PUBLIC_KEY_FILE && 'AUTH_JWT_PUBLIC_KEY_FILE', r.AUTH_JWKS_FILE && 'AUTH_JWKS_FILE'].filter(Boolean);
-  if (keys.length > 1) problems.push(`auth: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_FILE (got ${keys.join(', ')})`);
+  const keys = [
+    r.AUTH_JWT_SECRET && 'AUTH_JWT_SECRET',
+    r.AUTH_JWT_PUBLIC_KEY_FILE && 'AUTH_JWT_PUBLIC_KEY_FILE',
+    r.AUTH_JWKS_FILE && 'AUTH_JWKS_FILE',
+  ].filter(Boolean);
+  if (keys.length > 1)
+    problems.push(
+      `auth: set one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_FILE (got ${keys.join(', ')})`,
+    );
   for (const name of ['AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWKS_FILE'] as const) {
     const file = r[name];
     if (file && !existsSync(resolve(file))) problems.push(`${name}: file not found (got ${JSON.stringify(file)})`);
   }
   const mode = r.AUTH_MODE ?? (r.NODE_ENV === 'production' ? 'required' : 'development');
   if (r.NODE_ENV === 'production' && mode === 'development') {
-    problems.push('AUTH_MODE: development mode (unauthenticated admin) is refused with NODE_ENV=production; use required');
+    problems.push(
+      'AUTH_MODE: development mode (unauthenticated admin) is refused with NODE_ENV=production; use required',
+    );
   }
   if (mode === 'required' && keys.length === 0) {
     problems.push(

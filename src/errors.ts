@@ -51,7 +51,11 @@ export class AppError extends GraphQLError {
     options: { retriable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
     super(message, {
-      extensions: { code, ...(options.retriable !== undefined ? { retriable: options.retriable } : {}), ...options.details },
+      extensions: {
+        code,
+        ...(options.retriable !== undefined ? { retriable: options.retriable } : {}),
+        ...options.details,
+      },
       originalError: options.cause instanceof Error ? options.cause : undefined,
     });
     this.name = 'AppError';
@@ -72,7 +76,11 @@ function appErrorOf(err: unknown): AppError | undefined {
  * Apollo's formatError: keeps AppErrors and graphql-js's own validation errors (which already
  * carry a code), masks the rest. Never throws.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  development: boolean,
+): GraphQLFormattedError {
   const app = appErrorOf(error);
   if (app) {
     // `http` (status, headers) is for the transport (Apollo reads it before formatting), not for clients.
@@ -81,7 +89,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, de
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-  if (development) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  if (development)
+    return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
   return {
     message: 'Unexpected error.',
     locations: formatted.locations,

@@ -11,7 +11,9 @@ function select(names: string[]): ServiceDefinition[] {
   if (names.length === 0) return services;
   const unknown = names.filter((n) => !services.some((s) => s.name === n));
   if (unknown.length > 0) {
-    throw new Error(`unknown service(s) ${unknown.join(', ')}; expected some of ${services.map((s) => s.name).join(', ')}`);
+    throw new Error(
+      `unknown service(s) ${unknown.join(', ')}; expected some of ${services.map((s) => s.name).join(', ')}`,
+    );
   }
   return services.filter((s) => names.includes(s.name));
 }
@@ -50,7 +52,9 @@ async function up(ctx: StackContext, chosen: ServiceDefinition[]) {
     }
   }
   for (const r of failed) console.error(`  ✗ ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
-  console.log(`stack: fetch ${seconds(tFetched - t0)}, start ${seconds(Date.now() - tFetched)}; logs in ${ctx.paths.logs}`);
+  console.log(
+    `stack: fetch ${seconds(tFetched - t0)}, start ${seconds(Date.now() - tFetched)}; logs in ${ctx.paths.logs}`,
+  );
   if (failed.length > 0) process.exitCode = 1;
 }
 

@@ -10,6 +10,8 @@ export default async function setup(): Promise<void> {
   const ctx = createStackContext((m) => console.log(`[stack] ${m}`));
   for (const s of services) await s.fetch(ctx);
   const results = await Promise.allSettled(services.map((s) => bringUp(ctx, s)));
-  const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason instanceof Error ? r.reason.message : r.reason)] : []));
+  const failed = results.flatMap((r) =>
+    r.status === 'rejected' ? [String(r.reason instanceof Error ? r.reason.message : r.reason)] : [],
+  );
   if (failed.length > 0) throw new Error(`the stack is not up:\n${failed.join('\n')}`);
 }

@@ -15,7 +15,8 @@ export interface GatewayChild {
   stop(): Promise<void>;
 }
 
-type FromChild = { kind: 'ready'; port: number } | { kind: 'stats'; stats: { hits: number; misses: number; trinoQueries: number } };
+type FromChild =
+  { kind: 'ready'; port: number } | { kind: 'stats'; stats: { hits: number; misses: number; trinoQueries: number } };
 
 export async function startGatewayChild(env: Record<string, string>): Promise<GatewayChild> {
   const child: ChildProcess = fork(self, ['--gateway-child'], {
@@ -67,7 +68,10 @@ async function runChild(): Promise<void> {
   process.on('message', (m) => {
     if (m === 'stats') {
       const s = gateway.services.trino.stats() as unknown as Record<string, number>;
-      process.send?.({ kind: 'stats', stats: { hits: s.hits ?? 0, misses: s.misses ?? 0, trinoQueries: s.trinoQueries ?? 0 } });
+      process.send?.({
+        kind: 'stats',
+        stats: { hits: s.hits ?? 0, misses: s.misses ?? 0, trinoQueries: s.trinoQueries ?? 0 },
+      });
     }
     if (m === 'stop') void gateway.stop().then(() => process.exit(0));
   });

@@ -27,7 +27,9 @@ export function readingBatch(k: number, batch: number, base = Date.now() - 3_600
 /** Request bodies prepared up front, so the load generator spends its CPU on sending, not on JSON. */
 export function mutationBodies(count: number, batch: number): string[] {
   const base = Date.now() - 3_600_000;
-  return Array.from({ length: count }, (_, k) => JSON.stringify({ query: MUTATION, variables: { r: readingBatch(k, batch, base) } }));
+  return Array.from({ length: count }, (_, k) =>
+    JSON.stringify({ query: MUTATION, variables: { r: readingBatch(k, batch, base) } }),
+  );
 }
 
 export async function ingestLoad(opts: {
@@ -54,7 +56,10 @@ export async function ingestLoad(opts: {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const json = JSON.parse(Buffer.concat(chunks).toString()) as { data?: { ingestReadings: { accepted: number } }; errors?: unknown };
+            const json = JSON.parse(Buffer.concat(chunks).toString()) as {
+              data?: { ingestReadings: { accepted: number } };
+              errors?: unknown;
+            };
             if (!json.data) reject(new Error(`mutation failed: ${JSON.stringify(json.errors)}`));
             else resolve(json.data.ingestReadings.accepted);
           });

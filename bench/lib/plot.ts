@@ -27,7 +27,9 @@ interface Series {
 function collect(): Series[] {
   if (!existsSync(resultsDir)) return [];
   const bySeries = new Map<string, Series>();
-  for (const file of readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(resultsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(join(resultsDir, file), 'utf8'));
@@ -37,8 +39,20 @@ function collect(): Series[] {
     const figures = (Array.isArray(raw) ? raw : ((raw as { figures?: unknown }).figures ?? [])) as Figure[];
     if (!Array.isArray(figures)) continue;
     for (const f of figures) {
-      if (typeof f.series !== 'string' || typeof f.x !== 'number' || typeof f.figure !== 'number' || !Number.isFinite(f.figure)) continue;
-      const s = bySeries.get(f.series) ?? { name: f.series, xUnit: f.xUnit ?? '', yUnit: f.unit, bench: file.replace(/\.json$/, ''), points: [] };
+      if (
+        typeof f.series !== 'string' ||
+        typeof f.x !== 'number' ||
+        typeof f.figure !== 'number' ||
+        !Number.isFinite(f.figure)
+      )
+        continue;
+      const s = bySeries.get(f.series) ?? {
+        name: f.series,
+        xUnit: f.xUnit ?? '',
+        yUnit: f.unit,
+        bench: file.replace(/\.json$/, ''),
+        points: [],
+      };
       s.points.push({ x: f.x, y: f.figure, label: f.name });
       bySeries.set(f.series, s);
     }
@@ -49,7 +63,13 @@ function collect(): Series[] {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (n: number): string =>
-  n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(1)}M` : n >= 10_000 ? `${+(n / 1000).toFixed(0)}k` : n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : String(+n.toFixed(n < 10 ? 2 : 0));
+  n >= 1_000_000
+    ? `${+(n / 1_000_000).toFixed(1)}M`
+    : n >= 10_000
+      ? `${+(n / 1000).toFixed(0)}k`
+      : n >= 1000
+        ? `${+(n / 1000).toFixed(1)}k`
+        : String(+n.toFixed(n < 10 ? 2 : 0));
 
 /** About five round ticks from 0 to at least max. */
 function linearTicks(max: number): number[] {
@@ -72,7 +92,9 @@ function panel(s: Series, ox: number, oy: number, w: number, h: number): string 
   const logX = xmin > 0 && xmax / xmin >= 20;
   const xt = (x: number): number => {
     if (xmax === xmin) return pw / 2;
-    return logX ? ((Math.log10(x) - Math.log10(xmin)) / (Math.log10(xmax) - Math.log10(xmin))) * pw : ((x - xmin) / (xmax - xmin)) * pw;
+    return logX
+      ? ((Math.log10(x) - Math.log10(xmin)) / (Math.log10(xmax) - Math.log10(xmin))) * pw
+      : ((x - xmin) / (xmax - xmin)) * pw;
   };
   const yTicks = linearTicks(Math.max(...s.points.map((p) => p.y)));
   const ymax = yTicks.at(-1)!;
@@ -90,16 +112,26 @@ function panel(s: Series, ox: number, oy: number, w: number, h: number): string 
     out.push(`<line x1="${xt(p.x)}" x2="${xt(p.x)}" y1="${ph}" y2="${ph + 4}" stroke="#888"/>`);
     out.push(`<text x="${xt(p.x)}" y="${ph + 16}" text-anchor="middle" font-size="10">${fmt(p.x)}</text>`);
   }
-  out.push(`<line x1="0" x2="${pw}" y1="${ph}" y2="${ph}" stroke="#888"/><line x1="0" x2="0" y1="0" y2="${ph}" stroke="#888"/>`);
+  out.push(
+    `<line x1="0" x2="${pw}" y1="${ph}" y2="${ph}" stroke="#888"/><line x1="0" x2="0" y1="0" y2="${ph}" stroke="#888"/>`,
+  );
   out.push(
     `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${s.points.map((p) => `${xt(p.x).toFixed(1)},${yt(p.y).toFixed(1)}`).join(' ')}"/>`,
   );
   for (const p of s.points) {
-    out.push(`<circle cx="${xt(p.x).toFixed(1)}" cy="${yt(p.y).toFixed(1)}" r="3.5" fill="#1f77b4"><title>${esc(`${p.label}: ${p.y} ${s.yUnit}`)}</title></circle>`);
-    out.push(`<text x="${xt(p.x).toFixed(1)}" y="${(yt(p.y) - 7).toFixed(1)}" text-anchor="middle" font-size="9" fill="#1f77b4">${fmt(p.y)}</text>`);
+    out.push(
+      `<circle cx="${xt(p.x).toFixed(1)}" cy="${yt(p.y).toFixed(1)}" r="3.5" fill="#1f77b4"><title>${esc(`${p.label}: ${p.y} ${s.yUnit}`)}</title></circle>`,
+    );
+    out.push(
+      `<text x="${xt(p.x).toFixed(1)}" y="${(yt(p.y) - 7).toFixed(1)}" text-anchor="middle" font-size="9" fill="#1f77b4">${fmt(p.y)}</text>`,
+    );
   }
-  out.push(`<text x="${pw / 2}" y="${ph + 34}" text-anchor="middle" font-size="11">${esc(s.xUnit)}${logX ? ' (log scale)' : ''}</text>`);
-  out.push(`<text transform="translate(-44,${ph / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(s.yUnit)}</text>`);
+  out.push(
+    `<text x="${pw / 2}" y="${ph + 34}" text-anchor="middle" font-size="11">${esc(s.xUnit)}${logX ? ' (log scale)' : ''}</text>`,
+  );
+  out.push(
+    `<text transform="translate(-44,${ph / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(s.yUnit)}</text>`,
+  );
   out.push('</g></g>');
   return out.join('\n');
 }

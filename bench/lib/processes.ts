@@ -67,7 +67,8 @@ export async function startService(options: StartOptions): Promise<ServiceProces
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode} before it was ready:\n${tail}`);
+    if (child.exitCode !== null)
+      throw new Error(`${options.name} exited with ${child.exitCode} before it was ready:\n${tail}`);
     try {
       const res = await fetch(`${base}/readyz`);
       if (res.ok) return proc;

@@ -68,7 +68,10 @@ export function writeResult(result: Omit<BenchResult, 'ranAt' | 'machine'>): str
   const dir = join(import.meta.dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${result.bench}.json`);
-  writeFileSync(file, JSON.stringify({ ...result, ranAt: new Date().toISOString(), machine: machine() }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ ...result, ranAt: new Date().toISOString(), machine: machine() }, null, 2) + '\n',
+  );
   return file;
 }
 

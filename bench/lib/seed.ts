@@ -14,11 +14,14 @@ export interface SeedSpec {
   perUser: number;
 }
 
-export const seedUserId = (spec: Pick<SeedSpec, 'prefix'>, i: number): string => `${spec.prefix}${String(i).padStart(5, '0')}`;
+export const seedUserId = (spec: Pick<SeedSpec, 'prefix'>, i: number): string =>
+  `${spec.prefix}${String(i).padStart(5, '0')}`;
 
 /** Rows already under the prefix; when it equals users x perUser the set is reused as it is. */
 export async function seededRows(pool: pg.Pool, prefix: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [`${prefix}%`]);
+  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [
+    `${prefix}%`,
+  ]);
   return rows[0]!.n;
 }
 
@@ -42,14 +45,16 @@ export async function seedReadings(pool: pg.Pool, spec: SeedSpec): Promise<numbe
     let step = 0;
     let v = 70;
     let s = 12345 + spec.users;
-    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const source = new Readable({
       read() {
         if (user >= spec.users) return void this.push(null);
         const lines: string[] = [];
         for (let k = 0; k < 10_000 && user < spec.users; k += 1) {
           v = Math.min(180, Math.max(45, v + (rnd() - 0.5) * 4));
-          lines.push(`${seedUserId(spec, user)},${spec.metric},${new Date(spec.startMs + step * spec.stepMs).toISOString()},${v.toFixed(1)},bench\n`);
+          lines.push(
+            `${seedUserId(spec, user)},${spec.metric},${new Date(spec.startMs + step * spec.stepMs).toISOString()},${v.toFixed(1)},bench\n`,
+          );
           step += 1;
           if (step === spec.perUser) {
             step = 0;
@@ -60,7 +65,10 @@ export async function seedReadings(pool: pg.Pool, spec: SeedSpec): Promise<numbe
         this.push(lines.join(''));
       },
     });
-    await pipeline(source, client.query(copyFrom('COPY readings (user_id, metric, time, value, device_id) FROM STDIN WITH (FORMAT csv)')));
+    await pipeline(
+      source,
+      client.query(copyFrom('COPY readings (user_id, metric, time, value, device_id) FROM STDIN WITH (FORMAT csv)')),
+    );
     await client.query('ANALYZE readings');
   } finally {
     client.release();

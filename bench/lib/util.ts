@@ -7,7 +7,12 @@ import { percentile, round } from './report.js';
 export const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 
 /** Polls `check` until it returns something other than undefined; throws after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

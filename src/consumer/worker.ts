@@ -213,7 +213,16 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
         const id = headerText(r.source.headers, 'request-id');
         if (typeof id === 'string') requestIds.add(id);
       }
-      log.debug({ partition: from.partition, lastOffset: batch.lastOffset(), rows: written.inserted, dlq: dead.length, requestIds: [...requestIds] }, 'batch stored');
+      log.debug(
+        {
+          partition: from.partition,
+          lastOffset: batch.lastOffset(),
+          rows: written.inserted,
+          dlq: dead.length,
+          requestIds: [...requestIds],
+        },
+        'batch stored',
+      );
     }
 
     p.resolveOffset(batch.lastOffset());

@@ -26,9 +26,7 @@ export interface ValidReading {
   deviceId: string | undefined;
 }
 
-export type ReadingCheck =
-  | { ok: true; reading: ValidReading }
-  | { ok: false; code: ErrorCode; message: string };
+export type ReadingCheck = { ok: true; reading: ValidReading } | { ok: false; code: ErrorCode; message: string };
 
 export const READING_SCHEMA_VERSION = '1';
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
@@ -90,7 +88,10 @@ export function checkFields(
   if (!Number.isFinite(value)) return fail(ErrorCode.VALUE_NOT_FINITE, 'value: expected a finite number');
   const range = METRICS[metric];
   if (value < range.min || value > range.max) {
-    return fail(ErrorCode.VALUE_OUT_OF_RANGE, `value: ${metric} must be within ${range.min} to ${range.max} ${range.unit}`);
+    return fail(
+      ErrorCode.VALUE_OUT_OF_RANGE,
+      `value: ${metric} must be within ${range.min} to ${range.max} ${range.unit}`,
+    );
   }
   // U+0000 cannot be stored in a Postgres text column: refuse it here rather than at insert time.
   if (eventId !== undefined && (eventId.length === 0 || eventId.length > MAX_ID_LENGTH || eventId.includes('\u0000'))) {
@@ -104,7 +105,13 @@ export function checkFields(
 
 /** The wire form of a valid reading (time normalised to UTC with milliseconds). */
 export function toWire(r: ValidReading, eventId: string): ReadingV1 {
-  const out: ReadingV1 = { eventId, userId: r.userId, metric: r.metric, time: new Date(r.timeMs).toISOString(), value: r.value };
+  const out: ReadingV1 = {
+    eventId,
+    userId: r.userId,
+    metric: r.metric,
+    time: new Date(r.timeMs).toISOString(),
+    value: r.value,
+  };
   if (r.deviceId !== undefined) out.deviceId = r.deviceId;
   return out;
 }

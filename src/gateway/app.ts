@@ -46,7 +46,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const limits = createLimits(config.limits, config.postgres.seriesMaxPoints);
   const schema = protectSchema(buildGatewaySchema());
   const unclassified = unclassifiedRootFields(schema, ROOT_RULES);
-  if (unclassified.length > 0) logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');
+  if (unclassified.length > 0)
+    logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -90,32 +91,35 @@ export function createGateway(config: Config, logger: Logger): Gateway {
 
   httpServer.on(
     'request',
-    services.metrics.instrumentHttp(createHttpHandler<GatewayContext>({
-      apollo,
-      context: async (req) => {
-        const authorization = req.headers.authorization;
-        let principal;
-        try {
-          principal = await auth.authenticate(authorization);
-        } catch (err) {
-          // 401 with a challenge: the whole request is refused before parsing (docs/security.md).
-          throw err instanceof AppError ? withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]) : err;
-        }
-        limits.takeHttpRequest(principal);
-        return {
-          requestId: requestIdOf(req),
-          services,
-          loaders: createLoaders(services),
-          authorization,
-          principal,
-        };
-      },
-      maxBodyBytes: config.gateway.maxBodyBytes,
-      graphqlPath: GRAPHQL_PATH,
-      routes,
-      graphiqlHtml: graphiql?.html,
-      onError: (err) => logger.error({ err }, 'unhandled error in HTTP handler'),
-    }), [GRAPHQL_PATH, ...routes.map((r) => r.path)]),
+    services.metrics.instrumentHttp(
+      createHttpHandler<GatewayContext>({
+        apollo,
+        context: async (req) => {
+          const authorization = req.headers.authorization;
+          let principal;
+          try {
+            principal = await auth.authenticate(authorization);
+          } catch (err) {
+            // 401 with a challenge: the whole request is refused before parsing (docs/security.md).
+            throw err instanceof AppError ? withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]) : err;
+          }
+          limits.takeHttpRequest(principal);
+          return {
+            requestId: requestIdOf(req),
+            services,
+            loaders: createLoaders(services),
+            authorization,
+            principal,
+          };
+        },
+        maxBodyBytes: config.gateway.maxBodyBytes,
+        graphqlPath: GRAPHQL_PATH,
+        routes,
+        graphiqlHtml: graphiql?.html,
+        onError: (err) => logger.error({ err }, 'unhandled error in HTTP handler'),
+      }),
+      [GRAPHQL_PATH, ...routes.map((r) => r.path)],
+    ),
   );
 
   // graphql-ws subscriptions on the same server and path (HTTP upgrade requests).

@@ -59,7 +59,8 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
       const method = (req.method ?? 'GET').toUpperCase();
       const route = opts.routes.find((r) => r.path === url.pathname && r.method === method);
       if (route) return await route.handle(req, res);
-      if (url.pathname !== opts.graphqlPath) return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
+      if (url.pathname !== opts.graphqlPath)
+        return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
 
       if (method === 'GET' && opts.graphiqlHtml && (req.headers.accept ?? '').includes('text/html') && !url.search) {
         res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -74,7 +75,12 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
           text = await readBody(req, opts.maxBodyBytes);
         } catch (err) {
           if (err instanceof BodyTooLarge) {
-            return sendJsonError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `request body over the limit of ${opts.maxBodyBytes} bytes`);
+            return sendJsonError(
+              res,
+              413,
+              ErrorCode.PAYLOAD_TOO_LARGE,
+              `request body over the limit of ${opts.maxBodyBytes} bytes`,
+            );
           }
           throw err;
         }

@@ -48,12 +48,24 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   publisher.onProduce = (ms, ok, messages) => metrics.observeProduce(ms, ok, messages);
 
   const series = createSeriesService(pool, config, logger.child({ part: 'series' }));
-  const trino = createTrinoService({ config, logger, onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome) });
+  const trino = createTrinoService({
+    config,
+    logger,
+    onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
+  });
   const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
 
   const services: GatewayServices = {
-    health: createHealthService([kafkaHealth, flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')), trinoCheck(config), postgresCheck(pool)]),
-    ingest: instrumentIngest(createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }), metrics),
+    health: createHealthService([
+      kafkaHealth,
+      flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
+      trinoCheck(config),
+      postgresCheck(pool),
+    ]),
+    ingest: instrumentIngest(
+      createIngestService({ publisher, maxReadings: config.gateway.maxReadingsPerMutation }),
+      metrics,
+    ),
     series,
     readings: createReadingsService(pool, config),
     trino,
@@ -65,7 +77,10 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
       admin: sharedAdmin(() => kafka.admin({ retry: { retries: 1 } })),
       health: createHealthService([
         postgresCheck(pool),
-        { name: 'trino', check: async (signal) => `SELECT 1 in ${Math.round((await trino.ping({ signal })).latencyMs)} ms` },
+        {
+          name: 'trino',
+          check: async (signal) => `SELECT 1 in ${Math.round((await trino.ping({ signal })).latencyMs)} ms`,
+        },
       ]),
     }),
   };

@@ -8,4 +8,6 @@ const { js, css } = await bundleGraphiql();
 mkdirSync(PREBUILT_DIR, { recursive: true });
 writeFileSync(join(PREBUILT_DIR, 'app.js'), js);
 writeFileSync(join(PREBUILT_DIR, 'app.css'), css);
-console.log(`wrote ${PREBUILT_DIR}/app.js (${js.length} bytes) and app.css (${css.length} bytes) in ${Date.now() - started} ms`);
+console.log(
+  `wrote ${PREBUILT_DIR}/app.js (${js.length} bytes) and app.css (${css.length} bytes) in ${Date.now() - started} ms`,
+);

@@ -52,6 +52,8 @@ export async function loadGraphiqlAssets(): Promise<GraphiqlAssets> {
   } catch (err) {
     const prebuilt = readPrebuilt();
     if (prebuilt) return prebuilt;
-    throw new Error(`GraphiQL assets could not be built (${(err as Error).message}) and dist/graphiql has none: run npm run graphiql:build`);
+    throw new Error(
+      `GraphiQL assets could not be built (${(err as Error).message}) and dist/graphiql has none: run npm run graphiql:build`,
+    );
   }
 }

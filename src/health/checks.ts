@@ -51,7 +51,10 @@ export function trinoCheck(config: Config): HealthCheck {
   return {
     name: 'trino',
     async check(signal) {
-      const info = await getJson<{ starting: boolean; nodeVersion?: { version?: string } }>(`${config.trino.server}/v1/info`, signal);
+      const info = await getJson<{ starting: boolean; nodeVersion?: { version?: string } }>(
+        `${config.trino.server}/v1/info`,
+        signal,
+      );
       if (info.starting) throw new Error('Trino is still starting');
       return `Trino ${info.nodeVersion?.version ?? ''}`.trim();
     },

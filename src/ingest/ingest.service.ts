@@ -32,21 +32,37 @@ export interface IngestService {
   ingest(readings: ReadingFields[], requestId?: string): Promise<IngestOutcome>;
 }
 
-export function createIngestService(opts: { publisher: ReadingPublisher; maxReadings: number; now?: () => number }): IngestService {
+export function createIngestService(opts: {
+  publisher: ReadingPublisher;
+  maxReadings: number;
+  now?: () => number;
+}): IngestService {
   const now = opts.now ?? Date.now;
   return {
     async ingest(readings, requestId) {
       if (readings.length > opts.maxReadings) {
-        throw new AppError(ErrorCode.BATCH_TOO_LARGE, `at most ${opts.maxReadings} readings per request; got ${readings.length}. Split the batch.`, {
-          details: { limit: opts.maxReadings, received: readings.length },
-        });
+        throw new AppError(
+          ErrorCode.BATCH_TOO_LARGE,
+          `at most ${opts.maxReadings} readings per request; got ${readings.length}. Split the batch.`,
+          {
+            details: { limit: opts.maxReadings, received: readings.length },
+          },
+        );
       }
       const nowMs = now();
       const valid: ValidReading[] = [];
       const rejected: Rejected[] = [];
       for (let i = 0; i < readings.length; i += 1) {
         const r = readings[i]!;
-        const check = checkFields(r.userId, r.metric, r.time.getTime(), r.value, r.eventId ?? undefined, r.deviceId ?? undefined, nowMs);
+        const check = checkFields(
+          r.userId,
+          r.metric,
+          r.time.getTime(),
+          r.value,
+          r.eventId ?? undefined,
+          r.deviceId ?? undefined,
+          nowMs,
+        );
         if (check.ok) valid.push(check.reading);
         else rejected.push({ index: i, code: check.code, message: check.message });
       }

@@ -52,11 +52,15 @@ interface Waiter {
 function classify(err: unknown, ackTimeoutMs: number): AppError {
   if (err instanceof AppError) return err;
   const e = err as { name?: string; message?: string; retriable?: boolean };
-  return new AppError(ErrorCode.KAFKA_UNAVAILABLE, `Kafka did not accept the readings (${e.name ?? 'error'}); nothing was accepted, retry later`, {
-    retriable: true,
-    details: { ackTimeoutMs },
-    cause: err,
-  });
+  return new AppError(
+    ErrorCode.KAFKA_UNAVAILABLE,
+    `Kafka did not accept the readings (${e.name ?? 'error'}); nothing was accepted, retry later`,
+    {
+      retriable: true,
+      details: { ackTimeoutMs },
+      cause: err,
+    },
+  );
 }
 
 export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPublisher {
@@ -110,7 +114,9 @@ export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPu
     waiters = [];
     const started = performance.now();
     const request = ensureConnected()
-      .then(() => producer.send({ topic, acks: -1, timeout: ackTimeoutMs, compression: CompressionTypes.None, messages }))
+      .then(() =>
+        producer.send({ topic, acks: -1, timeout: ackTimeoutMs, compression: CompressionTypes.None, messages }),
+      )
       .then(
         () => {
           const ms = performance.now() - started;
@@ -137,9 +143,13 @@ export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPu
       timer = setTimeout(
         () =>
           reject(
-            new AppError(ErrorCode.KAFKA_TIMEOUT, `Kafka did not acknowledge the readings within ${ackTimeoutMs} ms; they were not accepted, retry later`, {
-              retriable: true,
-            }),
+            new AppError(
+              ErrorCode.KAFKA_TIMEOUT,
+              `Kafka did not acknowledge the readings within ${ackTimeoutMs} ms; they were not accepted, retry later`,
+              {
+                retriable: true,
+              },
+            ),
           ),
         ackTimeoutMs,
       );
@@ -161,7 +171,10 @@ export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPu
       await producer.disconnect().catch(() => undefined);
     },
     publish(readings, requestId) {
-      if (stopped) return Promise.reject(new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'the gateway is shutting down', { retriable: true }));
+      if (stopped)
+        return Promise.reject(
+          new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'the gateway is shutting down', { retriable: true }),
+        );
       const ids: string[] = new Array<string>(readings.length);
       const headers = requestId
         ? { 'schema-version': READING_SCHEMA_VERSION, 'request-id': requestId }

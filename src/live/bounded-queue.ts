@@ -8,7 +8,8 @@ export class BoundedQueue<T> {
   private head = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity: expected a whole number above 0, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity: expected a whole number above 0, got ${capacity}`);
   }
 
   get size(): number {

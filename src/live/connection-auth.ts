@@ -16,7 +16,8 @@ export interface ConnectionCredentials {
 }
 
 /** A refusal may name its close code (e.g. 4401 Unauthorized); without one graphql-ws closes with 4403. */
-export type ConnectionCheck = { ok: true; credentials: ConnectionCredentials } | { ok: false; reason: string; closeCode?: number };
+export type ConnectionCheck =
+  { ok: true; credentials: ConnectionCredentials } | { ok: false; reason: string; closeCode?: number };
 
 export type ConnectionAuthenticator = (
   params: Readonly<Record<string, unknown>> | undefined,

@@ -75,7 +75,8 @@ export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka,
       try {
         ends = [];
         for (const topic of [processed, alerts]) {
-          for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: p.high });
+          for (const p of await admin.fetchTopicOffsets(topic))
+            ends.push({ topic, partition: p.partition, offset: p.high });
         }
       } finally {
         await admin.disconnect();

@@ -51,8 +51,10 @@ export function parseWindow(raw: Buffer | string | null): ParseResult<LiveWindow
   const v = parseJson(raw);
   if (!isObject(v)) return bad('not a JSON object');
   const { userId, metric, count, avg, min, max, sum } = v;
-  if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) return bad('userId: expected 1 to 64 of [A-Za-z0-9_.:@-]');
-  if (!isWireMetric(metric)) return bad(`metric: expected a catalogue metric in lower snake case, got ${JSON.stringify(metric)}`);
+  if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId))
+    return bad('userId: expected 1 to 64 of [A-Za-z0-9_.:@-]');
+  if (!isWireMetric(metric))
+    return bad(`metric: expected a catalogue metric in lower snake case, got ${JSON.stringify(metric)}`);
   const windowStart = time(v.windowStart);
   const windowEnd = time(v.windowEnd);
   if (!windowStart || !windowEnd) return bad('windowStart/windowEnd: expected RFC 3339 strings');
@@ -68,8 +70,10 @@ export function parseAlert(raw: Buffer | string | null): ParseResult<LiveAlert> 
   const v = parseJson(raw);
   if (!isObject(v)) return bad('not a JSON object');
   const { alertId, userId, kind, message, details } = v;
-  if (typeof alertId !== 'string' || alertId.length === 0 || alertId.length > 512) return bad('alertId: expected a non-empty string');
-  if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) return bad('userId: expected 1 to 64 of [A-Za-z0-9_.:@-]');
+  if (typeof alertId !== 'string' || alertId.length === 0 || alertId.length > 512)
+    return bad('alertId: expected a non-empty string');
+  if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId))
+    return bad('userId: expected 1 to 64 of [A-Za-z0-9_.:@-]');
   if (typeof kind !== 'string' || kind.length === 0) return bad('kind: expected a non-empty string');
   if (typeof message !== 'string') return bad('message: expected a string');
   const t = time(v.time);
@@ -79,7 +83,9 @@ export function parseAlert(raw: Buffer | string | null): ParseResult<LiveAlert> 
 }
 
 /** The identity of a window (DESIGN.md): a repeat has the same key. */
-export const windowKey = (w: LiveWindow): string => `w\u0000${w.userId}\u0000${w.metric}\u0000${w.windowStart.getTime()}`;
+export const windowKey = (w: LiveWindow): string =>
+  `w\u0000${w.userId}\u0000${w.metric}\u0000${w.windowStart.getTime()}`;
 /** What the window says; an emission with the same key but another fingerprint is an update. */
-export const windowFingerprint = (w: LiveWindow): string => `${w.windowEnd.getTime()}|${w.count}|${w.sum}|${w.min}|${w.max}`;
+export const windowFingerprint = (w: LiveWindow): string =>
+  `${w.windowEnd.getTime()}|${w.count}|${w.sum}|${w.min}|${w.max}`;
 export const alertKey = (a: LiveAlert): string => `a\u0000${a.alertId}`;

@@ -7,9 +7,13 @@ import type { PubSub } from 'type-graphql';
 
 export const noPubSub: PubSub = {
   publish(routingKey) {
-    throw new Error(`no PubSub: publish to "${routingKey}" is not supported; subscriptions read the live hub (src/live)`);
+    throw new Error(
+      `no PubSub: publish to "${routingKey}" is not supported; subscriptions read the live hub (src/live)`,
+    );
   },
   subscribe(routingKey) {
-    throw new Error(`no PubSub: subscribe to "${routingKey}" is not supported; give the @Subscription a subscribe function`);
+    throw new Error(
+      `no PubSub: subscribe to "${routingKey}" is not supported; give the @Subscription a subscribe function`,
+    );
   },
 };

@@ -5,7 +5,14 @@
  * completes every subscription before closing the sockets with 1001 (going away).
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -65,7 +72,13 @@ function documentCache(schema: GraphQLSchema, maxTokens?: number) {
         entry = errors.length > 0 ? errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) : document;
       } catch (err) {
         // A document nested deeply enough overflows the parser's stack: a client's mistake, not a crash.
-        entry = [err instanceof GraphQLError ? withCode(err, 'GRAPHQL_PARSE_FAILED') : new GraphQLError('Syntax Error: the document is nested too deeply', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        entry = [
+          err instanceof GraphQLError
+            ? withCode(err, 'GRAPHQL_PARSE_FAILED')
+            : new GraphQLError('Syntax Error: the document is nested too deeply', {
+                extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+              }),
+        ];
       }
       if (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
       cache.set(query, entry);
@@ -128,7 +141,12 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         if (Array.isArray(document)) return document as readonly GraphQLError[];
         if (opts.guard) {
           const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
-          const refused = opts.guard.subscribing(credentials, document as DocumentNode, payload, Object.keys(ctx.subscriptions).length);
+          const refused = opts.guard.subscribing(
+            credentials,
+            document as DocumentNode,
+            payload,
+            Object.keys(ctx.subscriptions).length,
+          );
           if (refused) return refused;
         }
         return {
@@ -144,9 +162,13 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         if (credentials) opts.guard?.closed(credentials);
       },
       context: (ctx) =>
-        opts.context({ credentials: credentialsOf.get(ctx) ?? { authorization: undefined }, request: ctx.extra.request }) as never,
+        opts.context({
+          credentials: credentialsOf.get(ctx) ?? { authorization: undefined },
+          request: ctx.extra.request,
+        }) as never,
       onError: (_ctx, _id, _payload, errors) => format(errors),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: format(result.errors) } : undefined,
     },
     wss,
     opts.keepAliveMs > 0 ? opts.keepAliveMs : Infinity,

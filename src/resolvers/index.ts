@@ -8,4 +8,12 @@ import { UserResolver } from './user.resolver.js';
 import { StatusResolver } from './status.resolver.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [HealthResolver, IngestResolver, SeriesQueryResolver, AggregateQueryResolver, UserResolver, SubscriptionResolver, StatusResolver];
+export const resolvers: NonEmptyArray<Function> = [
+  HealthResolver,
+  IngestResolver,
+  SeriesQueryResolver,
+  AggregateQueryResolver,
+  UserResolver,
+  SubscriptionResolver,
+  StatusResolver,
+];

@@ -9,7 +9,8 @@ import { SeriesPoint } from './types/series.type.js';
 @Resolver()
 export class SeriesQueryResolver {
   @Query(() => [SeriesPoint], {
-    description: 'Bucketed count/avg/min/max/sum of one user\'s metric over [from, to). Refused with TOO_MANY_POINTS rather than truncated.',
+    description:
+      "Bucketed count/avg/min/max/sum of one user's metric over [from, to). Refused with TOO_MANY_POINTS rather than truncated.",
   })
   series(
     @Ctx() ctx: GatewayContext,
@@ -19,10 +20,18 @@ export class SeriesQueryResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
   ): Promise<SeriesPoint[]> {
-    return ctx.services.series.series(userId, { metric: metric as `${Metric}` as WireMetric, from, to, bucket: bucket as `${Bucket}` as BucketName });
+    return ctx.services.series.series(userId, {
+      metric: metric as `${Metric}` as WireMetric,
+      from,
+      to,
+      bucket: bucket as `${Bucket}` as BucketName,
+    });
   }
 
-  @Query(() => ReadingConnection, { description: 'Raw readings of one user\'s metric over [from, to), oldest first, cursor paged (first: default 100, at most 1000).' })
+  @Query(() => ReadingConnection, {
+    description:
+      "Raw readings of one user's metric over [from, to), oldest first, cursor paged (first: default 100, at most 1000).",
+  })
   readings(
     @Ctx() ctx: GatewayContext,
     @Arg('userId', () => ID) userId: string,
@@ -33,6 +42,12 @@ export class SeriesQueryResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
   ): Promise<ReadingConnection> {
     // Stored metrics are wire names, which are the Metric enum's internal values.
-    return ctx.services.readings.readings(userId, { metric: metric as `${Metric}` as WireMetric, from, to, first, after }) as Promise<ReadingConnection>;
+    return ctx.services.readings.readings(userId, {
+      metric: metric as `${Metric}` as WireMetric,
+      from,
+      to,
+      first,
+      after,
+    }) as Promise<ReadingConnection>;
   }
 }

@@ -26,7 +26,8 @@ function checkUserId(userId: string): void {
 @Resolver()
 export class SubscriptionResolver {
   @Subscription(() => MetricWindow, {
-    description: "A user's metric windows as the Flink job closes them, from now on. `metrics` limits them to some metrics.",
+    description:
+      "A user's metric windows as the Flink job closes them, from now on. `metrics` limits them to some metrics.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, WindowArgs, GatewayContext>) => {
       checkUserId(args.userId);
       // Metric's internal values are the wire names, so the filter needs no translation.
@@ -48,7 +49,10 @@ export class SubscriptionResolver {
       return context.services.live.subscribeAlerts(args.userId ?? null);
     },
   })
-  alerts(@Root() delivery: Delivery<LiveAlert>, @Arg('userId', () => ID, { nullable: true }) _userId?: string | null): Alert {
+  alerts(
+    @Root() delivery: Delivery<LiveAlert>,
+    @Arg('userId', () => ID, { nullable: true }) _userId?: string | null,
+  ): Alert {
     return { ...delivery.event, dropped: delivery.dropped };
   }
 }

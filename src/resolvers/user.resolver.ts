@@ -17,7 +17,10 @@ export const USERS_MAX_IDS = 1000;
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => User, { nullable: true, description: 'Any well-formed id is a User (readings may not have arrived yet); its fields are then empty.' })
+  @Query(() => User, {
+    nullable: true,
+    description: 'Any well-formed id is a User (readings may not have arrived yet); its fields are then empty.',
+  })
   user(@Arg('id', () => ID) id: string): User {
     return { id: checkUserId(id) };
   }
@@ -25,7 +28,9 @@ export class UserResolver {
   @Query(() => [User], { description: `Users in the order asked, duplicates kept; at most ${USERS_MAX_IDS} ids.` })
   users(@Arg('ids', () => [ID]) ids: string[]): User[] {
     if (ids.length > USERS_MAX_IDS) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, `ids: expected at most ${USERS_MAX_IDS} ids, got ${ids.length}`, { details: { max: USERS_MAX_IDS } });
+      throw new AppError(ErrorCode.BAD_USER_INPUT, `ids: expected at most ${USERS_MAX_IDS} ids, got ${ids.length}`, {
+        details: { max: USERS_MAX_IDS },
+      });
     }
     return ids.map((id) => ({ id: checkUserId(id) }));
   }
@@ -45,8 +50,15 @@ export class UserResolver {
     return ctx.loaders.series(args).load(user.id);
   }
 
-  @FieldResolver(() => Reading, { nullable: true, description: 'The most recent reading of the metric; null when there is none.' })
-  latest(@Root() user: User, @Ctx() ctx: GatewayContext, @Arg('metric', () => Metric) metric: Metric): Promise<Reading | null> {
+  @FieldResolver(() => Reading, {
+    nullable: true,
+    description: 'The most recent reading of the metric; null when there is none.',
+  })
+  latest(
+    @Root() user: User,
+    @Ctx() ctx: GatewayContext,
+    @Arg('metric', () => Metric) metric: Metric,
+  ): Promise<Reading | null> {
     return ctx.loaders.latest(metric as `${Metric}` as WireMetric).load(user.id) as Promise<Reading | null>;
   }
 }

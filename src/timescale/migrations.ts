@@ -56,7 +56,9 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<{ fl
       'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
     const flavour = await detectFlavour(client);
-    const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
+    const done = new Set(
+      (await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id),
+    );
     const applied: string[] = [];
     for (const m of planMigrations(readdirSync(dir), flavour)) {
       if (done.has(m.id)) continue;

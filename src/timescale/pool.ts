@@ -5,7 +5,11 @@ import type { Logger } from '../logger.js';
 
 export type Pool = pg.Pool;
 
-export function createPool(config: Config, logger: Logger, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+export function createPool(
+  config: Config,
+  logger: Logger,
+  opts: { max?: number; applicationName?: string } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: config.postgres.url,
     max: opts.max ?? config.postgres.poolMax,

@@ -15,7 +15,8 @@ export function encodeCursor(micros: string): string {
 
 /** Returns the microseconds since the epoch as a decimal string (bound as bigint). */
 export function decodeCursor(cursor: string): string {
-  const invalid = () => new AppError(ErrorCode.INVALID_CURSOR, 'after: expected an endCursor returned by an earlier readings page');
+  const invalid = () =>
+    new AppError(ErrorCode.INVALID_CURSOR, 'after: expected an endCursor returned by an earlier readings page');
   if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   const m = FORMAT.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m?.[1]) throw invalid();

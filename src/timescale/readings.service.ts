@@ -49,10 +49,16 @@ interface Row {
 }
 
 // The cursor condition is a bind parameter like the rest; only its presence changes the text.
-const pageSql = (withCursor: boolean) => `SELECT time, value, device_id, (extract(epoch FROM time) * 1000000)::bigint::text AS pos
+const pageSql = (
+  withCursor: boolean,
+) => `SELECT time, value, device_id, (extract(epoch FROM time) * 1000000)::bigint::text AS pos
 FROM readings
-WHERE user_id = $1 AND metric = $2 AND time >= $3 AND time < $4${withCursor ? `
-  AND time > TIMESTAMPTZ 'epoch' + $6::bigint * INTERVAL '1 microsecond'` : ''}
+WHERE user_id = $1 AND metric = $2 AND time >= $3 AND time < $4${
+  withCursor
+    ? `
+  AND time > TIMESTAMPTZ 'epoch' + $6::bigint * INTERVAL '1 microsecond'`
+    : ''
+}
 ORDER BY time
 LIMIT $5`;
 
@@ -70,9 +76,13 @@ CROSS JOIN LATERAL (
 export function checkFirst(first: number | null | undefined): number {
   if (first === null || first === undefined) return READINGS_PAGE_DEFAULT;
   if (!Number.isInteger(first) || first < 1 || first > READINGS_PAGE_MAX) {
-    throw new AppError(ErrorCode.BAD_USER_INPUT, `first: expected a whole number from 1 to ${READINGS_PAGE_MAX}, got ${first}`, {
-      details: { max: READINGS_PAGE_MAX },
-    });
+    throw new AppError(
+      ErrorCode.BAD_USER_INPUT,
+      `first: expected a whole number from 1 to ${READINGS_PAGE_MAX}, got ${first}`,
+      {
+        details: { max: READINGS_PAGE_MAX },
+      },
+    );
   }
   return first;
 }
@@ -102,8 +112,12 @@ export function createReadingsService(pool: pg.Pool, config: Pick<Config, 'postg
       checkMetric(metric);
       const out = new Map<string, StoredReading | null>(userIds.map((id) => [id, null]));
       if (userIds.length === 0) return out;
-      const rows = await queryRows<Omit<Row, 'pos'> & { user_id: string }>(pool, LATEST_SQL, [[...new Set(userIds)], metric]);
-      for (const r of rows) out.set(r.user_id, { userId: r.user_id, metric, time: r.time, value: r.value, deviceId: r.device_id });
+      const rows = await queryRows<Omit<Row, 'pos'> & { user_id: string }>(pool, LATEST_SQL, [
+        [...new Set(userIds)],
+        metric,
+      ]);
+      for (const r of rows)
+        out.set(r.user_id, { userId: r.user_id, metric, time: r.time, value: r.value, deviceId: r.device_id });
       return out;
     },
   };

@@ -19,7 +19,10 @@ export interface RangeLimits {
 export function checkUserId(id: unknown): string {
   if (typeof id !== 'string' || !USER_ID_PATTERN.test(id)) {
     const shown = typeof id === 'string' ? JSON.stringify(id.slice(0, 70)) : typeof id;
-    throw new AppError(ErrorCode.INVALID_USER_ID, `userId: expected 1 to 64 characters of [A-Za-z0-9_.:@-], got ${shown}`);
+    throw new AppError(
+      ErrorCode.INVALID_USER_ID,
+      `userId: expected 1 to 64 characters of [A-Za-z0-9_.:@-], got ${shown}`,
+    );
   }
   return id;
 }
@@ -27,7 +30,10 @@ export function checkUserId(id: unknown): string {
 /** The GraphQL enum already narrows metrics; this guards the services' other callers (benchmarks, scripts). */
 export function checkMetric(metric: unknown): WireMetric {
   if (!isWireMetric(metric)) {
-    throw new AppError(ErrorCode.INVALID_METRIC, `metric: expected one of the catalogue in lower snake case, got ${JSON.stringify(String(metric).slice(0, 40))}`);
+    throw new AppError(
+      ErrorCode.INVALID_METRIC,
+      `metric: expected one of the catalogue in lower snake case, got ${JSON.stringify(String(metric).slice(0, 40))}`,
+    );
   }
   return metric;
 }
@@ -47,20 +53,33 @@ export function checkRange(from: Date, to: Date, maxDays: number): { fromMs: num
     throw new AppError(ErrorCode.INVALID_RANGE, 'from and to: expected valid timestamps');
   }
   if (fromMs >= toMs) {
-    throw new AppError(ErrorCode.INVALID_RANGE, `expected from before to, got from ${from.toISOString()} and to ${to.toISOString()}`, {
-      details: { from: from.toISOString(), to: to.toISOString() },
-    });
+    throw new AppError(
+      ErrorCode.INVALID_RANGE,
+      `expected from before to, got from ${from.toISOString()} and to ${to.toISOString()}`,
+      {
+        details: { from: from.toISOString(), to: to.toISOString() },
+      },
+    );
   }
   if (toMs - fromMs > maxDays * DAY_MS) {
-    throw new AppError(ErrorCode.INVALID_RANGE, `expected a range of at most ${maxDays} days, got ${((toMs - fromMs) / DAY_MS).toFixed(1)} days`, {
-      details: { maxDays },
-    });
+    throw new AppError(
+      ErrorCode.INVALID_RANGE,
+      `expected a range of at most ${maxDays} days, got ${((toMs - fromMs) / DAY_MS).toFixed(1)} days`,
+      {
+        details: { maxDays },
+      },
+    );
   }
   return { fromMs, toMs };
 }
 
 /** A range check plus the point budget: refused, never truncated, when the buckets would exceed it. */
-export function checkSeriesRange(from: Date, to: Date, bucket: BucketName, limits: RangeLimits): { fromMs: number; toMs: number } {
+export function checkSeriesRange(
+  from: Date,
+  to: Date,
+  bucket: BucketName,
+  limits: RangeLimits,
+): { fromMs: number; toMs: number } {
   const range = checkRange(from, to, limits.maxDays);
   const points = Math.ceil((range.toMs - range.fromMs) / BUCKETS[bucket]);
   if (points > limits.maxPoints) {

@@ -9,7 +9,14 @@ import type { Logger } from '../logger.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { detectFlavour, type Flavour } from './migrations.js';
 import { checkBucket, checkMetric, checkSeriesRange, checkUserId, type RangeLimits } from './series.range.js';
-import { bucketInterval, classifyDbError, queryRows, seriesForUsersSql, seriesSql, type SeriesRow } from './series.sql.js';
+import {
+  bucketInterval,
+  classifyDbError,
+  queryRows,
+  seriesForUsersSql,
+  seriesSql,
+  type SeriesRow,
+} from './series.sql.js';
 
 export interface SeriesPoint {
   time: Date;
@@ -38,7 +45,14 @@ export interface SeriesService {
   flavour(): Promise<Flavour>;
 }
 
-const toPoint = (r: SeriesRow): SeriesPoint => ({ time: r.bucket, count: r.count, avg: r.avg, min: r.min, max: r.max, sum: r.sum });
+const toPoint = (r: SeriesRow): SeriesPoint => ({
+  time: r.bucket,
+  count: r.count,
+  avg: r.avg,
+  min: r.min,
+  max: r.max,
+  sum: r.sum,
+});
 
 export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgres'>, logger: Logger): SeriesService {
   const limits: RangeLimits = { maxPoints: config.postgres.seriesMaxPoints, maxDays: config.postgres.rangeMaxDays };
@@ -49,7 +63,11 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
       const client = await pool.connect();
       try {
         const f = await detectFlavour(client);
-        logger.info({ flavour: f }, 'series queries use the %s bucketing', f === 'timescale' ? 'time_bucket' : 'date_bin');
+        logger.info(
+          { flavour: f },
+          'series queries use the %s bucketing',
+          f === 'timescale' ? 'time_bucket' : 'date_bin',
+        );
         return f;
       } finally {
         client.release();
@@ -75,13 +93,21 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
     check,
     flavour,
     async start() {
-      await flavour().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'database flavour unknown at start; asking again on first query'));
+      await flavour().catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'database flavour unknown at start; asking again on first query'),
+      );
     },
     async series(userId, args) {
       checkUserId(userId);
       check(args);
       const f = await flavourOrUnavailable();
-      const rows = await queryRows<SeriesRow>(pool, seriesSql(f), [userId, args.metric, args.from, args.to, bucketInterval(args.bucket)]);
+      const rows = await queryRows<SeriesRow>(pool, seriesSql(f), [
+        userId,
+        args.metric,
+        args.from,
+        args.to,
+        bucketInterval(args.bucket),
+      ]);
       return rows.map(toPoint);
     },
     async seriesForUsers(userIds, args) {

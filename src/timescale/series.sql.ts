@@ -50,7 +50,16 @@ export interface SeriesRow {
 }
 
 /** Connection-class failures worth a retry; anything else is a bug and stays masked. */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 
 /**
  * A database that cannot be reached becomes DATABASE_UNAVAILABLE (retriable); other driver errors
@@ -60,13 +69,20 @@ export function classifyDbError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   const message = (err as Error).message ?? '';
   if ((code && UNAVAILABLE.has(code)) || /timeout|terminat|Connection/i.test(message)) {
-    return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', { retriable: true, cause: err });
+    return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', {
+      retriable: true,
+      cause: err,
+    });
   }
   return err;
 }
 
 /** Runs one parameterised statement. */
-export async function queryRows<R extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: unknown[]): Promise<R[]> {
+export async function queryRows<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
   try {
     return (await pool.query<R>(text, values)).rows;
   } catch (err) {

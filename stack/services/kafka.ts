@@ -97,9 +97,13 @@ function formatStorage(ctx: StackContext, props: string): void {
   const uuid = spawnSync(java, [...jvmArgs(ctx), 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
   const clusterId = uuid.stdout.trim().split('\n').pop();
   if (uuid.status !== 0 || !clusterId) throw new Error(`kafka storage random-uuid failed: ${uuid.stderr}`);
-  const fmt = spawnSync(java, [...jvmArgs(ctx), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '-g'], {
-    encoding: 'utf8',
-  });
+  const fmt = spawnSync(
+    java,
+    [...jvmArgs(ctx), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '-g'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stdout}${fmt.stderr}`);
   ctx.log(`kafka: formatted storage (cluster ${clusterId})`);
 }

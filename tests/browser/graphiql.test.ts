@@ -19,21 +19,26 @@ import { signToken } from '../../src/auth/sign.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`skipping the GraphiQL browser test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(`skipping the GraphiQL browser test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 
 /** Replaces the query editor's text (CodeMirror 5 keeps its instance on the element) and runs it. */
 async function run(page: Page, query: string): Promise<void> {
   await page.evaluate((q) => {
-    const el = document.querySelector('.graphiql-query-editor .CodeMirror') as unknown as { CodeMirror: { setValue(v: string): void } };
+    const el = document.querySelector('.graphiql-query-editor .CodeMirror') as unknown as {
+      CodeMirror: { setValue(v: string): void };
+    };
     el.CodeMirror.setValue(q);
   }, query);
   // GraphiQL parses the editor 100 ms after a change (debounced) and picks HTTP or WebSocket from
   // that parse: wait until it has parsed this text, or a subscription would go out as a POST.
   await page.waitForFunction(
     (q) => {
-      const el = document.querySelector('.graphiql-query-editor .CodeMirror') as unknown as { CodeMirror: { documentAST?: { loc?: { source?: { body?: string } } } } };
+      const el = document.querySelector('.graphiql-query-editor .CodeMirror') as unknown as {
+        CodeMirror: { documentAST?: { loc?: { source?: { body?: string } } } };
+      };
       return el.CodeMirror.documentAST?.loc?.source?.body === q;
     },
     query,
@@ -44,7 +49,9 @@ async function run(page: Page, query: string): Promise<void> {
 
 function resultText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const el = document.querySelector('.result-window .CodeMirror') as unknown as { CodeMirror: { getValue(): string } } | null;
+    const el = document.querySelector('.result-window .CodeMirror') as unknown as {
+      CodeMirror: { getValue(): string };
+    } | null;
     return el?.CodeMirror.getValue() ?? '';
   });
 }
@@ -68,12 +75,20 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
     gw = await startGateway({ GRAPHIQL: 'true' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
     // Everything the page loads must come from the gateway: no CDN.
     page.on('request', (r) => {
-      if (!r.url().startsWith(new URL(gw.url).origin) && !r.url().startsWith('ws://') && !r.url().startsWith('data:')) failed.push(r.url());
+      if (!r.url().startsWith(new URL(gw.url).origin) && !r.url().startsWith('ws://') && !r.url().startsWith('data:'))
+        failed.push(r.url());
     });
     await page.goto(gw.url);
     await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
@@ -95,10 +110,13 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
       page,
       `{ series(userId: "${user}", metric: HEART_RATE, from: "2025-09-01T10:00:00Z", to: "2025-09-01T11:00:00Z", bucket: MINUTE) { time count avg } }`,
     );
-    const text = await waitFor(async () => {
-      const t = await resultText(page);
-      return t.includes('"series"') && t;
-    }, { timeoutMs: 15_000, what: 'the series result in GraphiQL' });
+    const text = await waitFor(
+      async () => {
+        const t = await resultText(page);
+        return t.includes('"series"') && t;
+      },
+      { timeoutMs: 15_000, what: 'the series result in GraphiQL' },
+    );
     expect(JSON.parse(text)).toEqual({
       data: {
         series: [
@@ -130,16 +148,41 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
           const start = Date.parse('2025-09-01T10:00:00.000Z') + sent.length * 60_000;
           const windowStart = new Date(start).toISOString();
           sent.push(windowStart);
-          const event = { userId: user, metric: 'heart_rate', windowStart, windowEnd: new Date(start + 60_000).toISOString(), count: 2, avg: 65, min: 60, max: 70, sum: 130 };
-          await producer.send({ topic: config.kafka.topics.processed, messages: [{ key: user, value: JSON.stringify(event) }] });
+          const event = {
+            userId: user,
+            metric: 'heart_rate',
+            windowStart,
+            windowEnd: new Date(start + 60_000).toISOString(),
+            count: 2,
+            avg: 65,
+            min: 60,
+            max: 70,
+            sum: 130,
+          };
+          await producer.send({
+            topic: config.kafka.topics.processed,
+            messages: [{ key: user, value: JSON.stringify(event) }],
+          });
           return undefined;
         },
         { timeoutMs: 30_000, intervalMs: 500, what: 'a metric window in GraphiQL' },
       ).catch(async (err: Error) => {
-        throw new Error(`${err.message}; page shows ${JSON.stringify((await resultText(page)).slice(0, 300))}; frames ${JSON.stringify(frames)}; sockets ${JSON.stringify(sockets)}`);
+        throw new Error(
+          `${err.message}; page shows ${JSON.stringify((await resultText(page)).slice(0, 300))}; frames ${JSON.stringify(frames)}; sockets ${JSON.stringify(sockets)}`,
+        );
       });
       const shown = JSON.parse(text) as { data: { metricWindows: { windowStart: string } } };
-      expect(shown).toEqual({ data: { metricWindows: { userId: user, metric: 'HEART_RATE', count: 2, avg: 65, windowStart: shown.data.metricWindows.windowStart } } });
+      expect(shown).toEqual({
+        data: {
+          metricWindows: {
+            userId: user,
+            metric: 'HEART_RATE',
+            count: 2,
+            avg: 65,
+            windowStart: shown.data.metricWindows.windowStart,
+          },
+        },
+      });
       expect(sent).toContain(shown.data.metricWindows.windowStart);
       expect(sockets.some((u) => u === `${new URL(gw.url).origin.replace('http', 'ws')}/graphql`)).toBe(true);
     } finally {
@@ -165,7 +208,9 @@ describe('GraphiQL off in production', () => {
     const asset = await fetch(`${new URL(gw.url).origin}/graphiql/app.js`);
     expect(asset.status).toBe(404);
     const token = await signToken({ sub: 'ops', roles: ['admin'] }, { secret: PRODUCTION_SECRET });
-    const introspection = await gw.gql('{ __schema { queryType { name } } }', undefined, { authorization: `Bearer ${token}` });
+    const introspection = await gw.gql('{ __schema { queryType { name } } }', undefined, {
+      authorization: `Bearer ${token}`,
+    });
     expect(introspection.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });

@@ -97,10 +97,19 @@ describe('mutation -> Kafka -> worker -> table', () => {
       messages: [
         {
           key: user,
-          value: JSON.stringify({ userId: user, metric: 'spo2', time: '2026-11-20T08:00:00.000Z', value: 97, deviceId: 'sense2' }),
+          value: JSON.stringify({
+            userId: user,
+            metric: 'spo2',
+            time: '2026-11-20T08:00:00.000Z',
+            value: 97,
+            deviceId: 'sense2',
+          }),
           headers: { 'schema-version': '1' },
         },
-        { key: user, value: JSON.stringify({ userId: user, metric: 'breathing_rate', time: '2026-11-20T08:00:00Z', value: 14.5 }) },
+        {
+          key: user,
+          value: JSON.stringify({ userId: user, metric: 'breathing_rate', time: '2026-11-20T08:00:00Z', value: 14.5 }),
+        },
       ],
     });
     await producer.disconnect();

@@ -50,7 +50,14 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 const INGEST = /* GraphQL */ `
   mutation Ingest($readings: [ReadingInput!]!) {
-    ingestReadings(readings: $readings) { accepted rejected { index code message } }
+    ingestReadings(readings: $readings) {
+      accepted
+      rejected {
+        index
+        code
+        message
+      }
+    }
   }
 `;
 
@@ -95,7 +102,11 @@ describe('live subscriptions fed by the Flink job', () => {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: Object.values(settings.topics).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+        topics: Object.values(settings.topics).map((topic) => ({
+          topic,
+          numPartitions: PARTITIONS,
+          replicationFactor: 1,
+        })),
       });
     } finally {
       await admin.disconnect();
@@ -116,7 +127,11 @@ describe('live subscriptions fed by the Flink job', () => {
     await ws?.dispose();
     await gw?.stop();
     const jobs = await liveJobs(clients.jobManager, settings.jobName).catch(() => []);
-    if (jobs.length > 0) await cancelJobs(clients.jobManager, jobs.map((j) => j.id));
+    if (jobs.length > 0)
+      await cancelJobs(
+        clients.jobManager,
+        jobs.map((j) => j.id),
+      );
     await producer?.disconnect();
     const admin = kafka.admin();
     await admin.connect();
@@ -132,7 +147,10 @@ describe('live subscriptions fed by the Flink job', () => {
     const base = freshHour();
     const user = `live-e2e-w-${run}`;
     const windows = collectSubscription<WindowData>(ws, WINDOWS_QUERY, { userId: user, metrics: ['HEART_RATE'] });
-    await waitFor(() => gw.gateway.services.live.stats().windowSubscribers >= 1, { timeoutMs: 10_000, what: 'subscribed' });
+    await waitFor(() => gw.gateway.services.live.stats().windowSubscribers >= 1, {
+      timeoutMs: 10_000,
+      what: 'subscribed',
+    });
 
     await ingest([
       { userId: user, metric: 'HEART_RATE', time: iso(base + 5_000), value: 60 },
@@ -166,7 +184,10 @@ describe('live subscriptions fed by the Flink job', () => {
     const user = `live-e2e-a-${run}`;
     const mine = collectSubscription<AlertData>(ws, ALERTS_QUERY, { userId: user });
     const everyone = collectSubscription<AlertData>(ws, ALERTS_QUERY, {});
-    await waitFor(() => gw.gateway.services.live.stats().alertSubscribers >= 2, { timeoutMs: 10_000, what: 'subscribed' });
+    await waitFor(() => gw.gateway.services.live.stats().alertSubscribers >= 2, {
+      timeoutMs: 10_000,
+      what: 'subscribed',
+    });
 
     await ingest([
       { userId: user, metric: 'SPO2', time: iso(base + 10_000), value: 96 },
@@ -176,9 +197,18 @@ describe('live subscriptions fed by the Flink job', () => {
 
     await waitFor(() => mine.data.length >= 1, { timeoutMs: 60_000, what: 'the low_spo2 alert' });
     const alert = mine.data[0]?.alerts;
-    expect(alert).toMatchObject({ alertId: `low_spo2:${user}:${iso(base)}`, userId: user, kind: 'low_spo2', time: iso(base), dropped: 0 });
+    expect(alert).toMatchObject({
+      alertId: `low_spo2:${user}:${iso(base)}`,
+      userId: user,
+      kind: 'low_spo2',
+      time: iso(base),
+      dropped: 0,
+    });
     expect(alert?.details).toMatchObject({ spo2Min: 85, spo2Threshold: 90 });
-    await waitFor(() => everyone.data.some((d) => d.alerts.alertId === alert?.alertId), { timeoutMs: 10_000, what: 'everyone subscriber' });
+    await waitFor(() => everyone.data.some((d) => d.alerts.alertId === alert?.alertId), {
+      timeoutMs: 10_000,
+      what: 'everyone subscriber',
+    });
     mine.unsubscribe();
     everyone.unsubscribe();
   }, 90_000);

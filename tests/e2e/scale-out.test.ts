@@ -14,7 +14,16 @@ import pg from 'pg';
 import type { Client } from 'graphql-ws';
 import { loadConfig } from '../../src/config.js';
 import { freePort, scrape, startService, type ServiceProcess } from '../../bench/lib/processes.js';
-import { collectSubscription, connectedProducer, produceJson, windowV1, wsClient, WINDOWS_QUERY, type Collected, type WindowData } from '../helpers/live.js';
+import {
+  collectSubscription,
+  connectedProducer,
+  produceJson,
+  windowV1,
+  wsClient,
+  WINDOWS_QUERY,
+  type Collected,
+  type WindowData,
+} from '../helpers/live.js';
 import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
@@ -36,7 +45,8 @@ interface Reading {
   time: string;
   value: number;
 }
-const identity = (r: { userId: string; metric: string; time: string }): string => `${r.userId}|${r.metric.toLowerCase()}|${r.time}`;
+const identity = (r: { userId: string; metric: string; time: string }): string =>
+  `${r.userId}|${r.metric.toLowerCase()}|${r.time}`;
 
 describe('two gateways and two workers on one stack', () => {
   const kafka = testKafka();
@@ -99,12 +109,18 @@ describe('two gateways and two workers on one stack', () => {
         value: n % 3 === 0 ? n % 100 : 60 + (n % 50),
       };
     };
-    const batches = (count: number, size: number) => Array.from({ length: count }, () => Array.from({ length: size }, next));
+    const batches = (count: number, size: number) =>
+      Array.from({ length: count }, () => Array.from({ length: size }, next));
     // Eight batches of 250 per gateway, plus one batch sent through both (same identities, same values).
     const perGateway = [batches(8, 250), batches(8, 250)];
     const shared = batches(1, 200)[0]!;
     // One reading no gateway may accept: its value is out of range.
-    perGateway[0]![0]!.push({ userId: `${userPrefix}0`, metric: 'HEART_RATE', time: new Date(base - 1000).toISOString(), value: 999 });
+    perGateway[0]![0]!.push({
+      userId: `${userPrefix}0`,
+      metric: 'HEART_RATE',
+      time: new Date(base - 1000).toISOString(),
+      value: 999,
+    });
 
     const post = async (gw: ServiceProcess, readings: Reading[]) => {
       const res = await fetch(`${gw.base}/graphql`, {
@@ -112,10 +128,17 @@ describe('two gateways and two workers on one stack', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: INGEST, variables: { r: readings } }),
       });
-      const body = (await res.json()) as { data?: { ingestReadings: { accepted: number; rejected: { index: number; code: string }[] } }; errors?: unknown };
+      const body = (await res.json()) as {
+        data?: { ingestReadings: { accepted: number; rejected: { index: number; code: string }[] } };
+        errors?: unknown;
+      };
       expect(body.errors).toBeUndefined();
       const rejected = new Set(body.data!.ingestReadings.rejected.map((r) => r.index));
-      return { accepted: readings.filter((_, i) => !rejected.has(i)), count: body.data!.ingestReadings.accepted, rejected: body.data!.ingestReadings.rejected };
+      return {
+        accepted: readings.filter((_, i) => !rejected.has(i)),
+        count: body.data!.ingestReadings.accepted,
+        rejected: body.data!.ingestReadings.rejected,
+      };
     };
     const answers = await Promise.all([
       ...perGateway[0]!.map((b) => post(gateways[0]!, b)),
@@ -143,7 +166,9 @@ describe('two gateways and two workers on one stack', () => {
       { timeoutMs: 40_000, intervalMs: 300, what: `${expected.size} identities stored` },
     );
     expect(stored.filter((r) => r.copies !== 1)).toEqual([]);
-    const storedMap = new Map(stored.map((r) => [identity({ userId: r.user_id, metric: r.metric, time: r.time.toISOString() }), r.value]));
+    const storedMap = new Map(
+      stored.map((r) => [identity({ userId: r.user_id, metric: r.metric, time: r.time.toISOString() }), r.value]),
+    );
     expect([...storedMap.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [k, v] of expected) expect(storedMap.get(k), k).toBe(v);
 
@@ -153,14 +178,16 @@ describe('two gateways and two workers on one stack', () => {
       async () => {
         const inserted = await Promise.all(workers.map((w) => scrape(w.base, 'fitbit_consumer_rows_inserted_total')));
         const duplicates = await Promise.all(workers.map((w) => scrape(w.base, 'fitbit_consumer_duplicates_total')));
-        return inserted[0]! + inserted[1]! === expected.size && duplicates[0]! + duplicates[1]! >= 200 ? { inserted, duplicates } : undefined;
+        return inserted[0]! + inserted[1]! === expected.size && duplicates[0]! + duplicates[1]! >= 200
+          ? { inserted, duplicates }
+          : undefined;
       },
       { timeoutMs: 15_000, what: 'worker counters' },
     );
     expect(counts.inserted.every((n) => n > 0)).toBe(true);
   }, 60_000);
 
-  it('delivers each user\'s windows to that user\'s subscribers on both gateways, and only those', async () => {
+  it("delivers each user's windows to that user's subscribers on both gateways, and only those", async () => {
     const [a, b] = gateways as [ServiceProcess, ServiceProcess];
     const wsOf = (gw: ServiceProcess) => {
       const c = wsClient(`${gw.base.replace(/^http/, 'ws')}/graphql`);
@@ -171,13 +198,31 @@ describe('two gateways and two workers on one stack', () => {
     const cb = wsOf(b);
     const users = { shared: `${id}-live-shared`, onlyA: `${id}-live-a`, onlyB: `${id}-live-b` };
     const subs: { user: string; gateway: string; s: Collected<WindowData> }[] = [
-      { user: users.shared, gateway: 'a', s: collectSubscription<WindowData>(ca, WINDOWS_QUERY, { userId: users.shared }) },
-      { user: users.onlyA, gateway: 'a', s: collectSubscription<WindowData>(ca, WINDOWS_QUERY, { userId: users.onlyA }) },
-      { user: users.shared, gateway: 'b', s: collectSubscription<WindowData>(cb, WINDOWS_QUERY, { userId: users.shared }) },
-      { user: users.onlyB, gateway: 'b', s: collectSubscription<WindowData>(cb, WINDOWS_QUERY, { userId: users.onlyB }) },
+      {
+        user: users.shared,
+        gateway: 'a',
+        s: collectSubscription<WindowData>(ca, WINDOWS_QUERY, { userId: users.shared }),
+      },
+      {
+        user: users.onlyA,
+        gateway: 'a',
+        s: collectSubscription<WindowData>(ca, WINDOWS_QUERY, { userId: users.onlyA }),
+      },
+      {
+        user: users.shared,
+        gateway: 'b',
+        s: collectSubscription<WindowData>(cb, WINDOWS_QUERY, { userId: users.shared }),
+      },
+      {
+        user: users.onlyB,
+        gateway: 'b',
+        s: collectSubscription<WindowData>(cb, WINDOWS_QUERY, { userId: users.onlyB }),
+      },
     ];
     await waitFor(
-      async () => (await scrape(a.base, 'fitbit_live_subscriptions')) === 2 && (await scrape(b.base, 'fitbit_live_subscriptions')) === 2,
+      async () =>
+        (await scrape(a.base, 'fitbit_live_subscriptions')) === 2 &&
+        (await scrape(b.base, 'fitbit_live_subscriptions')) === 2,
       { timeoutMs: 15_000, what: 'two subscriptions registered on each gateway' },
     );
 
@@ -186,14 +231,22 @@ describe('two gateways and two workers on one stack', () => {
       const start = Date.parse('2026-10-02T00:00:00.000Z');
       // Three windows per user, interleaved across users, plus a user nobody subscribed to.
       const events = [0, 1, 2].flatMap((k) =>
-        [users.shared, users.onlyA, users.onlyB, `${id}-live-nobody`].map((u, j) => windowV1(u, 'heart_rate', start + k * 60_000, [60 + j, 70 + k])),
+        [users.shared, users.onlyA, users.onlyB, `${id}-live-nobody`].map((u, j) =>
+          windowV1(u, 'heart_rate', start + k * 60_000, [60 + j, 70 + k]),
+        ),
       );
       await produceJson(producer, topics.KAFKA_PROCESSED_TOPIC, events);
-      await waitFor(() => subs.every((x) => x.s.data.length >= 3), { timeoutMs: 20_000, what: 'three windows on every subscription' });
+      await waitFor(() => subs.every((x) => x.s.data.length >= 3), {
+        timeoutMs: 20_000,
+        what: 'three windows on every subscription',
+      });
       for (const { user, gateway, s } of subs) {
         expect(s.error, `${user} on ${gateway}`).toBeUndefined();
         const got = s.data.map((d) => d.metricWindows);
-        expect(got.map((w) => w.userId), `${user} on ${gateway}`).toEqual([user, user, user]);
+        expect(
+          got.map((w) => w.userId),
+          `${user} on ${gateway}`,
+        ).toEqual([user, user, user]);
         expect(got.map((w) => w.windowStart)).toEqual([0, 1, 2].map((k) => new Date(start + k * 60_000).toISOString()));
       }
       // Both copies of the shared user's stream carry the same windows.

@@ -131,7 +131,14 @@ export function networkCause(err: unknown): string {
 export function tally(outcomes: Outcome[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const o of outcomes) {
-    const key = o.kind === 'ok' ? 'ok' : o.kind === 'error' ? `${o.status} ${o.code}` : o.kind === 'network' ? o.cause : 'timeout';
+    const key =
+      o.kind === 'ok'
+        ? 'ok'
+        : o.kind === 'error'
+          ? `${o.status} ${o.code}`
+          : o.kind === 'network'
+            ? o.cause
+            : 'timeout';
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;

@@ -41,7 +41,11 @@ export interface Collected<T> {
   unsubscribe(): void;
 }
 
-export function collectSubscription<T>(client: Client, query: string, variables: Record<string, unknown> = {}): Collected<T> {
+export function collectSubscription<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Collected<T> {
   const c: Collected<T> = { results: [], data: [], completed: false, error: undefined, unsubscribe: () => undefined };
   c.unsubscribe = client.subscribe<T>(
     { query, variables },
@@ -94,13 +98,32 @@ export async function produceJson(producer: Producer, topic: string, events: { u
 
 export const WINDOWS_QUERY = /* GraphQL */ `
   subscription Windows($userId: ID!, $metrics: [Metric!]) {
-    metricWindows(userId: $userId, metrics: $metrics) { userId metric windowStart windowEnd count avg min max sum dropped }
+    metricWindows(userId: $userId, metrics: $metrics) {
+      userId
+      metric
+      windowStart
+      windowEnd
+      count
+      avg
+      min
+      max
+      sum
+      dropped
+    }
   }
 `;
 
 export const ALERTS_QUERY = /* GraphQL */ `
   subscription Alerts($userId: ID) {
-    alerts(userId: $userId) { alertId userId kind time message details dropped }
+    alerts(userId: $userId) {
+      alertId
+      userId
+      kind
+      time
+      message
+      details
+      dropped
+    }
   }
 `;
 
@@ -120,5 +143,13 @@ export interface WindowData {
 }
 
 export interface AlertData {
-  alerts: { alertId: string; userId: string; kind: string; time: string; message: string; details: Record<string, unknown> | null; dropped: number };
+  alerts: {
+    alertId: string;
+    userId: string;
+    kind: string;
+    time: string;
+    message: string;
+    details: Record<string, unknown> | null;
+    dropped: number;
+  };
 }

@@ -124,7 +124,7 @@ describe('User fields through per-request DataLoaders', () => {
     expect(users[99]!.series).toEqual([]);
   });
 
-  it('a user\'s series through users() equals Query.series for the same user', async () => {
+  it("a user's series through users() equals Query.series for the same user", async () => {
     const res = await gw.gql<{ users: UserRow[] }>(
       `query ($ids: [ID!]!, $from: DateTime!, $to: DateTime!) {
         users(ids: $ids) { id series(metric: HEART_RATE, from: $from, to: $to, bucket: FIFTEEN_MINUTES) { time count sum } }
@@ -143,7 +143,9 @@ describe('User fields through per-request DataLoaders', () => {
   });
 
   it('user(id) returns a User for an id without readings, and refuses a malformed id', async () => {
-    const res = await gw.gql<{ user: UserRow | null }>(`{ user(id: "${prefix}-99") { id latest(metric: SPO2) { value } } }`);
+    const res = await gw.gql<{ user: UserRow | null }>(
+      `{ user(id: "${prefix}-99") { id latest(metric: SPO2) { value } } }`,
+    );
     expect(res.data!.user).toEqual({ id: `${prefix}-99`, latest: null });
     const bad = await gw.gql(`{ user(id: "a' OR 1=1 --") { id } }`);
     expect(bad.errors?.[0]?.extensions?.code).toBe('INVALID_USER_ID');

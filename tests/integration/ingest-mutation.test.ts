@@ -7,7 +7,14 @@ import { IngestReadingsDocument, type ReadingInput } from '../generated/graphql.
 
 const INGEST = /* GraphQL */ `
   mutation Ingest($readings: [ReadingInput!]!) {
-    ingestReadings(readings: $readings) { accepted rejected { index code message } }
+    ingestReadings(readings: $readings) {
+      accepted
+      rejected {
+        index
+        code
+        message
+      }
+    }
   }
 `;
 
@@ -48,11 +55,30 @@ describe('ingestReadings -> fitbit_ingestion', () => {
       [4, 'TIME_IN_FUTURE'],
     ]);
 
-    const got = await collect(kafka, topic, since, (m) => m.key === user, (all) => all.length >= 3);
-    const values = got.map((m) => JSON.parse(m.value ?? '{}') as Record<string, unknown>).sort((a, b) => String(a.time).localeCompare(String(b.time)));
+    const got = await collect(
+      kafka,
+      topic,
+      since,
+      (m) => m.key === user,
+      (all) => all.length >= 3,
+    );
+    const values = got
+      .map((m) => JSON.parse(m.value ?? '{}') as Record<string, unknown>)
+      .sort((a, b) => String(a.time).localeCompare(String(b.time)));
     expect(values).toHaveLength(3);
-    expect(values[0]).toMatchObject({ userId: user, metric: 'skin_temperature_delta', time: '2026-01-01T10:00:00.123Z', value: -0.4 });
-    expect(values[1]).toMatchObject({ userId: user, metric: 'heart_rate', time: new Date(t0).toISOString(), value: 71.5, deviceId: 'charge6-1' });
+    expect(values[0]).toMatchObject({
+      userId: user,
+      metric: 'skin_temperature_delta',
+      time: '2026-01-01T10:00:00.123Z',
+      value: -0.4,
+    });
+    expect(values[1]).toMatchObject({
+      userId: user,
+      metric: 'heart_rate',
+      time: new Date(t0).toISOString(),
+      value: 71.5,
+      deviceId: 'charge6-1',
+    });
     expect(values[2]).toMatchObject({ userId: user, metric: 'steps', eventId: 'evt-known', value: 12 });
     for (const v of values) expect(typeof v.eventId).toBe('string');
     for (const m of got) expect(m.headers['schema-version']).toBe('1');
@@ -90,7 +116,9 @@ describe('ingestReadings -> fitbit_ingestion', () => {
   });
 
   it('rejects values GraphQL cannot type with a code, not a 5xx', async () => {
-    const res = await gw.gql(INGEST, { readings: [{ userId: 'u', metric: 'BLOOD_SUGAR', time: '2026-01-01T00:00:00Z', value: 1 }] });
+    const res = await gw.gql(INGEST, {
+      readings: [{ userId: 'u', metric: 'BLOOD_SUGAR', time: '2026-01-01T00:00:00Z', value: 1 }],
+    });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const res2 = await gw.gql(INGEST, { readings: [{ userId: 'u', metric: 'STEPS', time: 'yesterday', value: 1 }] });
     expect(res2.errors?.[0]?.extensions?.code).toBeDefined();
@@ -113,7 +141,13 @@ describe('ingestReadings -> fitbit_ingestion', () => {
       ),
     );
     expect(results.map((r) => r.data?.ingestReadings.accepted)).toEqual(Array(20).fill(25));
-    const got = await collect(kafka, topic, since, (m) => m.key === user, (all) => all.length >= 500);
+    const got = await collect(
+      kafka,
+      topic,
+      since,
+      (m) => m.key === user,
+      (all) => all.length >= 500,
+    );
     expect(new Set(got.map((m) => (JSON.parse(m.value!) as { time: string }).time)).size).toBe(500);
   });
 });

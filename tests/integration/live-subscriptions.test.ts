@@ -92,13 +92,23 @@ describe('live subscriptions over graphql-ws', () => {
     const windows = collectSubscription<WindowData>(c, WINDOWS_QUERY, { userId: user });
     const alerts = collectSubscription<AlertData>(c, ALERTS_QUERY, { userId: user });
     const before = live();
-    await waitFor(() => live().windowSubscribers >= 1 && live().alertSubscribers >= 1, { timeoutMs: 10_000, what: 'subscribed' });
+    await waitFor(() => live().windowSubscribers >= 1 && live().alertSubscribers >= 1, {
+      timeoutMs: 10_000,
+      what: 'subscribed',
+    });
 
     const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
     const w = windowV1(user, 'spo2', t0, [97, 98]);
     const updated = windowV1(user, 'spo2', t0, [97, 98, 99]);
     const last = windowV1(user, 'spo2', t0 + 60_000, [96]);
-    const alert = { alertId: `low_spo2:${user}:${w.windowStart}`, userId: user, kind: 'low_spo2', time: w.windowStart, message: 'SpO2 fell', details: { spo2Min: 85 } };
+    const alert = {
+      alertId: `low_spo2:${user}:${w.windowStart}`,
+      userId: user,
+      kind: 'low_spo2',
+      time: w.windowStart,
+      message: 'SpO2 fell',
+      details: { spo2Min: 85 },
+    };
     const lastAlert = { ...alert, alertId: `low_spo2:${user}:${last.windowStart}`, time: last.windowStart };
     // The same records twice (a Flink restart repeats what it wrote since its last checkpoint).
     await produceJson(producer, PROCESSED, [w, w]);
@@ -106,15 +116,27 @@ describe('live subscriptions over graphql-ws', () => {
     await produceJson(producer, PROCESSED, [w, updated, updated, last]);
     await produceJson(producer, ALERTS, [alert, lastAlert, lastAlert]);
 
-    await waitFor(() => windows.data.some((d) => d.metricWindows.windowStart === last.windowStart), { timeoutMs: 15_000, what: 'last window' });
-    await waitFor(() => alerts.data.some((d) => d.alerts.alertId === lastAlert.alertId), { timeoutMs: 15_000, what: 'last alert' });
+    await waitFor(() => windows.data.some((d) => d.metricWindows.windowStart === last.windowStart), {
+      timeoutMs: 15_000,
+      what: 'last window',
+    });
+    await waitFor(() => alerts.data.some((d) => d.alerts.alertId === lastAlert.alertId), {
+      timeoutMs: 15_000,
+      what: 'last alert',
+    });
     expect(windows.data.map((d) => [d.metricWindows.windowStart, d.metricWindows.count])).toEqual([
       [w.windowStart, 2],
       [w.windowStart, 3],
       [last.windowStart, 1],
     ]);
     expect(alerts.data.map((d) => d.alerts.alertId)).toEqual([alert.alertId, lastAlert.alertId]);
-    expect(alerts.data[0]?.alerts).toMatchObject({ userId: user, kind: 'low_spo2', time: alert.time, details: { spo2Min: 85 }, dropped: 0 });
+    expect(alerts.data[0]?.alerts).toMatchObject({
+      userId: user,
+      kind: 'low_spo2',
+      time: alert.time,
+      details: { spo2Min: 85 },
+      dropped: 0,
+    });
     expect(live().duplicates - before.duplicates).toBeGreaterThanOrEqual(5);
     windows.unsubscribe();
     alerts.unsubscribe();
@@ -128,8 +150,20 @@ describe('live subscriptions over graphql-ws', () => {
     await subscribed('alertSubscribers', 2);
 
     const t = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000).toISOString();
-    const a = { alertId: `elevated_resting_heart_rate:${alice}:${t}`, userId: alice, kind: 'elevated_resting_heart_rate', time: t, message: 'hr high' };
-    const b = { alertId: `elevated_resting_heart_rate:${carol}:${t}`, userId: carol, kind: 'elevated_resting_heart_rate', time: t, message: 'hr high' };
+    const a = {
+      alertId: `elevated_resting_heart_rate:${alice}:${t}`,
+      userId: alice,
+      kind: 'elevated_resting_heart_rate',
+      time: t,
+      message: 'hr high',
+    };
+    const b = {
+      alertId: `elevated_resting_heart_rate:${carol}:${t}`,
+      userId: carol,
+      kind: 'elevated_resting_heart_rate',
+      time: t,
+      message: 'hr high',
+    };
     await produceJson(producer, ALERTS, [a, b]);
 
     const ours = () => everyone.data.map((d) => d.alerts.alertId).filter((id) => id === a.alertId || id === b.alertId);
@@ -164,13 +198,21 @@ describe('live subscriptions over graphql-ws', () => {
 
   it('refuses a malformed userId with a coded error', async () => {
     const s = collectSubscription<WindowData>(client(), WINDOWS_QUERY, { userId: 'no spaces allowed' });
-    await waitFor(() => s.completed || s.error !== undefined || s.results.length > 0, { timeoutMs: 10_000, what: 'an answer' });
-    const errors = (s.results[0]?.errors ?? (Array.isArray(s.error) ? s.error : [])) as { extensions?: { code?: string } }[];
+    await waitFor(() => s.completed || s.error !== undefined || s.results.length > 0, {
+      timeoutMs: 10_000,
+      what: 'an answer',
+    });
+    const errors = (s.results[0]?.errors ?? (Array.isArray(s.error) ? s.error : [])) as {
+      extensions?: { code?: string };
+    }[];
     expect(errors[0]?.extensions?.code).toBe('INVALID_USER_ID');
   });
 
   it('releases subscribers on unsubscribe and on disconnect', async () => {
-    await waitFor(() => live().subscribers === 0, { timeoutMs: 10_000, what: 'no subscribers left from earlier tests' });
+    await waitFor(() => live().subscribers === 0, {
+      timeoutMs: 10_000,
+      what: 'no subscribers left from earlier tests',
+    });
     const user = uniqueId('live-rel');
     const c1 = wsClient(gw.wsUrl);
     const c2 = wsClient(gw.wsUrl);
@@ -185,7 +227,10 @@ describe('live subscriptions over graphql-ws', () => {
     await c1.dispose(); // closes the socket with one subscription still open
     await waitFor(() => live().subscribers === 1, { timeoutMs: 10_000, what: 'disconnect released' });
     await c2.dispose();
-    await waitFor(() => live().subscribers === 0 && live().users === 0, { timeoutMs: 10_000, what: 'zero subscribers' });
+    await waitFor(() => live().subscribers === 0 && live().users === 0, {
+      timeoutMs: 10_000,
+      what: 'zero subscribers',
+    });
   });
 
   it('a client that does not read neither holds back the others nor grows the buffer', async () => {
@@ -209,7 +254,10 @@ describe('live subscriptions over graphql-ws', () => {
       JSON.stringify({
         id: '1',
         type: 'subscribe',
-        payload: { query: `subscription($u: ID!) { metricWindows(userId: $u) { windowStart dropped ${heavy} } }`, variables: { u: user } },
+        payload: {
+          query: `subscription($u: ID!) { metricWindows(userId: $u) { windowStart dropped ${heavy} } }`,
+          variables: { u: user },
+        },
       }),
     );
     await waitFor(() => live().windowSubscribers >= 2, { timeoutMs: 10_000, what: 'both subscribed' });
@@ -217,7 +265,9 @@ describe('live subscriptions over graphql-ws', () => {
 
     const total = 3000;
     const t0 = Date.UTC(2025, 0, 1);
-    const events = Array.from({ length: total }, (_, i) => windowV1(user, 'heart_rate', t0 + i * 60_000, [60 + (i % 50)]));
+    const events = Array.from({ length: total }, (_, i) =>
+      windowV1(user, 'heart_rate', t0 + i * 60_000, [60 + (i % 50)]),
+    );
     const started = Date.now();
     for (let i = 0; i < total; i += 500) await produceJson(producer, PROCESSED, events.slice(i, i + 500));
 
@@ -243,7 +293,10 @@ describe('live subscriptions over graphql-ws', () => {
       }
     });
     slow.resume();
-    await waitFor(() => lastStart === events[total - 1]?.windowStart, { timeoutMs: 20_000, what: 'slow client catches up to the end' });
+    await waitFor(() => lastStart === events[total - 1]?.windowStart, {
+      timeoutMs: 20_000,
+      what: 'slow client catches up to the end',
+    });
     expect(sawDropped).toBeGreaterThan(0);
     expect(sawDropped).toBe(stats.dropped);
     slow.close();

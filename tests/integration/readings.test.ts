@@ -22,7 +22,13 @@ interface Page {
 const READINGS = /* GraphQL */ `
   query Readings($userId: ID!, $metric: Metric!, $from: DateTime!, $to: DateTime!, $first: Int, $after: String) {
     readings(userId: $userId, metric: $metric, from: $from, to: $to, first: $first, after: $after) {
-      nodes { userId metric time value deviceId }
+      nodes {
+        userId
+        metric
+        time
+        value
+        deviceId
+      }
       endCursor
       hasNextPage
     }
@@ -77,7 +83,14 @@ describe('readings paging', () => {
     let after: string | null = null;
     let pages = 0;
     for (;;) {
-      const res: Awaited<ReturnType<typeof gw.gql<Page>>> = await gw.gql<Page>(READINGS, { userId: user, metric: 'HEART_RATE', from: FROM, to: TO, first: 100, after });
+      const res: Awaited<ReturnType<typeof gw.gql<Page>>> = await gw.gql<Page>(READINGS, {
+        userId: user,
+        metric: 'HEART_RATE',
+        from: FROM,
+        to: TO,
+        first: 100,
+        after,
+      });
       expect(res.errors).toBeUndefined();
       const page: Page['readings'] = res.data!.readings;
       pages += 1;
@@ -114,10 +127,22 @@ describe('readings paging', () => {
   it('keeps a cursor valid while readings arrive later in time', async () => {
     const one = await gw.gql<Page>(READINGS, { userId: user, metric: 'HEART_RATE', from: FROM, to: TO, first: 3 });
     const cursor = one.data!.readings.endCursor;
-    await pool.query(`INSERT INTO readings (user_id, metric, time, value) VALUES ($1, 'heart_rate', TIMESTAMPTZ '2025-07-01 23:59:59.5+00', 5)`, [user]);
-    const two = await gw.gql<Page>(READINGS, { userId: user, metric: 'HEART_RATE', from: FROM, to: TO, first: 3, after: cursor });
+    await pool.query(
+      `INSERT INTO readings (user_id, metric, time, value) VALUES ($1, 'heart_rate', TIMESTAMPTZ '2025-07-01 23:59:59.5+00', 5)`,
+      [user],
+    );
+    const two = await gw.gql<Page>(READINGS, {
+      userId: user,
+      metric: 'HEART_RATE',
+      from: FROM,
+      to: TO,
+      first: 3,
+      after: cursor,
+    });
     expect(two.data!.readings.nodes.map((r) => r.time)).toEqual(inRange.slice(3, 6).map((r) => r.time));
-    await pool.query(`DELETE FROM readings WHERE user_id = $1 AND time = TIMESTAMPTZ '2025-07-01 23:59:59.5+00'`, [user]);
+    await pool.query(`DELETE FROM readings WHERE user_id = $1 AND time = TIMESTAMPTZ '2025-07-01 23:59:59.5+00'`, [
+      user,
+    ]);
   });
 
   it('answers an empty range with no nodes, no cursor and no next page', async () => {
@@ -126,7 +151,12 @@ describe('readings paging', () => {
   });
 
   it('refuses a cursor it did not make with INVALID_CURSOR', async () => {
-    for (const after of ['nonsense', 'cjE6MTIzNDU2Nzg5MDEyMzQ1Njc4OTA', Buffer.from("r1:1' OR '1'='1").toString('base64url'), '%%%']) {
+    for (const after of [
+      'nonsense',
+      'cjE6MTIzNDU2Nzg5MDEyMzQ1Njc4OTA',
+      Buffer.from("r1:1' OR '1'='1").toString('base64url'),
+      '%%%',
+    ]) {
       const res = await gw.gql(READINGS, { userId: user, metric: 'HEART_RATE', from: FROM, to: TO, after });
       expect(res.errors?.[0]?.extensions?.code, after).toBe('INVALID_CURSOR');
     }
@@ -135,9 +165,19 @@ describe('readings paging', () => {
   it('checks ranges and user ids like series does', async () => {
     const inverted = await gw.gql(READINGS, { userId: user, metric: 'HEART_RATE', from: TO, to: FROM });
     expect(inverted.errors?.[0]?.extensions?.code).toBe('INVALID_RANGE');
-    const tooLong = await gw.gql(READINGS, { userId: user, metric: 'HEART_RATE', from: '2020-01-01T00:00:00Z', to: TO });
+    const tooLong = await gw.gql(READINGS, {
+      userId: user,
+      metric: 'HEART_RATE',
+      from: '2020-01-01T00:00:00Z',
+      to: TO,
+    });
     expect(tooLong.errors?.[0]?.extensions?.code).toBe('INVALID_RANGE');
-    const injected = await gw.gql(READINGS, { userId: "x' UNION SELECT 1 --", metric: 'HEART_RATE', from: FROM, to: TO });
+    const injected = await gw.gql(READINGS, {
+      userId: "x' UNION SELECT 1 --",
+      metric: 'HEART_RATE',
+      from: FROM,
+      to: TO,
+    });
     expect(injected.errors?.[0]?.extensions?.code).toBe('INVALID_USER_ID');
   });
 });

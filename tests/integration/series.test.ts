@@ -24,7 +24,14 @@ interface Point {
 
 const SERIES = /* GraphQL */ `
   query Series($userId: ID!, $metric: Metric!, $from: DateTime!, $to: DateTime!, $bucket: Bucket!) {
-    series(userId: $userId, metric: $metric, from: $from, to: $to, bucket: $bucket) { time count avg min max sum }
+    series(userId: $userId, metric: $metric, from: $from, to: $to, bucket: $bucket) {
+      time
+      count
+      avg
+      min
+      max
+      sum
+    }
   }
 `;
 
@@ -35,10 +42,13 @@ const TO = '2025-06-03T00:00:00.000Z';
 /** Deterministic pseudo-random numbers, so a failure reproduces. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-async function insert(pool: pg.Pool, rows: { user: string; metric: string; time: string; value: number }[]): Promise<void> {
+async function insert(
+  pool: pg.Pool,
+  rows: { user: string; metric: string; time: string; value: number }[],
+): Promise<void> {
   await pool.query(
     `INSERT INTO readings (user_id, metric, time, value)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[]) ON CONFLICT DO NOTHING`,
@@ -54,7 +64,13 @@ describe('series over HTTP', () => {
   const seeded: { user: string; metric: string; time: string; value: number }[] = [];
 
   /** The same aggregation, formulated independently: floor(epoch seconds / width). */
-  async function expected(userId: string, metric: string, from: string, to: string, bucket: BucketName): Promise<Point[]> {
+  async function expected(
+    userId: string,
+    metric: string,
+    from: string,
+    to: string,
+    bucket: BucketName,
+  ): Promise<Point[]> {
     const width = BUCKETS[bucket] / 1000;
     const { rows } = await pool.query<{ b: string; count: number; avg: number; min: number; max: number; sum: number }>(
       `SELECT (floor(extract(epoch FROM time) / $5) * $5)::bigint AS b,
@@ -63,7 +79,14 @@ describe('series over HTTP', () => {
        GROUP BY 1 ORDER BY 1`,
       [userId, metric, from, to, width],
     );
-    return rows.map((r) => ({ time: new Date(Number(r.b) * 1000).toISOString(), count: r.count, avg: r.avg, min: r.min, max: r.max, sum: r.sum }));
+    return rows.map((r) => ({
+      time: new Date(Number(r.b) * 1000).toISOString(),
+      count: r.count,
+      avg: r.avg,
+      min: r.min,
+      max: r.max,
+      sum: r.sum,
+    }));
   }
 
   function expectSame(got: Point[], want: Point[]): void {
@@ -86,7 +109,12 @@ describe('series over HTTP', () => {
     const spanMs = Date.parse(TO) - fromMs;
     for (let i = 0; i < 4000; i += 1) {
       const t = fromMs + Math.floor(rnd() * spanMs);
-      seeded.push({ user, metric: 'heart_rate', time: new Date(t).toISOString(), value: Math.round((40 + rnd() * 140) * 100) / 100 });
+      seeded.push({
+        user,
+        metric: 'heart_rate',
+        time: new Date(t).toISOString(),
+        value: Math.round((40 + rnd() * 140) * 100) / 100,
+      });
     }
     // Edges: exactly at from (in), exactly at to (out), on bucket boundaries, sub-millisecond times.
     seeded.push({ user, metric: 'heart_rate', time: FROM, value: 61 });
@@ -136,7 +164,13 @@ describe('series over HTTP', () => {
   });
 
   it('covers [from, to): the reading at from counts, the one at to does not', async () => {
-    const res = await gw.gql<{ series: Point[] }>(SERIES, { userId: user, metric: 'HEART_RATE', from: FROM, to: TO, bucket: 'DAY' });
+    const res = await gw.gql<{ series: Point[] }>(SERIES, {
+      userId: user,
+      metric: 'HEART_RATE',
+      from: FROM,
+      to: TO,
+      bucket: 'DAY',
+    });
     const total = res.data!.series.reduce((n, p) => n + p.count, 0);
     const inRange = seeded.filter((r) => r.user === user && r.metric === 'heart_rate' && r.time >= FROM && r.time < TO);
     expect(total).toBe(new Set(inRange.map((r) => Date.parse(r.time) + r.time.slice(23))).size);
@@ -159,7 +193,13 @@ describe('series over HTTP', () => {
   });
 
   it('gives an empty list for a user without readings', async () => {
-    const res = await gw.gql<{ series: Point[] }>(SERIES, { userId: uniqueId('nobody'), metric: 'HEART_RATE', from: FROM, to: TO, bucket: 'HOUR' });
+    const res = await gw.gql<{ series: Point[] }>(SERIES, {
+      userId: uniqueId('nobody'),
+      metric: 'HEART_RATE',
+      from: FROM,
+      to: TO,
+      bucket: 'HOUR',
+    });
     expect(res.errors).toBeUndefined();
     expect(res.data!.series).toEqual([]);
   });
@@ -186,27 +226,52 @@ describe('series over HTTP', () => {
     });
 
     it('INVALID_TIME for a time without an offset', async () => {
-      const res = await gw.gql(SERIES, { userId: user, metric: 'HEART_RATE', from: '2025-06-01 00:00', to: TO, bucket: 'DAY' });
+      const res = await gw.gql(SERIES, {
+        userId: user,
+        metric: 'HEART_RATE',
+        from: '2025-06-01 00:00',
+        to: TO,
+        bucket: 'DAY',
+      });
       expect(res.errors?.[0]?.message).toMatch(/RFC 3339/);
       expect(code(res)).toMatch(/INVALID_TIME|BAD_USER_INPUT/);
     });
 
     it('unknown metric strings, as a variable and as a literal', async () => {
-      const asVariable = await gw.gql(SERIES, { userId: user, metric: 'heart_rate', from: FROM, to: TO, bucket: 'DAY' });
+      const asVariable = await gw.gql(SERIES, {
+        userId: user,
+        metric: 'heart_rate',
+        from: FROM,
+        to: TO,
+        bucket: 'DAY',
+      });
       expect(code(asVariable)).toBe('BAD_USER_INPUT');
       expect(asVariable.errors?.[0]?.message).toMatch(/Metric/);
-      const asLiteral = await gw.gql(`{ series(userId: "${user}", metric: BLOOD_SUGAR, from: "${FROM}", to: "${TO}", bucket: DAY) { time } }`);
+      const asLiteral = await gw.gql(
+        `{ series(userId: "${user}", metric: BLOOD_SUGAR, from: "${FROM}", to: "${TO}", bucket: DAY) { time } }`,
+      );
       expect(code(asLiteral)).toBe('GRAPHQL_VALIDATION_FAILED');
     });
 
     it('INVALID_USER_ID for injection-shaped ids, and the table is untouched', async () => {
-      const before = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id = $1', [user]);
-      for (const userId of [`${user}' OR '1'='1`, `x'; DROP TABLE readings; --`, '', 'a'.repeat(65), `${user}\u0000`, '../etc/passwd']) {
+      const before = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id = $1', [
+        user,
+      ]);
+      for (const userId of [
+        `${user}' OR '1'='1`,
+        `x'; DROP TABLE readings; --`,
+        '',
+        'a'.repeat(65),
+        `${user}\u0000`,
+        '../etc/passwd',
+      ]) {
         const res = await gw.gql(SERIES, { userId, metric: 'HEART_RATE', from: FROM, to: TO, bucket: 'DAY' });
         expect(code(res), JSON.stringify(userId)).toBe('INVALID_USER_ID');
         expect(JSON.stringify(res)).not.toMatch(/SELECT|readings_pkey|127\.0\.0\.1/);
       }
-      const after = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id = $1', [user]);
+      const after = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id = $1', [
+        user,
+      ]);
       expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
     });
   });

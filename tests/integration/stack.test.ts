@@ -27,7 +27,13 @@ describe('local stack', () => {
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ key: 'k1', value: 'hello', headers: { h: 'v' } }] });
     await producer.disconnect();
-    const got = await collect(kafka, topic, since, () => true, (all) => all.length >= 1);
+    const got = await collect(
+      kafka,
+      topic,
+      since,
+      () => true,
+      (all) => all.length >= 1,
+    );
     expect(got[0]).toMatchObject({ key: 'k1', value: 'hello', headers: { h: 'v' } });
   });
 

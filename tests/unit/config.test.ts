@@ -17,7 +17,14 @@ describe('loadConfig', () => {
   });
 
   it('reads the seed names and turns GraphiQL off in production', () => {
-    const c = loadConfig({ KAFKA_BROKER: 'a:1, b:2', KAFKA_TOPIC: 'other', TRINO_HOST: 'trino', TRINO_PORT: '8090', NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) });
+    const c = loadConfig({
+      KAFKA_BROKER: 'a:1, b:2',
+      KAFKA_TOPIC: 'other',
+      TRINO_HOST: 'trino',
+      TRINO_PORT: '8090',
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: 'x'.repeat(32),
+    });
     expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(c.kafka.topics.ingestion).toBe('other');
     expect(c.trino.server).toBe('http://trino:8090');

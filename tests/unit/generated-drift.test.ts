@@ -12,7 +12,10 @@ describe('generated files', () => {
   });
 
   it('tests/generated matches codegen.ts over schema.graphql (run `npm run codegen`)', async () => {
-    const files = (await generate({ ...codegenConfig, silent: true }, false)) as { filename: string; content: string }[];
+    const files = (await generate({ ...codegenConfig, silent: true }, false)) as {
+      filename: string;
+      content: string;
+    }[];
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(readFileSync(f.filename, 'utf8'), f.filename).toBe(f.content);
   }, 30_000);

@@ -9,7 +9,14 @@ describe('checkReading', () => {
     const r = checkReading({ ...good, deviceId: 'charge6-1', eventId: 'e1' }, now);
     expect(r).toEqual({
       ok: true,
-      reading: { eventId: 'e1', userId: 'user-42', metric: 'heart_rate', timeMs: Date.parse(good.time), value: 72, deviceId: 'charge6-1' },
+      reading: {
+        eventId: 'e1',
+        userId: 'user-42',
+        metric: 'heart_rate',
+        timeMs: Date.parse(good.time),
+        value: 72,
+        deviceId: 'charge6-1',
+      },
     });
   });
 

@@ -20,9 +20,29 @@ const limits = { maxPoints: 10_000, maxDays: 366 };
 describe('series ranges', () => {
   it('accepts a range up to the point budget and refuses one bucket more', () => {
     // 10,000 minutes exactly, then 10,001.
-    expect(codeOf(() => checkSeriesRange(d('2025-01-01T00:00:00Z'), new Date(Date.parse('2025-01-01T00:00:00Z') + 10_000 * 60_000), 'MINUTE', limits))).toBeUndefined();
-    expect(codeOf(() => checkSeriesRange(d('2025-01-01T00:00:00Z'), new Date(Date.parse('2025-01-01T00:00:00Z') + 10_000 * 60_000 + 1), 'MINUTE', limits))).toBe('TOO_MANY_POINTS');
-    expect(codeOf(() => checkSeriesRange(d('2025-01-01T00:00:00Z'), d('2025-01-02T00:00:00Z'), 'SECOND', limits))).toBe('TOO_MANY_POINTS');
+    expect(
+      codeOf(() =>
+        checkSeriesRange(
+          d('2025-01-01T00:00:00Z'),
+          new Date(Date.parse('2025-01-01T00:00:00Z') + 10_000 * 60_000),
+          'MINUTE',
+          limits,
+        ),
+      ),
+    ).toBeUndefined();
+    expect(
+      codeOf(() =>
+        checkSeriesRange(
+          d('2025-01-01T00:00:00Z'),
+          new Date(Date.parse('2025-01-01T00:00:00Z') + 10_000 * 60_000 + 1),
+          'MINUTE',
+          limits,
+        ),
+      ),
+    ).toBe('TOO_MANY_POINTS');
+    expect(codeOf(() => checkSeriesRange(d('2025-01-01T00:00:00Z'), d('2025-01-02T00:00:00Z'), 'SECOND', limits))).toBe(
+      'TOO_MANY_POINTS',
+    );
   });
 
   it('refuses inverted, empty and over-long ranges', () => {
@@ -35,7 +55,8 @@ describe('series ranges', () => {
 
   it('checks user ids against the wire format', () => {
     expect(codeOf(() => checkUserId('user-42@site.example:1'))).toBeUndefined();
-    for (const bad of ["' OR 1=1 --", '', 'a'.repeat(65), 'a b', 'ü', 42]) expect(codeOf(() => checkUserId(bad))).toBe('INVALID_USER_ID');
+    for (const bad of ["' OR 1=1 --", '', 'a'.repeat(65), 'a b', 'ü', 42])
+      expect(codeOf(() => checkUserId(bad))).toBe('INVALID_USER_ID');
   });
 
   it('pages between 1 and 1000, 100 by default', () => {
@@ -54,15 +75,30 @@ describe('readings cursors', () => {
   });
 
   it('refuse anything else with INVALID_CURSOR', () => {
-    for (const bad of ['', 'abc', '!!!!', Buffer.from('r1:12; DROP').toString('base64url'), Buffer.from('r2:1').toString('base64url'), 'x'.repeat(100)]) {
-      expect(codeOf(() => decodeCursor(bad)), bad).toBe('INVALID_CURSOR');
+    for (const bad of [
+      '',
+      'abc',
+      '!!!!',
+      Buffer.from('r1:12; DROP').toString('base64url'),
+      Buffer.from('r2:1').toString('base64url'),
+      'x'.repeat(100),
+    ]) {
+      expect(
+        codeOf(() => decodeCursor(bad)),
+        bad,
+      ).toBe('INVALID_CURSOR');
     }
   });
 });
 
 describe('series SQL', () => {
   it('binds every value; only the flavour changes the text', () => {
-    for (const sql of [seriesSql('plain'), seriesSql('timescale'), seriesForUsersSql('plain'), seriesForUsersSql('timescale')]) {
+    for (const sql of [
+      seriesSql('plain'),
+      seriesSql('timescale'),
+      seriesForUsersSql('plain'),
+      seriesForUsersSql('timescale'),
+    ]) {
       expect(sql).toMatch(/\$1/);
       expect(sql).toMatch(/\$5::interval/);
       expect(sql).not.toMatch(/heart_rate|user-/);

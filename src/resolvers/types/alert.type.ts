@@ -18,7 +18,10 @@ export class Alert {
   @Field(() => String)
   message!: string;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The numbers behind the alert; fields depend on the kind.' })
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'The numbers behind the alert; fields depend on the kind.',
+  })
   details!: Record<string, unknown> | null;
 
   @Field(() => Int, {

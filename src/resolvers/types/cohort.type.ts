@@ -1,7 +1,10 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Aggregate } from './aggregate.type.js';
 
-@ObjectType({ description: 'One bucket across all users (epoch-aligned, UTC, labelled by its start); p50/p95 are approximate (see docs/trino.md).' })
+@ObjectType({
+  description:
+    'One bucket across all users (epoch-aligned, UTC, labelled by its start); p50/p95 are approximate (see docs/trino.md).',
+})
 export class CohortPoint extends Aggregate {
   @Field(() => Date)
   time!: Date;
@@ -16,7 +19,9 @@ export class CohortPoint extends Aggregate {
   p95!: number;
 }
 
-@ObjectType({ description: 'A user ranked by the metric over the range: sum for count-like metrics, average for the others.' })
+@ObjectType({
+  description: 'A user ranked by the metric over the range: sum for count-like metrics, average for the others.',
+})
 export class LeaderboardEntry {
   @Field(() => Int)
   rank!: number;

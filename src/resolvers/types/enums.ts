@@ -27,4 +27,7 @@ export enum Bucket {
   HOUR = 'HOUR',
   DAY = 'DAY',
 }
-registerEnumType(Bucket, { name: 'Bucket', description: 'Bucket width; buckets are aligned to the Unix epoch in UTC and labelled by their start.' });
+registerEnumType(Bucket, {
+  name: 'Bucket',
+  description: 'Bucket width; buckets are aligned to the Unix epoch in UTC and labelled by their start.',
+});

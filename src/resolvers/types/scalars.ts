@@ -7,7 +7,10 @@ function parse(value: unknown): Date {
   if (typeof value !== 'string') throw new AppError(ErrorCode.INVALID_TIME, 'DateTime: expected an RFC 3339 string');
   const ms = parseRfc3339(value);
   if (Number.isNaN(ms)) {
-    throw new AppError(ErrorCode.INVALID_TIME, `DateTime: expected RFC 3339 with an offset or Z, got "${value.slice(0, 40)}"`);
+    throw new AppError(
+      ErrorCode.INVALID_TIME,
+      `DateTime: expected RFC 3339 with an offset or Z, got "${value.slice(0, 40)}"`,
+    );
   }
   return new Date(ms);
 }

@@ -2,7 +2,9 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { AggregateWithSum } from './aggregate.type.js';
 import { Metric } from './enums.js';
 
-@ObjectType({ description: 'One closed tumbling window of one user and metric, as computed by the Flink job (metric window v1).' })
+@ObjectType({
+  description: 'One closed tumbling window of one user and metric, as computed by the Flink job (metric window v1).',
+})
 export class MetricWindow extends AggregateWithSum {
   @Field(() => ID)
   userId!: string;
