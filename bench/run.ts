@@ -77,6 +77,7 @@ const fmt = (n: unknown): string =>
       : String(n);
 
 const resultsDir = join(dir, 'results');
+const combined: Record<string, unknown>[] = [];
 const files = existsSync(resultsDir)
   ? readdirSync(resultsDir)
       .filter((f) => f.endsWith('.json'))
@@ -102,6 +103,7 @@ for (const f of files) {
     lines.push(`Ran ${r.ranAt ?? ''}${r.mode ? ` (${r.mode} mode)` : ''}. Raw data: \`bench/results/${r.file}\`.`, '');
   lines.push('| figure | value | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
   for (const x of r.figures) {
+    combined.push({ bench: r.bench, ranAt: r.ranAt, mode: r.mode, ...x });
     const base = x.baseline !== undefined ? `${fmt(x.baseline)}${x.baselineName ? ` (${x.baselineName})` : ''}` : '';
     lines.push(`| ${x.name} | ${fmt(x.figure)} ${x.unit ?? ''} | ${base} | ${fmt(x.ratio)} | ${fmt(x.target)} |`);
   }
@@ -112,6 +114,8 @@ for (const f of files) {
 const analysis = join(dir, 'ANALYSIS.md');
 if (existsSync(analysis)) lines.push(readFileSync(analysis, 'utf8').trim(), '');
 writeFileSync(join(dir, '..', 'BENCHMARKS.md'), lines.join('\n'));
+// Every figure in one file: one named figure per entry, with its unit, baseline and ratio.
+writeFileSync(join(dir, 'results.json'), JSON.stringify({ machine: m, figures: combined }, null, 2) + '\n');
 console.log(`\nwrote BENCHMARKS.md from ${files.length} result file(s)`);
 if (failures.length > 0) {
   console.error(`failed: ${failures.join(', ')}`);

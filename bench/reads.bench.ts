@@ -1,0 +1,167 @@
+/**
+ * `npm run bench:reads [-- --full]`: small reads, `user(id) { latest(metric: HEART_RATE) { value } }`
+ * from 16 concurrent clients, through the gateway (Apollo Server, auth, limits, metrics) beside a bare
+ * graphql-js HTTP handler running the same schema, resolvers and services in the same run. The ratio
+ * is the framework's overhead. Each server runs in a child process of its own, one after the other.
+ *
+ * Data: the query benchmark's seeded users (100 users, a day of heart rate every 5 s), seeded here
+ * when missing.
+ */
+import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { graphql } from 'graphql';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createPool } from '../src/timescale/pool.js';
+import { migrate } from '../src/timescale/migrations.js';
+import { mode, round, writeResult, type Figure } from './lib/report.js';
+import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
+import { summarize } from './lib/util.js';
+
+const SEED: SeedSpec = {
+  prefix: 'bench-query-',
+  users: 100,
+  metric: 'heart_rate',
+  startMs: Date.parse('2025-03-10T00:00:00.000Z'),
+  stepMs: 5_000,
+  perUser: 17_280,
+};
+const QUERY = 'query($id: ID!) { user(id: $id) { latest(metric: HEART_RATE) { value } } }';
+const CLIENTS = 16;
+const role = process.argv[process.argv.indexOf('--role') + 1];
+
+/** Child: serve the schema with the gateway, or with a bare graphql-js handler; report the port. */
+async function serve(kind: 'gateway' | 'bare'): Promise<void> {
+  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', GRAPHIQL: 'false', AUTH_MODE: 'development', RATE_LIMIT_PER_SECOND: '0' });
+  const logger = createLogger(config, `bench-${kind}`);
+  let port: number;
+  if (kind === 'gateway') {
+    const { createGateway } = await import('../src/gateway/app.js');
+    port = (await createGateway(config, logger).start()).port;
+  } else {
+    const { buildServices } = await import('../src/gateway/services.js');
+    const { buildGatewaySchema } = await import('../src/schema/build.js');
+    const { createLoaders } = await import('../src/timescale/loaders.js');
+    const parts = buildServices(config, logger);
+    await parts.start();
+    const schema = buildGatewaySchema();
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { query: string; variables?: Record<string, unknown> };
+        void graphql({
+          schema,
+          source: body.query,
+          variableValues: body.variables,
+          contextValue: { requestId: 'bench', services: parts.services, loaders: createLoaders(parts.services) },
+        }).then((result) => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(result));
+        });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  }
+  process.send?.({ port });
+}
+
+async function load(port: number, seconds: number): Promise<{ rps: number; latency: ReturnType<typeof summarize>; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const bodies = Array.from({ length: SEED.users }, (_, i) => JSON.stringify({ query: QUERY, variables: { id: seedUserId(SEED, i) } }));
+  let errors = 0;
+  const post = (body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const json = JSON.parse(Buffer.concat(chunks).toString()) as { data?: { user?: { latest?: { value: number } | null } }; errors?: unknown };
+            if (json.errors || typeof json.data?.user?.latest?.value !== 'number') errors += 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const run = async (until: number, latencies: number[] | undefined) =>
+    Promise.all(
+      Array.from({ length: CLIENTS }, async (_, c) => {
+        for (let k = c; Date.now() < until; k += CLIENTS) {
+          const t = performance.now();
+          await post(bodies[k % bodies.length]!);
+          latencies?.push(performance.now() - t);
+        }
+      }),
+    );
+  await run(Date.now() + 1500, undefined); // warm-up: JIT, pool connections, plan cache
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await run(Date.now() + seconds * 1000, latencies);
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return { rps: latencies.length / elapsed, latency: summarize(latencies), errors };
+}
+
+async function measure(kind: 'gateway' | 'bare', seconds: number) {
+  const child = fork(import.meta.filename, ['--role', kind], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+    });
+    return await load(port, seconds);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const run = mode();
+  const seconds = run === 'full' ? 20 : 6;
+  const config = loadConfig();
+  const pool = createPool(config, createLogger(config, 'bench-reads'), { max: 2 });
+  try {
+    await migrate(pool);
+    const seedMs = await seedReadings(pool, SEED);
+    if (seedMs > 0) console.log(`seeded ${SEED.users * SEED.perUser} rows in ${seedMs} ms`);
+  } finally {
+    await pool.end();
+  }
+  const bare = await measure('bare', seconds);
+  const gw = await measure('gateway', seconds);
+  console.log({ gateway: gw, bare });
+  const figures: Figure[] = [
+    {
+      name: 'small reads: user(id) { latest(HEART_RATE) } throughput, 16 clients',
+      figure: round(gw.rps, 0),
+      unit: 'requests/s',
+      baseline: round(bare.rps, 0),
+      baselineName: 'bare graphql-js HTTP handler, same schema and services',
+      ratio: round(gw.rps / bare.rps),
+      better: 'higher',
+      target: '>= 3,000 requests/s',
+      note: `errors: gateway ${gw.errors}, bare ${bare.errors}; ${seconds} s each after a 1.5 s warm-up`,
+    },
+    {
+      name: 'small reads: p99 latency, 16 clients',
+      figure: gw.latency.p99,
+      unit: 'ms',
+      baseline: bare.latency.p99,
+      baselineName: 'bare graphql-js HTTP handler',
+      ratio: round(gw.latency.p99 / bare.latency.p99),
+      better: 'lower',
+    },
+  ];
+  writeResult({ bench: 'reads', mode: run, figures });
+  console.log(JSON.stringify(figures, null, 2));
+}
+
+if (role === 'gateway' || role === 'bare') await serve(role);
+else await main();

@@ -1,0 +1,36 @@
+/** Which SQL runs with and without TimescaleDB: the plan is pure, so it is checked here without a database. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS_DIR, planMigrations } from '../../src/timescale/migrations.js';
+
+describe('planMigrations', () => {
+  const files = readdirSync(MIGRATIONS_DIR);
+  const sql = (file: string) => readFileSync(join(MIGRATIONS_DIR, file), 'utf8');
+
+  it('plain Postgres: the shared table, then the plain layout (indexes, no hypertable)', () => {
+    const plan = planMigrations(files, 'plain');
+    expect(plan.map((m) => m.file)).toEqual(['001_readings.sql', '002_readings_layout.plain.sql']);
+    const all = plan.map((m) => sql(m.file)).join('\n');
+    expect(all).toMatch(/PRIMARY KEY \(user_id, metric, time\)/);
+    expect(all).toMatch(/CREATE INDEX IF NOT EXISTS readings_time_brin/);
+    expect(all).not.toMatch(/create_hypertable|timescaledb/i);
+  });
+
+  it('TimescaleDB: the same table as a hypertable with a compression policy', () => {
+    const plan = planMigrations(files, 'timescale');
+    expect(plan.map((m) => m.file)).toEqual(['001_readings.sql', '002_readings_layout.timescale.sql']);
+    const layout = sql(plan[1]!.file);
+    expect(layout).toMatch(/create_hypertable\('readings'/);
+    expect(layout).toMatch(/add_compression_policy\('readings'/);
+    expect(layout).toMatch(/compress_segmentby = 'user_id, metric'/);
+  });
+
+  it('orders by number, ignores other files, and refuses a shared file beside a variant', () => {
+    expect(planMigrations(['010_b.sql', 'README.md', '002_a.plain.sql', '002_a.timescale.sql'], 'plain').map((m) => m.id)).toEqual([
+      '002_a',
+      '010_b',
+    ]);
+    expect(() => planMigrations(['003_x.sql', '003_x.plain.sql'], 'plain')).toThrow(/both a shared and a plain file/);
+  });
+});
