@@ -49,6 +49,8 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
       KAFKA_TOPIC: topic,
       INGEST_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),
       RATE_LIMIT_PER_SECOND: '0',
+      // kafkajs logs every refused reconnect during the outage; the test reports what matters.
+      LOG_LEVEL: 'error',
     });
   });
 
@@ -100,7 +102,10 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
             : { kind: 'error', ms, status: res.status, code: body.errors?.[0]?.extensions?.code ?? 'NO_CODE' };
       } catch (err) {
         const ms = Date.now() - startedAt;
-        outcome = (err as Error).name === 'TimeoutError' ? { kind: 'timeout', ms } : { kind: 'network', ms, cause: networkCause(err) };
+        outcome =
+          (err as Error).name === 'TimeoutError'
+            ? { kind: 'timeout', ms }
+            : { kind: 'network', ms, cause: networkCause(err) };
       }
       sent.push({ outcome, eventIds: readings.map((r) => r.eventId), startedAt });
     };
@@ -117,9 +122,15 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
       expect(pid, 'the stack runs Kafka').toBeDefined();
       const killedAt = Date.now();
       process.kill(pid!, 'SIGKILL');
-      await waitFor(() => runningPid(ctx.paths, 'kafka') === undefined, { timeoutMs: 10_000, what: 'the broker process gone' });
+      await waitFor(() => runningPid(ctx.paths, 'kafka') === undefined, {
+        timeoutMs: 10_000,
+        what: 'the broker process gone',
+      });
       // The outage is seen by clients before the broker comes back.
-      await waitFor(() => failedCount() >= 2 * CLIENTS, { timeoutMs: 30_000, what: 'mutations failing during the outage' });
+      await waitFor(() => failedCount() >= 2 * CLIENTS, {
+        timeoutMs: 30_000,
+        what: 'mutations failing during the outage',
+      });
 
       const restartMs = await restore(ctx, kafkaService);
       const upAt = Date.now();
@@ -127,7 +138,9 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
       running = false;
       await Promise.all(loops);
 
-      const firstOkAfterKill = sent.filter((s) => s.outcome.kind === 'ok' && s.startedAt > killedAt).sort((a, b) => a.startedAt - b.startedAt)[0];
+      const firstOkAfterKill = sent
+        .filter((s) => s.outcome.kind === 'ok' && s.startedAt > killedAt)
+        .sort((a, b) => a.startedAt - b.startedAt)[0];
       const failures = sent.filter((s) => s.outcome.kind !== 'ok');
       const accepted = new Set(sent.filter((s) => s.outcome.kind === 'ok').flatMap((s) => s.eventIds));
       console.log(
@@ -137,7 +150,9 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
           acceptedReadings: accepted.size,
           slowestFailureMs: Math.max(...failures.map((f) => f.outcome.ms)),
           brokerRestartMs: restartMs,
-          ingestBackAfterKillMs: firstOkAfterKill ? firstOkAfterKill.startedAt + firstOkAfterKill.outcome.ms - killedAt : null,
+          ingestBackAfterKillMs: firstOkAfterKill
+            ? firstOkAfterKill.startedAt + firstOkAfterKill.outcome.ms - killedAt
+            : null,
         }),
       );
 

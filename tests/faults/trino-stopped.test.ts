@@ -53,7 +53,8 @@ describe('Trino stopped', () => {
     // users[i] has 10 readings of steps (10*(i+1) each) in hour 10 and 5 in hour 11.
     const rows: [string, string, number][] = [];
     users.forEach((u, i) => {
-      for (let k = 0; k < 10; k += 1) rows.push([u, new Date(day + 10 * 3_600_000 + k * 60_000).toISOString(), 10 * (i + 1)]);
+      for (let k = 0; k < 10; k += 1)
+        rows.push([u, new Date(day + 10 * 3_600_000 + k * 60_000).toISOString(), 10 * (i + 1)]);
       for (let k = 0; k < 5; k += 1) rows.push([u, new Date(day + 11 * 3_600_000 + k * 60_000).toISOString(), 1]);
     });
     await db.query(
@@ -126,7 +127,9 @@ describe('Trino stopped', () => {
     // error nulls `data` as GraphQL requires; the error still names the field and the code, and
     // nothing else failed. Clients that want the Postgres fields regardless send them apart.
     const mixed = await gw.gql<Series>(MIXED, vars);
-    expect(mixed.errors?.map((e) => [e.extensions?.code, (e as { path?: string[] }).path?.[0]])).toEqual([['TRINO_UNAVAILABLE', 'cohortStats']]);
+    expect(mixed.errors?.map((e) => [e.extensions?.code, (e as { path?: string[] }).path?.[0]])).toEqual([
+      ['TRINO_UNAVAILABLE', 'cohortStats'],
+    ]);
     expect(mixed.data ?? null).toBeNull();
 
     const restartMs = await restore(ctx, trinoService);
@@ -146,10 +149,20 @@ describe('Trino stopped', () => {
     const mixedAfter = await gw.gql<{ series: unknown; health: { name: string; ok: boolean }[] }>(MIXED, vars);
     expect(mixedAfter.errors).toBeUndefined();
     expect(mixedAfter.data?.series).toEqual(seriesBefore.data?.series);
-    await waitFor(async () => (await gw.gql<Health>(HEALTH)).data?.health.find((h) => h.name === 'trino')?.ok === true, {
-      timeoutMs: 15_000,
-      what: 'health reporting Trino up',
-    });
-    console.log(JSON.stringify({ trinoStopMs: stopMs, failureLatencyMs: failures, trinoRestartMs: restartMs, fieldsBackAfterRestartMs: fieldsBackMs }));
+    await waitFor(
+      async () => (await gw.gql<Health>(HEALTH)).data?.health.find((h) => h.name === 'trino')?.ok === true,
+      {
+        timeoutMs: 15_000,
+        what: 'health reporting Trino up',
+      },
+    );
+    console.log(
+      JSON.stringify({
+        trinoStopMs: stopMs,
+        failureLatencyMs: failures,
+        trinoRestartMs: restartMs,
+        fieldsBackAfterRestartMs: fieldsBackMs,
+      }),
+    );
   }, 240_000);
 });

@@ -14,7 +14,9 @@ import { freePort, startChild, tally, type Child, type Outcome } from '../helper
 
 const INGEST = 'mutation($r:[ReadingInput!]!){ingestReadings(readings:$r){accepted}}';
 const KILLS = 3;
-const BATCH = 40;
+const BATCH = 20;
+/** Readings arrive at a steady ~200/s (a batch each 100 ms): a live stream, not a backlog. */
+const BATCH_EVERY_MS = 100;
 
 const id = uniqueId('worker-kills');
 const topics = { KAFKA_TOPIC: `${id}-ingestion`, KAFKA_DLQ_TOPIC: `${id}-dlq` };
@@ -40,7 +42,7 @@ describe('consumer worker SIGKILLed three times during a run', () => {
     KAFKA_CONSUMER_GROUP: group,
     KAFKA_CONSUMER_FROM_BEGINNING: 'true',
     // Small fetches, one partition at a time: a kill lands between a batch's insert and its commit.
-    CONSUMER_MAX_BYTES_PER_PARTITION: '4096',
+    CONSUMER_MAX_BYTES_PER_PARTITION: '8192',
     CONSUMER_CONCURRENCY: '1',
     CONSUMER_RETRY_INITIAL_MS: '100',
     CONSUMER_RETRY_MAX_MS: '1000',
@@ -50,7 +52,9 @@ describe('consumer worker SIGKILLed three times during a run', () => {
   const startWorker = async (n: number): Promise<Child> =>
     startChild({ name: `worker-${n}`, script: 'src/consumer/main.ts', port: await freePort(), env: workerEnv });
   const stored = async (): Promise<number> => {
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [`${userPrefix}%`]);
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE user_id LIKE $1', [
+      `${userPrefix}%`,
+    ]);
     return rows[0]!.n;
   };
 
@@ -68,7 +72,7 @@ describe('consumer worker SIGKILLed three times during a run', () => {
     } finally {
       await admin.disconnect();
     }
-    gw = await startGateway({ KAFKA_TOPIC: topics.KAFKA_TOPIC, RATE_LIMIT_PER_SECOND: '0' });
+    gw = await startGateway({ KAFKA_TOPIC: topics.KAFKA_TOPIC, RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'error' });
   });
 
   afterAll(async () => {
@@ -97,22 +101,40 @@ describe('consumer worker SIGKILLed three times during a run', () => {
       const started = Date.now();
       const r = await gw.gql<{ ingestReadings: { accepted: number } }>(INGEST, { r: readings });
       const ok = r.errors === undefined && r.data?.ingestReadings.accepted === readings.length;
-      outcomes.push(ok ? { kind: 'ok', ms: Date.now() - started } : { kind: 'error', ms: Date.now() - started, status: 200, code: r.errors?.[0]?.extensions?.code ?? 'NO_CODE' });
+      outcomes.push(
+        ok
+          ? { kind: 'ok', ms: Date.now() - started }
+          : {
+              kind: 'error',
+              ms: Date.now() - started,
+              status: 200,
+              code: r.errors?.[0]?.extensions?.code ?? 'NO_CODE',
+            },
+      );
       return ok;
     };
     const producer = (async () => {
       while (running) {
         const batch: Reading[] = Array.from({ length: BATCH }, () => {
           const n = seq++;
-          return { userId: `${userPrefix}${n % 12}`, metric: 'HEART_RATE', time: new Date(base + n * 1000).toISOString(), value: 60 + (n % 30) };
+          return {
+            userId: `${userPrefix}${n % 12}`,
+            metric: 'HEART_RATE',
+            time: new Date(base + n * 1000).toISOString(),
+            value: 60 + (n % 30),
+          };
         });
         // Repeats of earlier readings (same identity, another value) ride along with new ones.
-        const repeats = firstCopies.filter((_, i) => i % 10 === 0).slice(-BATCH / 4).map((r) => ({ ...r, value: 150 }));
+        const repeats = firstCopies
+          .filter((_, i) => i % 10 === 0)
+          .slice(-BATCH / 4)
+          .map((r) => ({ ...r, value: 150 }));
         if (await send(batch)) {
           for (const r of batch) expected.set(identity(r.userId, r.time), r.value);
           firstCopies.push(...batch);
         }
         if (repeats.length > 0 && (await send(repeats))) repeatsSent += repeats.length;
+        await new Promise((r) => setTimeout(r, BATCH_EVERY_MS));
       }
     })();
 
@@ -122,7 +144,11 @@ describe('consumer worker SIGKILLed three times during a run', () => {
       for (let k = 1; k <= KILLS; k += 1) {
         // Kill only after this incarnation has written something, so each kill interrupts real work.
         const before = await stored();
-        await waitFor(async () => (await stored()) >= before + 200, { timeoutMs: 30_000, intervalMs: 50, what: `worker ${k - 1} making progress` });
+        await waitFor(async () => (await stored()) >= before + 200, {
+          timeoutMs: 30_000,
+          intervalMs: 50,
+          what: `worker ${k - 1} making progress`,
+        });
         const exit = await worker.kill('SIGKILL');
         expect(exit.signal).toBe('SIGKILL');
         const storedAtKill = await stored();
@@ -132,7 +158,11 @@ describe('consumer worker SIGKILLed three times during a run', () => {
       }
       // Readings keep arriving for the last incarnation too, then stop.
       const before = await stored();
-      await waitFor(async () => (await stored()) >= before + 200, { timeoutMs: 30_000, intervalMs: 50, what: 'the last worker making progress' });
+      await waitFor(async () => (await stored()) >= before + 200, {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+        what: 'the last worker making progress',
+      });
     } finally {
       running = false;
       await producer;
