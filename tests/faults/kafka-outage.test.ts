@@ -29,7 +29,9 @@ describe('Kafka outage', () => {
     await gw?.stop();
   });
 
-  const reading = (user: string) => [{ userId: user, metric: 'STEPS', time: new Date(Date.now() - 1000).toISOString(), value: 3 }];
+  const reading = (user: string) => [
+    { userId: user, metric: 'STEPS', time: new Date(Date.now() - 1000).toISOString(), value: 3 },
+  ];
 
   it('fails mutations with a Kafka code in bounded time while the broker is down, and recovers after', async () => {
     const user = uniqueId('outage');
