@@ -34,7 +34,14 @@ const role = process.argv[process.argv.indexOf('--role') + 1];
 
 /** Child: serve the schema with the gateway, or with a bare graphql-js handler; report the port. */
 async function serve(kind: 'gateway' | 'bare'): Promise<void> {
-  const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', GRAPHIQL: 'false', AUTH_MODE: 'development', RATE_LIMIT_PER_SECOND: '0' });
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    GRAPHIQL: 'false',
+    AUTH_MODE: 'development',
+    RATE_LIMIT_PER_SECOND: '0',
+  });
   const logger = createLogger(config, `bench-${kind}`);
   let port: number;
   if (kind === 'gateway') {
@@ -51,7 +58,10 @@ async function serve(kind: 'gateway' | 'bare'): Promise<void> {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as { query: string; variables?: Record<string, unknown> };
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+          query: string;
+          variables?: Record<string, unknown>;
+        };
         void graphql({
           schema,
           source: body.query,
@@ -69,19 +79,34 @@ async function serve(kind: 'gateway' | 'bare'): Promise<void> {
   process.send?.({ port });
 }
 
-async function load(port: number, seconds: number): Promise<{ rps: number; latency: ReturnType<typeof summarize>; errors: number }> {
+async function load(
+  port: number,
+  seconds: number,
+): Promise<{ rps: number; latency: ReturnType<typeof summarize>; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const bodies = Array.from({ length: SEED.users }, (_, i) => JSON.stringify({ query: QUERY, variables: { id: seedUserId(SEED, i) } }));
+  const bodies = Array.from({ length: SEED.users }, (_, i) =>
+    JSON.stringify({ query: QUERY, variables: { id: seedUserId(SEED, i) } }),
+  );
   let errors = 0;
   const post = (body: string) =>
     new Promise<void>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/graphql',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const json = JSON.parse(Buffer.concat(chunks).toString()) as { data?: { user?: { latest?: { value: number } | null } }; errors?: unknown };
+            const json = JSON.parse(Buffer.concat(chunks).toString()) as {
+              data?: { user?: { latest?: { value: number } | null } };
+              errors?: unknown;
+            };
             if (json.errors || typeof json.data?.user?.latest?.value !== 'number') errors += 1;
             resolve();
           });
@@ -110,7 +135,10 @@ async function load(port: number, seconds: number): Promise<{ rps: number; laten
 }
 
 async function measure(kind: 'gateway' | 'bare', seconds: number) {
-  const child = fork(import.meta.filename, ['--role', kind], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(import.meta.filename, ['--role', kind], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m: { port: number }) => resolve(m.port));

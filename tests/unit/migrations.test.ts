@@ -27,10 +27,9 @@ describe('planMigrations', () => {
   });
 
   it('orders by number, ignores other files, and refuses a shared file beside a variant', () => {
-    expect(planMigrations(['010_b.sql', 'README.md', '002_a.plain.sql', '002_a.timescale.sql'], 'plain').map((m) => m.id)).toEqual([
-      '002_a',
-      '010_b',
-    ]);
+    expect(
+      planMigrations(['010_b.sql', 'README.md', '002_a.plain.sql', '002_a.timescale.sql'], 'plain').map((m) => m.id),
+    ).toEqual(['002_a', '010_b']);
     expect(() => planMigrations(['003_x.sql', '003_x.plain.sql'], 'plain')).toThrow(/both a shared and a plain file/);
   });
 });
