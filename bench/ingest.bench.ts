@@ -10,10 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
-import { signToken } from '../src/auth/sign.js';
 import { ingestLoad, mutationBodies, readingBatch } from './lib/ingest-load.js';
 import { freePort, startService } from './lib/processes.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
+import { benchToken, productionEnv } from './lib/production.js';
 
 const config = loadConfig();
 const run = mode();
@@ -21,7 +21,6 @@ const seconds = run === 'full' ? 20 : 6;
 const clients = 8;
 const batch = 500;
 const topic = `bench_ingest_${Date.now()}`;
-const secret = 'bench-secret-bench-secret-bench-secret';
 
 const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -75,14 +74,12 @@ const gateway = await startService({
   port,
   env: {
     KAFKA_TOPIC: topic,
-    NODE_ENV: 'production',
-    AUTH_JWT_SECRET: secret,
-    RATE_LIMIT_PER_SECOND: '0',
+    ...productionEnv,
     LOG_LEVEL: 'warn',
   },
 });
 try {
-  const token = await signToken({ sub: 'bench-device', roles: ['admin'] }, { secret });
+  const token = await benchToken();
   const raw = await rawRun();
   const load = await ingestLoad({
     ports: [port],

@@ -19,6 +19,7 @@ import { bucketInterval, seriesSql } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
+import { benchToken, productionEnv } from './lib/production.js';
 
 const PREFIX = 'bench-query-';
 const USERS = 100;
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
 
     const child = fork(import.meta.filename, ['--role', 'gateway'], {
       execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...productionEnv },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const { port } = await new Promise<{ port: number }>((resolve, reject) => {
@@ -133,10 +135,11 @@ async function main(): Promise<void> {
       child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
     });
     const url = `http://127.0.0.1:${port}/graphql`;
+    const authorization = `Bearer ${await benchToken()}`;
     const viaGateway = async (u: string) => {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({ query: QUERY, variables: { u, from: FROM, to: TO } }),
       });
       const body = (await res.json()) as { data?: { series: unknown[] }; errors?: unknown[] };

@@ -19,6 +19,7 @@ import { migrate } from '../src/timescale/migrations.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { summarize } from './lib/util.js';
+import { benchToken, productionEnv } from './lib/production.js';
 
 const SEED: SeedSpec = {
   prefix: 'bench-query-',
@@ -39,7 +40,6 @@ async function serve(kind: 'gateway' | 'bare'): Promise<void> {
     PORT: '0',
     LOG_LEVEL: 'warn',
     GRAPHIQL: 'false',
-    AUTH_MODE: 'development',
     RATE_LIMIT_PER_SECOND: '0',
   });
   const logger = createLogger(config, `bench-${kind}`);
@@ -83,6 +83,7 @@ async function load(
   port: number,
   seconds: number,
 ): Promise<{ rps: number; latency: ReturnType<typeof summarize>; errors: number }> {
+  const authorization = `Bearer ${await benchToken()}`;
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   const bodies = Array.from({ length: SEED.users }, (_, i) =>
     JSON.stringify({ query: QUERY, variables: { id: seedUserId(SEED, i) } }),
@@ -97,7 +98,7 @@ async function load(
           path: '/graphql',
           method: 'POST',
           agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -135,8 +136,10 @@ async function load(
 }
 
 async function measure(kind: 'gateway' | 'bare', seconds: number) {
+  // Both servers in production mode: graphql-js's development checks would weigh on both.
   const child = fork(import.meta.filename, ['--role', kind], {
     execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...productionEnv },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {

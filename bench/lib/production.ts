@@ -1,0 +1,19 @@
+/**
+ * Benchmarked gateways run as deployed: NODE_ENV=production (graphql-js skips its development
+ * checks, GraphiQL and introspection are off) with authentication on. The rate limit is off because
+ * one load generator is one subject.
+ */
+import { signToken } from '../../src/auth/sign.js';
+
+const secret = 'bench-secret-bench-secret-bench-secret';
+
+export const productionEnv: Record<string, string> = {
+  NODE_ENV: 'production',
+  AUTH_JWT_SECRET: secret,
+  RATE_LIMIT_PER_SECOND: '0',
+};
+
+/** An admin token the gateways started with `productionEnv` accept. */
+export function benchToken(): Promise<string> {
+  return signToken({ sub: 'bench-client', roles: ['admin'] }, { secret });
+}
