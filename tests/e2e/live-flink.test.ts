@@ -26,6 +26,7 @@ import {
   type WindowData,
 } from '../helpers/live.js';
 import { waitFor } from '../helpers/wait.js';
+import { createTopics } from '../helpers/kafka.js';
 
 const config = loadConfig();
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
@@ -97,20 +98,7 @@ describe('live subscriptions fed by the Flink job', () => {
   const closing = (windowEnd: number) => windowEnd + settings.latenessSeconds * 1000 + 1000;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(settings.topics).map((topic) => ({
-          topic,
-          numPartitions: PARTITIONS,
-          replicationFactor: 1,
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, Object.values(settings.topics), PARTITIONS);
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     gw = await startLiveGateway({

@@ -27,7 +27,7 @@ import {
   type LiveGateway,
   type WindowData,
 } from '../helpers/live.js';
-import { collect, testKafka } from '../helpers/kafka.js';
+import { collect, testKafka, createTopics } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { faultStackContext, restore } from '../helpers/faults.js';
 
@@ -124,20 +124,7 @@ describe('Flink TaskManager SIGKILLed under a running job', () => {
     });
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(settings.topics).map((topic) => ({
-          topic,
-          numPartitions: PARTITIONS,
-          replicationFactor: 1,
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, Object.values(settings.topics), PARTITIONS);
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     gateway = await startLiveGateway({

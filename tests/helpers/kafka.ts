@@ -76,3 +76,17 @@ export async function collect(
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/** Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. */
+export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -24,6 +24,7 @@ import {
 } from '../../src/flink/job-sql.js';
 import { createJobManagerClient } from '../../src/flink/jobmanager.client.js';
 import { createSqlGatewayClient } from '../../src/flink/sql-gateway.client.js';
+import { createTopics } from '../helpers/kafka.js';
 
 const config = loadConfig();
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
@@ -195,20 +196,7 @@ describe('Flink processing job', () => {
   let jobId: string;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(settings.topics).map((topic) => ({
-          topic,
-          numPartitions: PARTITIONS,
-          replicationFactor: 1,
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, Object.values(settings.topics), PARTITIONS);
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     consumer = kafka.consumer({ groupId: readerGroup });
