@@ -5,33 +5,16 @@
  * (connection refused), never leave them hanging.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { createTopics, kafkaClient, type Topics } from '../integration/consumer-fixtures.js';
+import { exited, freePort } from '../helpers/process.js';
 
 const INGEST = `mutation SigtermIngest($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { accepted } }`;
 const PER_MUTATION = 5;
 const SENDERS = 4;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe('SIGTERM during ingest', () => {
   const kafka = kafkaClient();

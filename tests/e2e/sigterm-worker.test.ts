@@ -4,7 +4,6 @@
  * nothing committed is missing and nothing is skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
@@ -15,27 +14,11 @@ import {
   workerEnv,
   type Topics,
 } from '../integration/consumer-fixtures.js';
+import { exited, freePort } from '../helpers/process.js';
 
 const PARTITIONS = 6;
 const PER_PARTITION = 4000;
 const T0 = Date.UTC(2026, 0, 1);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe('SIGTERM to the consumer worker', () => {
   const kafka = kafkaClient();
