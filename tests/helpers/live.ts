@@ -153,3 +153,33 @@ export interface AlertData {
     dropped: number;
   };
 }
+
+export interface WsConnection {
+  client: Client;
+  /** Resolves with the close code and reason once the socket closes (e.g. 4401 when refused). */
+  closed: Promise<{ code: number; reason: string }>;
+  /** Resolves once the server acknowledged `connection_init`. */
+  opened: Promise<void>;
+}
+
+/** An eager graphql-ws connection that never retries, for tests of what the server accepts or refuses. */
+export function connectWs(wsUrl: string, authorization: string | undefined): WsConnection {
+  let onClosed!: (v: { code: number; reason: string }) => void;
+  let onOpened!: () => void;
+  const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
+  const opened = new Promise<void>((r) => (onOpened = r));
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: authorization ? { authorization } : {},
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+    on: {
+      connected: () => onOpened(),
+      closed: (e) =>
+        onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
+    },
+  });
+  return { client, closed, opened };
+}

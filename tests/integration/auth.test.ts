@@ -3,8 +3,7 @@
  * graphql-ws, with the real Kafka behind ingest and the live output topics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import type { Kafka, Producer } from 'kafkajs';
 import { signToken, type TokenClaims } from '../../src/auth/sign.js';
 import {
@@ -19,6 +18,8 @@ import {
   type AlertData,
   type LiveGateway,
   type WindowData,
+  connectWs,
+  type WsConnection,
 } from '../helpers/live.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
@@ -65,31 +66,11 @@ describe('authentication and roles (AUTH_MODE=required)', () => {
   const bearer = async (claims: TokenClaims) => `Bearer ${await token(claims)}`;
   const code = (a: HttpAnswer) => a.body.errors?.[0]?.extensions?.['code'];
 
-  /** Opens a graphql-ws connection; resolves with the close code if the server refuses it. */
-  function connect(authorization: string | undefined): {
-    client: Client;
-    closed: Promise<{ code: number; reason: string }>;
-    opened: Promise<void>;
-  } {
-    let onClosed!: (v: { code: number; reason: string }) => void;
-    let onOpened!: () => void;
-    const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
-    const opened = new Promise<void>((r) => (onOpened = r));
-    const client = createClient({
-      url: gw.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: authorization ? { authorization } : {},
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on: {
-        connected: () => onOpened(),
-        closed: (e) =>
-          onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
-      },
-    });
-    clients.push(client);
-    return { client, closed, opened };
+  /** Opens a graphql-ws connection, closed in afterAll; `closed` gives the code if the server refuses it. */
+  function connect(authorization: string | undefined): WsConnection {
+    const conn = connectWs(gw.wsUrl, authorization);
+    clients.push(conn.client);
+    return conn;
   }
 
   beforeAll(async () => {

@@ -3,8 +3,7 @@
  * answers 4xx (never 5xx), and WebSocket limits close or error with theirs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { signToken } from '../../src/auth/sign.js';
 import {
   collectSubscription,
@@ -12,6 +11,8 @@ import {
   WINDOWS_QUERY,
   type LiveGateway,
   type WindowData,
+  connectWs,
+  type WsConnection,
 } from '../helpers/live.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
@@ -35,26 +36,11 @@ describe('limits', () => {
   const gql = (query: string, variables?: unknown, authorization?: string) =>
     post(JSON.stringify({ query, variables }), authorization);
 
-  function connect(authorization: string) {
-    let onClosed!: (v: { code: number; reason: string }) => void;
-    let onOpened!: () => void;
-    const closed = new Promise<{ code: number; reason: string }>((r) => (onClosed = r));
-    const opened = new Promise<void>((r) => (onOpened = r));
-    const client = createClient({
-      url: gw.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on: {
-        connected: () => onOpened(),
-        closed: (e) =>
-          onClosed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }),
-      },
-    });
-    clients.push(client);
-    return { client, closed, opened };
+  /** Opens a graphql-ws connection, closed in afterAll; `closed` gives the code if the server refuses it. */
+  function connect(authorization: string | undefined): WsConnection {
+    const conn = connectWs(gw.wsUrl, authorization);
+    clients.push(conn.client);
+    return conn;
   }
 
   beforeAll(async () => {
