@@ -24,6 +24,7 @@ import { loadavg } from 'node:os';
 import pg from 'pg';
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
 import { loadConfig } from '../src/config.js';
+import { migrate } from '../src/timescale/migrations.js';
 import { cohortStatsStatement } from '../src/trino/cohort.query.js';
 import { executeSql, preparedStatementHeader } from '../src/trino/prepared-statement.js';
 import { renderGrowthSvg } from './lib/plot.js';
@@ -164,6 +165,7 @@ async function warm(
 
 async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: config.postgres.url, max: 2, application_name: 'fitbit-bench' });
+  await migrate(pool);
   const specs = TIERS.map((users, i) => tierSpec(users, i));
   let gw: GatewayChild | undefined;
   try {

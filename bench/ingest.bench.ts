@@ -1,35 +1,44 @@
 /**
  * `npm run bench:ingest [-- --full]`: readings per second through the `ingestReadings` mutation
- * (GraphQL over HTTP -> validation -> Kafka acknowledgement), batches of 500 from 8 concurrent
- * clients, beside a raw kafkajs producer sending the same messages in the same run.
+ * (GraphQL over HTTP -> validation -> Kafka acknowledgement) beside a raw kafkajs producer sending
+ * the same messages in the same run.
  *
- * The gateway runs as its own process in production mode (token verification included), pointed
- * at a scratch topic with the partition count of fitbit_ingestion, so the worker and Flink do not
- * consume the benchmark's load.
+ * The headline case is 8 concurrent clients posting batches of 500 onto a topic with the partition
+ * count of fitbit_ingestion. The growth curves then vary one thing at a time: the topic's partition
+ * count (batch 500) and the batch size (that partition count), each case measured through the
+ * mutation and through raw kafkajs.
+ *
+ * Each gateway runs as its own process in production mode (token verification included), pointed
+ * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
  */
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
 import { ingestLoad, mutationBodies, readingBatch } from './lib/ingest-load.js';
-import { freePort, startService } from './lib/processes.js';
+import { freePort, startService, type ServiceProcess } from './lib/processes.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { benchToken, productionEnv } from './lib/production.js';
 
 const config = loadConfig();
 const run = mode();
 const seconds = run === 'full' ? 20 : 6;
+const curveSeconds = run === 'full' ? 10 : 4;
 const clients = 8;
 const batch = 500;
-const topic = `bench_ingest_${Date.now()}`;
+const headlinePartitions = config.kafka.partitions;
+const partitionCounts = run === 'full' ? [1, 3, 6, 12, 24] : [1, 6, 12];
+const batchSizes = run === 'full' ? [50, 100, 500, 2000, 5000] : [100, 500, 2000];
 
 const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
+const topics: string[] = [];
 
-async function rawRun(): Promise<number> {
+/** Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one idempotent producer. */
+async function rawRun(topic: string, size: number, secs: number): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const batches = Array.from({ length: clients * 4 }, (_, k) =>
-    readingBatch(k, batch).map((r) => ({
+    readingBatch(k, size).map((r) => ({
       key: r.userId,
       value: JSON.stringify({
         eventId: randomUUID(),
@@ -43,7 +52,7 @@ async function rawRun(): Promise<number> {
   );
   await producer.send({ topic, acks: -1, messages: batches[0]! });
   let sent = 0;
-  const deadline = Date.now() + seconds * 1000;
+  const deadline = Date.now() + secs * 1000;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
@@ -61,51 +70,131 @@ async function rawRun(): Promise<number> {
   return sent / elapsed;
 }
 
-await admin.connect();
-await admin.createTopics({
-  waitForLeaders: true,
-  topics: [{ topic, numPartitions: config.kafka.partitions, replicationFactor: 1 }],
-});
-const port = await freePort();
-// Production mode with a token, as deployed; the rate limit is off because one load generator is one subject.
-const gateway = await startService({
-  name: 'gateway',
-  script: 'src/gateway/main.ts',
-  port,
-  env: {
-    KAFKA_TOPIC: topic,
-    ...productionEnv,
-    LOG_LEVEL: 'warn',
-  },
-});
-try {
-  const token = await benchToken();
-  const raw = await rawRun();
-  const load = await ingestLoad({
-    ports: [port],
-    clients,
-    seconds,
-    bodies: mutationBodies(clients * 4, batch),
-    headers: { authorization: `Bearer ${token}` },
+async function scratchTopic(partitions: number): Promise<string> {
+  const topic = `bench_ingest_${partitions}p_${Date.now()}`;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
   });
-  const figures: Figure[] = [
-    {
-      name: `ingest: ingestReadings mutation -> Kafka ack (${clients} clients x ${batch} readings)`,
-      figure: round(load.perSecond, 0),
-      unit: 'readings/s',
-      baseline: round(raw, 0),
-      baselineName: `raw kafkajs producer, same messages, ${clients} concurrent sends of ${batch}`,
-      ratio: round(load.perSecond / raw),
-      better: 'higher',
-      target: '>= 100,000 readings/s and ratio >= 0.5',
-      note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
-    },
-  ];
-  const file = writeResult({ bench: 'ingest', mode: run, figures });
+  topics.push(topic);
+  return topic;
+}
+
+/** Production mode with a token, as deployed; the rate limit is off because one load generator is one subject. */
+async function gatewayOn(topic: string): Promise<ServiceProcess> {
+  return startService({
+    name: 'gateway',
+    script: 'src/gateway/main.ts',
+    port: await freePort(),
+    env: { KAFKA_TOPIC: topic, ...productionEnv, LOG_LEVEL: 'warn' },
+  });
+}
+
+interface Case {
+  partitions: number;
+  batch: number;
+  mutation: number;
+  raw: number;
+  p99: number;
+}
+
+const token = await benchToken();
+const headers = { authorization: `Bearer ${token}` };
+
+async function measure(gateway: ServiceProcess, topic: string, partitions: number, size: number, secs: number) {
+  const raw = await rawRun(topic, size, secs);
+  const load = await ingestLoad({
+    ports: [gateway.port],
+    clients,
+    seconds: secs,
+    bodies: mutationBodies(clients * 4, size),
+    headers,
+  });
+  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99 };
+  console.log(
+    `${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
+      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms`,
+  );
+  return { c, load };
+}
+
+await admin.connect();
+const gateways: ServiceProcess[] = [];
+try {
+  const figures: Figure[] = [];
+  const byPartitions: Case[] = [];
+  const byBatch: Case[] = [];
+  for (const partitions of [...new Set([headlinePartitions, ...partitionCounts])]) {
+    const topic = await scratchTopic(partitions);
+    const gateway = await gatewayOn(topic);
+    gateways.push(gateway);
+    if (partitions === headlinePartitions) {
+      const { c, load } = await measure(gateway, topic, partitions, batch, seconds);
+      figures.push({
+        name: `ingest: ingestReadings mutation -> Kafka ack (${clients} clients x ${batch} readings)`,
+        figure: round(c.mutation, 0),
+        unit: 'readings/s',
+        baseline: round(c.raw, 0),
+        baselineName: `raw kafkajs producer, same messages, ${clients} concurrent sends of ${batch}`,
+        ratio: round(c.mutation / c.raw),
+        better: 'higher',
+        target: '>= 100,000 readings/s and ratio >= 0.5',
+        note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
+      });
+      for (const size of batchSizes) byBatch.push((await measure(gateway, topic, partitions, size, curveSeconds)).c);
+    }
+    if (partitionCounts.includes(partitions))
+      byPartitions.push((await measure(gateway, topic, partitions, batch, curveSeconds)).c);
+    await gateway.stop();
+    gateways.pop();
+  }
+  const point = (c: Case, series: string, x: number, xUnit: string, label: string): Figure => ({
+    name: `ingest growth: ${label}`,
+    figure: round(c.mutation, 0),
+    unit: 'readings/s',
+    baseline: round(c.raw, 0),
+    baselineName: 'raw kafkajs, same case',
+    ratio: round(c.mutation / c.raw),
+    better: 'higher',
+    series,
+    x,
+    xUnit,
+    note: `mutation p99 ${c.p99} ms`,
+  });
+  byPartitions.sort((a, b) => a.partitions - b.partitions);
+  for (const c of byPartitions)
+    figures.push(
+      point(
+        c,
+        'ingest readings/s vs partitions (batch 500)',
+        c.partitions,
+        'partitions',
+        `${c.partitions} partitions, batch ${c.batch}`,
+      ),
+    );
+  for (const c of byBatch)
+    figures.push(
+      point(
+        c,
+        'ingest readings/s vs batch size',
+        c.batch,
+        'readings per mutation',
+        `batch ${c.batch}, ${c.partitions} partitions`,
+      ),
+    );
+  const file = writeResult({
+    bench: 'ingest',
+    mode: run,
+    figures,
+    notes: [
+      `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
+      'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
+    ],
+  });
   console.log(JSON.stringify(figures, null, 2));
   console.log(`wrote ${file}`);
 } finally {
-  await gateway.stop();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  for (const g of gateways) await g.stop();
+  await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
 }
