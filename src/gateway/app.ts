@@ -4,7 +4,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
@@ -19,6 +18,7 @@ import type { GatewayContext, GatewayServices } from './context.js';
 import { buildServices } from './services.js';
 import { createHttpHandler, type Route } from './http-handler.js';
 import { attachLiveWebSocket } from '../live/ws-server.js';
+import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
 import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields } from '../auth/index.js';
@@ -137,13 +137,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     authenticate: auth.connection,
     guard: limits.liveGuard(schema),
     maxTokens: config.limits.maxTokens,
-    context: ({ credentials }) => ({
-      requestId: randomUUID(),
-      services,
-      loaders: createLoaders(services),
-      authorization: credentials.authorization,
-      principal: credentials.principal,
-    }),
+    context: ({ credentials }) => new WsOperationContext(services, credentials.authorization, credentials.principal),
     keepAliveMs: config.live.keepAliveMs,
     maxPayloadBytes: config.gateway.maxBodyBytes,
     development,

@@ -7,7 +7,7 @@
 import type { WireMetric } from '../domain/metrics.js';
 import { RecentEmissions } from './dedup.js';
 import { alertKey, windowFingerprint, windowKey, type LiveAlert, type LiveWindow } from './events.js';
-import { Subscriber } from './subscriber.js';
+import { Subscriber, type SubscriberHooks } from './subscriber.js';
 
 export interface LiveHubOptions {
   /** Events held per subscriber before the oldest are dropped. */
@@ -38,10 +38,20 @@ export interface LiveStats {
   maxBuffered: number;
 }
 
-type WindowSub = Subscriber<LiveWindow> & { metrics?: ReadonlySet<WireMetric> | undefined };
+/** A window subscription, optionally limited to some metrics. */
+class WindowSubscriber extends Subscriber<LiveWindow> {
+  constructor(
+    capacity: number,
+    hooks: SubscriberHooks<LiveWindow>,
+    userId: string,
+    readonly metrics: ReadonlySet<WireMetric> | undefined,
+  ) {
+    super(capacity, hooks, userId);
+  }
+}
 
 export class LiveHub {
-  private readonly windowsByUser = new Map<string, Set<WindowSub>>();
+  private readonly windowsByUser = new Map<string, Set<WindowSubscriber>>();
   private readonly alertsByUser = new Map<string, Set<Subscriber<LiveAlert>>>();
   private readonly alertsForAll = new Set<Subscriber<LiveAlert>>();
   private readonly recent: RecentEmissions;
@@ -50,41 +60,42 @@ export class LiveHub {
   private counters = { windowsReceived: 0, alertsReceived: 0, malformed: 0, duplicates: 0, delivered: 0, dropped: 0 };
   private closed = false;
 
+  // One hooks object per kind serves every subscriber of that kind (no closures per subscriber).
+  private readonly windowHooks: SubscriberHooks<LiveWindow> = {
+    onDrop: () => void (this.counters.dropped += 1),
+    onClose: (sub) => {
+      removeFrom(this.windowsByUser, sub.userId!, sub as WindowSubscriber);
+      this.windowSubscribers -= 1;
+    },
+  };
+  private readonly alertHooks: SubscriberHooks<LiveAlert> = {
+    onDrop: () => void (this.counters.dropped += 1),
+    onClose: (sub) => {
+      if (sub.userId === undefined) this.alertsForAll.delete(sub);
+      else removeFrom(this.alertsByUser, sub.userId, sub);
+      this.alertSubscribers -= 1;
+    },
+  };
+
   constructor(private readonly opts: LiveHubOptions) {
     this.recent = new RecentEmissions(opts.dedupEntries);
   }
 
   /** A subscription to one user's metric windows, optionally only some metrics. */
   subscribeWindows(userId: string, metrics?: readonly WireMetric[] | null): Subscriber<LiveWindow> {
-    const set = getOrCreate(this.windowsByUser, userId);
-    const sub: WindowSub = new Subscriber<LiveWindow>(this.opts.bufferSize, {
-      onDrop: () => void (this.counters.dropped += 1),
-      onClose: () => {
-        set.delete(sub);
-        if (set.size === 0 && this.windowsByUser.get(userId) === set) this.windowsByUser.delete(userId);
-        this.windowSubscribers -= 1;
-      },
-    });
-    sub.metrics = metrics && metrics.length > 0 ? new Set(metrics) : undefined;
+    const only = metrics && metrics.length > 0 ? new Set(metrics) : undefined;
+    const sub = new WindowSubscriber(this.opts.bufferSize, this.windowHooks, userId, only);
     this.windowSubscribers += 1;
-    set.add(sub);
+    getOrCreate(this.windowsByUser, userId).add(sub);
     if (this.closed) sub.close();
     return sub;
   }
 
   /** A subscription to one user's alerts, or everyone's when `userId` is null. */
   subscribeAlerts(userId?: string | null): Subscriber<LiveAlert> {
-    const set = userId ? getOrCreate(this.alertsByUser, userId) : this.alertsForAll;
-    const sub = new Subscriber<LiveAlert>(this.opts.bufferSize, {
-      onDrop: () => void (this.counters.dropped += 1),
-      onClose: () => {
-        set.delete(sub);
-        if (userId && set.size === 0 && this.alertsByUser.get(userId) === set) this.alertsByUser.delete(userId);
-        this.alertSubscribers -= 1;
-      },
-    });
+    const sub = new Subscriber<LiveAlert>(this.opts.bufferSize, this.alertHooks, userId || undefined);
     this.alertSubscribers += 1;
-    set.add(sub);
+    (sub.userId === undefined ? this.alertsForAll : getOrCreate(this.alertsByUser, sub.userId)).add(sub);
     if (this.closed) sub.close();
     return sub;
   }
@@ -155,6 +166,14 @@ export class LiveHub {
     this.counters.delivered += 1;
     sub.push(a);
   }
+}
+
+/** Removes `value` from `key`'s set, and the set once it is empty. */
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
 }
 
 function getOrCreate<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {

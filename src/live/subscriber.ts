@@ -15,11 +15,15 @@ export interface Delivery<T> {
   dropped: number;
 }
 
-export interface SubscriberHooks {
+/**
+ * The owner's side of its subscribers. One hooks object serves all of an owner's subscribers (it
+ * is told which one), so a subscriber carries no closures of its own.
+ */
+export interface SubscriberHooks<T> {
   /** Called once when the subscription ends, by the client or by the server. */
-  onClose(): void;
+  onClose(sub: Subscriber<T>): void;
   /** Called for every event dropped because the queue was full. */
-  onDrop(): void;
+  onDrop(sub: Subscriber<T>): void;
 }
 
 export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
@@ -30,7 +34,9 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
 
   constructor(
     capacity: number,
-    private readonly hooks: SubscriberHooks,
+    private readonly hooks: SubscriberHooks<T>,
+    /** The user whose events this subscriber receives; undefined: everyone's (alerts only). */
+    readonly userId: string | undefined,
   ) {
     this.queue = new BoundedQueue<T>(capacity);
   }
@@ -53,7 +59,7 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
     }
     if (this.queue.push(event) > 0) {
       this.droppedSinceLast += 1;
-      this.hooks.onDrop();
+      this.hooks.onDrop(this);
     }
   }
 
@@ -85,7 +91,7 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
     const resolve = this.waiting;
     this.waiting = undefined;
     resolve?.({ done: true, value: undefined });
-    this.hooks.onClose();
+    this.hooks.onClose(this);
   }
 
   [Symbol.asyncIterator](): this {

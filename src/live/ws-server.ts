@@ -1,10 +1,10 @@
 /**
  * graphql-ws on the gateway's HTTP server and GraphQL path. Owns the WebSocket side of the
  * connection lifecycle: credentials from `connection_init` (through the authenticator seam),
- * server-side ping/pong to find dead peers, error masking like the HTTP path, and a shutdown that
- * completes every subscription before closing the sockets with 1001 (going away).
+ * server-side ping/pong to find dead peers (ws-adapter.ts), error masking like the HTTP path, and a
+ * shutdown that completes every subscription before closing the sockets with 1001 (going away).
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import {
   GraphQLError,
   parse,
@@ -14,12 +14,13 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
+import { subscribe } from './subscribe.js';
+import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 
 export interface LiveWebSocketOptions<TContext> {
   httpServer: Server;
@@ -27,7 +28,7 @@ export interface LiveWebSocketOptions<TContext> {
   schema: GraphQLSchema;
   logger: Logger;
   /** Builds an operation's context from the connection's checked credentials. */
-  context: (connection: { credentials: ConnectionCredentials; request: IncomingMessage }) => TContext;
+  context: (connection: { credentials: ConnectionCredentials }) => TContext;
   /** Checks `connection_init`; default: accept every connection and carry its credential along. */
   authenticate?: ConnectionAuthenticator;
   /** Server ping interval in ms; a peer that misses the pong for as long is terminated. 0 disables. */
@@ -50,7 +51,7 @@ export interface LiveWebSocket {
   dispose(): Promise<void>;
 }
 
-type Ctx = Context<Record<string, unknown> | undefined, Extra>;
+type Ctx = Context<Record<string, unknown> | undefined, WsExtra>;
 type Params = Record<string, unknown> | undefined;
 
 /** Distinct operation texts whose parsed and validated document is kept. */
@@ -108,17 +109,28 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const authenticate = opts.authenticate ?? acceptAllConnections;
   const credentialsOf = new WeakMap<Ctx, ConnectionCredentials>();
   const open = new Set<Ctx>();
-  const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: opts.maxPayloadBytes });
+  const wss = new WebSocketServer({
+    server: opts.httpServer,
+    path: opts.path,
+    maxPayload: opts.maxPayloadBytes,
+    // Compression would hold a zlib context per socket; the adapter tracks the sockets itself.
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
 
   const documentFor = documentCache(opts.schema, opts.maxTokens);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e, opts.development));
 
-  const server = useServer<Params>(
+  const server = serveGraphqlWs<Params>(
     {
       schema: opts.schema,
+      subscribe,
       onConnect: async (ctx) => {
-        const check = await authenticate(ctx.connectionParams, ctx.extra.request.headers);
+        const headers = ctx.extra.upgradeHeaders ?? {};
+        // Only connection_init needs them; an open connection does not keep them.
+        ctx.extra.upgradeHeaders = undefined;
+        const check = await authenticate(ctx.connectionParams, headers);
         if (!check.ok) {
           log.info({ reason: check.reason }, 'connection refused');
           // Closing first makes graphql-ws's own close (4403) a no-op, so the client sees this code.
@@ -161,21 +173,17 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         const credentials = credentialsOf.get(ctx);
         if (credentials) opts.guard?.closed(credentials);
       },
-      context: (ctx) =>
-        opts.context({
-          credentials: credentialsOf.get(ctx) ?? { authorization: undefined },
-          request: ctx.extra.request,
-        }) as never,
+      context: (ctx) => opts.context({ credentials: credentialsOf.get(ctx) ?? { authorization: undefined } }) as never,
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) } : undefined,
     },
     wss,
-    opts.keepAliveMs > 0 ? opts.keepAliveMs : Infinity,
+    { keepAliveMs: opts.keepAliveMs, development: opts.development, logger: log },
   );
 
   return {
-    connections: () => wss.clients.size,
+    connections: () => server.connections(),
     async dispose() {
       opts.completeAll();
       // Let graphql-ws send `complete` for each ended subscription before the close frame. A client
@@ -184,12 +192,8 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       while (Date.now() < deadline && [...open].some((ctx) => Object.keys(ctx.subscriptions).length > 0)) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      for (const socket of wss.clients) socket.close(1001, 'Going away');
       // A peer that does not answer the closing handshake must not hold up the HTTP server's close.
-      const closeDeadline = Date.now() + COMPLETE_GRACE_MS;
-      while (Date.now() < closeDeadline && wss.clients.size > 0) await new Promise((r) => setTimeout(r, 10));
-      for (const socket of wss.clients) socket.terminate();
-      await server.dispose();
+      await server.close(1001, 'Going away', COMPLETE_GRACE_MS);
     },
   };
 }
