@@ -2,7 +2,8 @@
  * `series` read latency: 100 users x one day of heart rate every 5 s (1,728,000 rows, seeded with
  * COPY under the user prefix `bench-query-`, kept between runs and reused; `--clean` deletes them),
  * then `series` for 24 h at MINUTE buckets (1,440 points) from 16 concurrent clients:
- *   - baseline: the same SQL the gateway runs, sent with pg from this process;
+ *   - baseline: the same SQL the gateway runs (`seriesStatement`: the per-minute rollup plus the raw
+ *               edges), sent with pg from this process;
  *   - figure:   the GraphQL query over HTTP to a gateway in a forked child process (its own CPU
  *               time and event loop, like a deployment), parsed as JSON by the client.
  * Both phases share the machine with Postgres (2 cores here), so the ratio is the gateway's cost.
@@ -15,7 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/timescale/migrations.js';
 import { createPool } from '../src/timescale/pool.js';
-import { bucketInterval, seriesSql } from '../src/timescale/series.sql.js';
+import { seriesStatement } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
@@ -118,10 +119,15 @@ async function main(): Promise<void> {
     );
 
     const flavour = await createSeriesService(pool, config, logger).flavour();
-    const sql = seriesSql(flavour);
-    const width = bucketInterval('MINUTE');
     const direct = async (u: string) => {
-      const { rows } = await pool.query(sql, [u, 'heart_rate', new Date(FROM), new Date(TO), width]);
+      // The statement the gateway's series service builds for these arguments (rollup and all).
+      const { text, values } = seriesStatement(flavour, u, {
+        metric: 'heart_rate',
+        from: new Date(FROM),
+        to: new Date(TO),
+        bucket: 'MINUTE',
+      });
+      const { rows } = await pool.query(text, values);
       if (rows.length !== 1440) throw new Error(`expected 1440 points, got ${rows.length}`);
     };
 
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
       console.log('direct pg :', d);
       console.log('gateway   :', g);
 
-      const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
+      const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points, read from the per-minute rollup); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
       const figures: Figure[] = [
         {
           name: 'series 24h/MINUTE p50',

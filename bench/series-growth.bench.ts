@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/timescale/migrations.js';
 import { createPool } from '../src/timescale/pool.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
-import { bucketInterval, seriesSql } from '../src/timescale/series.sql.js';
+import { seriesStatement } from '../src/timescale/series.sql.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { deleteSeeded, seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { summarize } from './lib/util.js';
@@ -61,7 +61,7 @@ async function time(
 ): Promise<{ service: ReturnType<typeof summarize>; pg: ReturnType<typeof summarize> }> {
   const from = new Date(MEASURED.startMs);
   const to = new Date(MEASURED.startMs + rangeMs);
-  const sql = seriesSql('plain');
+  const flavour = await series.flavour();
   const viaService: number[] = [];
   const viaPg: number[] = [];
   for (let i = 0; i < REQUESTS; i += 1) {
@@ -70,7 +70,8 @@ async function time(
     await series.series(user, { metric: 'heart_rate', from, to, bucket: 'MINUTE' });
     viaService.push(performance.now() - t);
     t = performance.now();
-    await pool.query(sql, [user, 'heart_rate', from, to, bucketInterval('MINUTE')]);
+    const { text, values } = seriesStatement(flavour, user, { metric: 'heart_rate', from, to, bucket: 'MINUTE' });
+    await pool.query(text, values);
     viaPg.push(performance.now() - t);
   }
   return { service: summarize(viaService), pg: summarize(viaPg) };

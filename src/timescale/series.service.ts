@@ -1,6 +1,7 @@
 /**
- * Bucketed per-user series from the readings table: `time_bucket` with TimescaleDB, the
- * equivalent `date_bin` on plain Postgres. Empty buckets are omitted. The flavour is asked of the
+ * Bucketed per-user series: `time_bucket` with TimescaleDB, the equivalent `date_bin` on plain
+ * Postgres; buckets of a minute or wider from the per-minute rollup plus the raw edges, SECOND
+ * from the raw readings (series.sql.ts). Empty buckets are omitted. The flavour is asked of the
  * database once per process (on start, or on first use when the database was down at start).
  */
 import type pg from 'pg';
@@ -9,14 +10,7 @@ import type { Logger } from '../logger.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { detectFlavour, type Flavour } from './migrations.js';
 import { checkBucket, checkMetric, checkSeriesRange, checkUserId, type RangeLimits } from './series.range.js';
-import {
-  bucketInterval,
-  classifyDbError,
-  queryRows,
-  seriesForUsersSql,
-  seriesSql,
-  type SeriesRow,
-} from './series.sql.js';
+import { classifyDbError, queryRows, seriesForUsersStatement, seriesStatement, type SeriesRow } from './series.sql.js';
 
 export interface SeriesPoint {
   time: Date;
@@ -101,13 +95,8 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
       checkUserId(userId);
       check(args);
       const f = await flavourOrUnavailable();
-      const rows = await queryRows<SeriesRow>(pool, seriesSql(f), [
-        userId,
-        args.metric,
-        args.from,
-        args.to,
-        bucketInterval(args.bucket),
-      ]);
+      const { text, values } = seriesStatement(f, userId, args);
+      const rows = await queryRows<SeriesRow>(pool, text, values);
       return rows.map(toPoint);
     },
     async seriesForUsers(userIds, args) {
@@ -116,13 +105,8 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
       const out = new Map<string, SeriesPoint[]>(userIds.map((id) => [id, []]));
       if (userIds.length === 0) return out;
       const f = await flavourOrUnavailable();
-      const rows = await queryRows<SeriesRow & { user_id: string }>(pool, seriesForUsersSql(f), [
-        [...new Set(userIds)],
-        args.metric,
-        args.from,
-        args.to,
-        bucketInterval(args.bucket),
-      ]);
+      const { text, values } = seriesForUsersStatement(f, [...new Set(userIds)], args);
+      const rows = await queryRows<SeriesRow & { user_id: string }>(pool, text, values);
       for (const r of rows) out.get(r.user_id)?.push(toPoint(r));
       return out;
     },

@@ -1,43 +1,153 @@
 /**
- * The SQL behind `series`: one text per database flavour, every value a bind parameter.
+ * The SQL behind `series`: one text per database flavour and source, every value a bind parameter.
  * Buckets are aligned to the Unix epoch in UTC and labelled by their start. TimescaleDB's
  * `time_bucket` uses 2000-01-03 as its default origin; every bucket width here divides a day and
  * that origin is a whole number of days after the epoch, so both flavours give the same buckets.
+ *
+ * Buckets of a minute or wider read the per-minute rollup `readings_minute` (db/migrations/003)
+ * for the whole minutes of the range and raw `readings` only for the partial minute at each edge
+ * when `from`/`to` are not on a minute, then add the parts up per bucket. Every such width is a
+ * whole number of minutes, so a minute never straddles two buckets and the answer is the one the
+ * raw readings give (sums may differ in the last bits: the additions happen in another order).
  */
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import type { Flavour } from './migrations.js';
 
+/** Width of a `readings_minute` row. */
+export const ROLLUP_MS = 60_000;
+
+/** Where a series reads from: every reading, or the per-minute rollup plus the raw edges. */
+export type SeriesSource = 'raw' | 'rollup';
+
+/** The rollup serves every bucket made of whole minutes; SECOND stays on the raw readings. */
+export function seriesSource(bucket: BucketName): SeriesSource {
+  return BUCKETS[bucket] % ROLLUP_MS === 0 ? 'rollup' : 'raw';
+}
+
+/**
+ * The whole minutes inside `[fromMs, toMs)`: the rollup answers `[wholeFromMs, wholeToMs)`, the raw
+ * readings `[fromMs, wholeFromMs)` and `[wholeToMs, toMs)`. Always
+ * `fromMs <= wholeFromMs <= wholeToMs <= toMs`; a range inside one minute is all edge
+ * (`wholeFromMs = wholeToMs = toMs`).
+ */
+export function rollupBounds(fromMs: number, toMs: number): { wholeFromMs: number; wholeToMs: number } {
+  const wholeFromMs = Math.min(Math.ceil(fromMs / ROLLUP_MS) * ROLLUP_MS, toMs);
+  const wholeToMs = Math.max(Math.floor(toMs / ROLLUP_MS) * ROLLUP_MS, wholeFromMs);
+  return { wholeFromMs, wholeToMs };
+}
+
 /** Bucket width as a Postgres interval literal, bound as a parameter. */
 export function bucketInterval(bucket: BucketName): string {
   return `${BUCKETS[bucket] / 1000} seconds`;
 }
 
-function bucketExpr(flavour: Flavour, widthParam: string): string {
+function bucketExpr(flavour: Flavour, widthParam: string, column: string): string {
   return flavour === 'timescale'
-    ? `time_bucket(${widthParam}::interval, time)`
-    : `date_bin(${widthParam}::interval, time, TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
+    ? `time_bucket(${widthParam}::interval, ${column})`
+    : `date_bin(${widthParam}::interval, ${column}, TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
 }
 
-const AGGREGATES = 'count(*)::int AS count, avg(value) AS avg, min(value) AS min, max(value) AS max, sum(value) AS sum';
+const RAW_AGGREGATES =
+  'count(*)::int AS count, avg(value) AS avg, min(value) AS min, max(value) AS max, sum(value) AS sum';
 
-/** $1 user id, $2 metric, $3 from (inclusive), $4 to (exclusive), $5 bucket interval. */
-export function seriesSql(flavour: Flavour): string {
-  return `SELECT ${bucketExpr(flavour, '$5')} AS bucket, ${AGGREGATES}
+// avg is sum / count as avg(value) computes it; the sum of bigint counts is numeric, hence the casts.
+const ROLLUP_AGGREGATES =
+  'sum(count)::int AS count, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max, sum(sum) AS sum';
+
+/**
+ * The parts of a rollup series before they are added up per bucket: whole minutes [$6, $7) from
+ * `readings_minute`, and each raw reading of the edges [$3, $6) and [$7, $4) as a part of its own.
+ * `who` is the user condition, `extra` the columns carried through (user_id for many users).
+ */
+function rollupParts(flavour: Flavour, who: string, extra: string): string {
+  return `SELECT ${extra}${bucketExpr(flavour, '$5', 'minute')} AS bucket, count, sum, min, max
+  FROM readings_minute
+  WHERE ${who} AND metric = $2 AND minute >= $6 AND minute < $7
+  UNION ALL
+  SELECT ${extra}${bucketExpr(flavour, '$5', 'time')}, 1, value, value, value
+  FROM readings
+  WHERE ${who} AND metric = $2 AND time >= $3 AND time < $6
+  UNION ALL
+  SELECT ${extra}${bucketExpr(flavour, '$5', 'time')}, 1, value, value, value
+  FROM readings
+  WHERE ${who} AND metric = $2 AND time >= $7 AND time < $4`;
+}
+
+/**
+ * $1 user id, $2 metric, $3 from (inclusive), $4 to (exclusive), $5 bucket interval; for the
+ * rollup also $6 and $7, the whole minutes of the range (`rollupBounds`).
+ */
+export function seriesSql(flavour: Flavour, source: SeriesSource): string {
+  if (source === 'raw') {
+    return `SELECT ${bucketExpr(flavour, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
 WHERE user_id = $1 AND metric = $2 AND time >= $3 AND time < $4
+GROUP BY bucket
+ORDER BY bucket`;
+  }
+  return `SELECT bucket, ${ROLLUP_AGGREGATES}
+FROM (
+  ${rollupParts(flavour, 'user_id = $1', '')}
+) AS parts
 GROUP BY bucket
 ORDER BY bucket`;
 }
 
 /** Several users at once (DataLoader): $1 user ids (text[]), the rest as in `seriesSql`. */
-export function seriesForUsersSql(flavour: Flavour): string {
-  return `SELECT user_id, ${bucketExpr(flavour, '$5')} AS bucket, ${AGGREGATES}
+export function seriesForUsersSql(flavour: Flavour, source: SeriesSource): string {
+  if (source === 'raw') {
+    return `SELECT user_id, ${bucketExpr(flavour, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
 WHERE user_id = ANY($1::text[]) AND metric = $2 AND time >= $3 AND time < $4
 GROUP BY user_id, bucket
 ORDER BY user_id, bucket`;
+  }
+  return `SELECT user_id, bucket, ${ROLLUP_AGGREGATES}
+FROM (
+  ${rollupParts(flavour, 'user_id = ANY($1::text[])', 'user_id, ')}
+) AS parts
+GROUP BY user_id, bucket
+ORDER BY user_id, bucket`;
+}
+
+/** What a series statement needs to know; `SeriesArgs` of the service fits. */
+export interface SeriesQueryArgs {
+  metric: string;
+  from: Date;
+  to: Date;
+  bucket: BucketName;
+}
+
+export interface SeriesStatement {
+  text: string;
+  values: unknown[];
+}
+
+function statementValues(who: unknown, args: SeriesQueryArgs, source: SeriesSource): unknown[] {
+  const values: unknown[] = [who, args.metric, args.from, args.to, bucketInterval(args.bucket)];
+  if (source === 'rollup') {
+    const { wholeFromMs, wholeToMs } = rollupBounds(args.from.getTime(), args.to.getTime());
+    values.push(new Date(wholeFromMs), new Date(wholeToMs));
+  }
+  return values;
+}
+
+/** The statement `series` runs for one user (also what the query benchmark's baseline sends). */
+export function seriesStatement(flavour: Flavour, userId: string, args: SeriesQueryArgs): SeriesStatement {
+  const source = seriesSource(args.bucket);
+  return { text: seriesSql(flavour, source), values: statementValues(userId, args, source) };
+}
+
+/** The statement of `seriesForUsers`: `userIds` should be distinct. */
+export function seriesForUsersStatement(
+  flavour: Flavour,
+  userIds: readonly string[],
+  args: SeriesQueryArgs,
+): SeriesStatement {
+  const source = seriesSource(args.bucket);
+  return { text: seriesForUsersSql(flavour, source), values: statementValues([...userIds], args, source) };
 }
 
 export interface SeriesRow {

@@ -92,19 +92,21 @@ describe('readings cursors', () => {
 });
 
 describe('series SQL', () => {
-  it('binds every value; only the flavour changes the text', () => {
-    for (const sql of [
-      seriesSql('plain'),
-      seriesSql('timescale'),
-      seriesForUsersSql('plain'),
-      seriesForUsersSql('timescale'),
-    ]) {
-      expect(sql).toMatch(/\$1/);
-      expect(sql).toMatch(/\$5::interval/);
-      expect(sql).not.toMatch(/heart_rate|user-/);
+  it('binds every value; only the flavour and the source change the text', () => {
+    for (const source of ['raw', 'rollup'] as const) {
+      for (const sql of [
+        seriesSql('plain', source),
+        seriesSql('timescale', source),
+        seriesForUsersSql('plain', source),
+        seriesForUsersSql('timescale', source),
+      ]) {
+        expect(sql).toMatch(/\$1/);
+        expect(sql).toMatch(/\$5::interval/);
+        expect(sql).not.toMatch(/heart_rate|user-/);
+      }
     }
-    expect(seriesSql('plain')).toMatch(/date_bin\(\$5::interval, time, TIMESTAMPTZ '1970-01-01 00:00:00\+00'\)/);
-    expect(seriesSql('timescale')).toMatch(/time_bucket\(\$5::interval, time\)/);
+    expect(seriesSql('plain', 'raw')).toMatch(/date_bin\(\$5::interval, time, TIMESTAMPTZ '1970-01-01 00:00:00\+00'\)/);
+    expect(seriesSql('timescale', 'raw')).toMatch(/time_bucket\(\$5::interval, time\)/);
     expect(bucketInterval('FIFTEEN_MINUTES')).toBe('900 seconds');
   });
 });
