@@ -56,6 +56,7 @@ const schema = z.object({
   INGEST_MAX_READINGS: positiveInt.default(5000),
   HTTP_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
   INGEST_ACK_TIMEOUT_MS: positiveInt.default(10_000),
+  INGEST_PRODUCER_THREAD: bool.default('true'),
 
   // Kafka (names from the original system)
   KAFKA_BROKER: brokerList.default('127.0.0.1:9092'),
@@ -153,6 +154,8 @@ export interface Config {
     maxReadingsPerMutation: number;
     maxBodyBytes: number;
     ingestAckTimeoutMs: number;
+    /** Run the Kafka producer of `ingestReadings` in a worker thread (true) or on the main thread. */
+    ingestProducerThread: boolean;
   };
   kafka: {
     brokers: string[];
@@ -294,6 +297,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       maxReadingsPerMutation: r.INGEST_MAX_READINGS,
       maxBodyBytes: r.HTTP_MAX_BODY_BYTES,
       ingestAckTimeoutMs: r.INGEST_ACK_TIMEOUT_MS,
+      ingestProducerThread: r.INGEST_PRODUCER_THREAD,
     },
     kafka: {
       brokers: r.KAFKA_BROKER,

@@ -10,6 +10,7 @@ import { createHealthService } from '../health/health.service.js';
 import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
 import { jobStatus } from '../flink/deploy.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
+import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js';
 import { createIngestService } from '../ingest/ingest.service.js';
 import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
@@ -39,12 +40,14 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   const kafka = createKafka(config, logger);
   const metrics = createGatewayMetrics({ logger: logger.child({ part: 'metrics' }) });
   const kafkaHealth = kafkaCheck(kafka);
-  const publisher = createReadingPublisher({
-    kafka,
+  const publisherOptions = {
     topic: config.kafka.topics.ingestion,
     logger: logger.child({ part: 'publisher' }),
     ackTimeoutMs: config.gateway.ingestAckTimeoutMs,
-  });
+  };
+  const publisher = config.gateway.ingestProducerThread
+    ? createThreadedReadingPublisher({ config, ...publisherOptions })
+    : createReadingPublisher({ kafka, ...publisherOptions });
   publisher.onProduce = (ms, ok, messages) => metrics.observeProduce(ms, ok, messages);
 
   const series = createSeriesService(pool, config, logger.child({ part: 'series' }));

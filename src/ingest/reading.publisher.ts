@@ -3,19 +3,25 @@
  * them (acks from all in-sync replicas, idempotent producer).
  *
  * Concurrent `publish` calls that arrive within the same tick are coalesced into one produce
- * request: under load many mutations share a round trip to the broker, and each caller still
- * learns the fate of its own readings (a failed request fails every caller in it).
+ * request (src/ingest/produce.batcher.ts): under load many mutations share a round trip to the
+ * broker, and each caller still learns the fate of its own readings (a failed request fails every
+ * caller in it).
  *
  * A publish that Kafka has not acknowledged within `ackTimeoutMs` fails with KAFKA_TIMEOUT. The
  * produce request may still complete after that; the caller was told "not accepted", retries, and
  * the worker's identity key makes the second copy harmless. The reverse (success reported for
  * something Kafka did not take) cannot happen.
+ *
+ * Two implementations keep this contract: `createReadingPublisher` runs the producer on the
+ * calling thread; `createThreadedReadingPublisher` (src/ingest/threaded.publisher.ts) runs it in a
+ * worker thread, so that Kafka's encoding does not compete with GraphQL for the main thread.
  */
-import { randomUUID } from 'node:crypto';
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { READING_SCHEMA_VERSION, toWire, type ValidReading } from '../domain/reading.js';
+import type { ValidReading } from '../domain/reading.js';
+import { createProduceBatcher } from './produce.batcher.js';
+import { createReadingProducer, eventIdsOf, readingMessages } from './reading.producer.js';
 
 export interface ReadingPublisherOptions {
   kafka: Kafka;
@@ -23,7 +29,7 @@ export interface ReadingPublisherOptions {
   logger: Logger;
   /** Upper bound on how long a caller waits for Kafka's acknowledgement. */
   ackTimeoutMs: number;
-  /** Messages per produce request before a flush is forced without waiting for the tick. */
+  /** Messages per produce request before a flush is forced without waiting for the tick. Default 10 000. */
   maxBatchMessages?: number;
 }
 
@@ -44,12 +50,15 @@ export interface ReadingPublisher {
   onProduce?: (latencyMs: number, ok: boolean, messages: number) => void;
 }
 
-interface Waiter {
+export const DEFAULT_MAX_BATCH_MESSAGES = 10_000;
+
+export interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
 }
 
-function classify(err: unknown, ackTimeoutMs: number): AppError {
+/** Any failure to produce, as the caller sees it: nothing of the readings counts as accepted. */
+export function classify(err: unknown, ackTimeoutMs: number): AppError {
   if (err instanceof AppError) return err;
   const e = err as { name?: string; message?: string; retriable?: boolean };
   return new AppError(
@@ -63,140 +72,93 @@ function classify(err: unknown, ackTimeoutMs: number): AppError {
   );
 }
 
+export function shuttingDown(): AppError {
+  return new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'the gateway is shutting down', { retriable: true });
+}
+
+/** Waits for Kafka's acknowledgement at most `ackTimeoutMs`, then fails with KAFKA_TIMEOUT. */
+export function withAckTimeout<T>(acked: Promise<T>, ackTimeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new AppError(
+            ErrorCode.KAFKA_TIMEOUT,
+            `Kafka did not acknowledge the readings within ${ackTimeoutMs} ms; they were not accepted, retry later`,
+            {
+              retriable: true,
+            },
+          ),
+        ),
+      ackTimeoutMs,
+    );
+  });
+  return Promise.race([acked, timeout])
+    .finally(() => clearTimeout(timer))
+    .catch((err: unknown) => {
+      throw classify(err, ackTimeoutMs);
+    });
+}
+
+/** Counts one produce request's outcome into `stats` and the publisher's hook; logs a failure. */
+export function recordProduce(
+  publisher: ReadingPublisher,
+  stats: PublishStats,
+  logger: Logger,
+  outcome: { messages: number; latencyMs: number; error?: { message?: string } | undefined },
+): void {
+  if (outcome.error === undefined) {
+    stats.requests += 1;
+    stats.messages += outcome.messages;
+    stats.lastLatencyMs = outcome.latencyMs;
+  } else {
+    stats.failures += 1;
+    logger.warn({ err: outcome.error.message, messages: outcome.messages }, 'produce to Kafka failed');
+  }
+  publisher.onProduce?.(outcome.latencyMs, outcome.error === undefined, outcome.messages);
+}
+
+/** The producer on the calling thread. */
 export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPublisher {
   const { kafka, topic, logger, ackTimeoutMs } = opts;
-  const maxBatch = opts.maxBatchMessages ?? 10_000;
-  const producer: Producer = kafka.producer({
-    // The Java client's murmur2 partitioner: a user's readings land in the partition any other
-    // producer (or Flink) would pick for the same key.
-    createPartitioner: Partitioners.DefaultPartitioner,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // Bounded, so that an outage surfaces as an error within the ack timeout rather than never.
-    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
-  });
-
-  let connected = false;
-  let connecting: Promise<void> | undefined;
   let stopped = false;
-  let pending: Message[] = [];
-  let waiters: Waiter[] = [];
-  let scheduled = false;
-  const inFlight = new Set<Promise<void>>();
   const stats: PublishStats = { requests: 0, messages: 0, failures: 0, lastLatencyMs: 0 };
-
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
+  const batcher = createProduceBatcher<Waiter>({
+    producer: createReadingProducer(kafka),
+    topic,
+    ackTimeoutMs,
+    maxBatchMessages: opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES,
+    onOutcome(outcome) {
+      recordProduce(publisher, stats, logger, { ...outcome, error: outcome.error as Error | undefined });
+      for (const w of outcome.tags) {
+        if (outcome.error === undefined) w.resolve();
+        else w.reject(outcome.error);
+      }
+    },
   });
-
-  function ensureConnected(): Promise<void> {
-    if (connected) return Promise.resolve();
-    connecting ??= producer.connect().then(
-      () => {
-        connected = true;
-        connecting = undefined;
-      },
-      (err: unknown) => {
-        connecting = undefined;
-        throw err;
-      },
-    );
-    return connecting;
-  }
-
-  function flush(): void {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const messages = pending;
-    const batchWaiters = waiters;
-    pending = [];
-    waiters = [];
-    const started = performance.now();
-    const request = ensureConnected()
-      .then(() =>
-        producer.send({ topic, acks: -1, timeout: ackTimeoutMs, compression: CompressionTypes.None, messages }),
-      )
-      .then(
-        () => {
-          const ms = performance.now() - started;
-          stats.requests += 1;
-          stats.messages += messages.length;
-          stats.lastLatencyMs = ms;
-          publisher.onProduce?.(ms, true, messages.length);
-          for (const w of batchWaiters) w.resolve();
-        },
-        (err: unknown) => {
-          stats.failures += 1;
-          publisher.onProduce?.(performance.now() - started, false, messages.length);
-          logger.warn({ err: (err as Error).message, messages: messages.length }, 'produce to Kafka failed');
-          for (const w of batchWaiters) w.reject(err);
-        },
-      );
-    inFlight.add(request);
-    void request.finally(() => inFlight.delete(request));
-  }
-
-  function withTimeout(p: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new AppError(
-              ErrorCode.KAFKA_TIMEOUT,
-              `Kafka did not acknowledge the readings within ${ackTimeoutMs} ms; they were not accepted, retry later`,
-              {
-                retriable: true,
-              },
-            ),
-          ),
-        ackTimeoutMs,
-      );
-    });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-  }
 
   const publisher: ReadingPublisher = {
     async start() {
       // The gateway starts even when Kafka is away; publishing connects (again) on demand.
-      await ensureConnected().catch((err: unknown) =>
-        logger.warn({ err: (err as Error).message }, 'Kafka not reachable at start; will connect on first publish'),
-      );
+      await batcher
+        .connect()
+        .catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'Kafka not reachable at start; will connect on first publish'),
+        );
     },
     async stop() {
       stopped = true;
-      if (scheduled) flush();
-      await Promise.allSettled([...inFlight]);
-      await producer.disconnect().catch(() => undefined);
+      await batcher.drain();
+      await batcher.disconnect();
     },
     publish(readings, requestId) {
-      if (stopped)
-        return Promise.reject(
-          new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'the gateway is shutting down', { retriable: true }),
-        );
-      const ids: string[] = new Array<string>(readings.length);
-      const headers = requestId
-        ? { 'schema-version': READING_SCHEMA_VERSION, 'request-id': requestId }
-        : { 'schema-version': READING_SCHEMA_VERSION };
-      for (let i = 0; i < readings.length; i += 1) {
-        const r = readings[i]!;
-        const eventId = r.eventId ?? randomUUID();
-        ids[i] = eventId;
-        pending.push({ key: r.userId, value: JSON.stringify(toWire(r, eventId)), headers });
-      }
-      const acked = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-      if (pending.length >= maxBatch) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-      return withTimeout(acked).then(
-        () => ids,
-        (err: unknown) => {
-          throw err instanceof AppError ? err : classify(err, ackTimeoutMs);
-        },
+      if (stopped) return Promise.reject(shuttingDown());
+      const ids = eventIdsOf(readings);
+      const acked = new Promise<void>((resolve, reject) =>
+        batcher.add(readingMessages(readings, ids, requestId), { resolve, reject }),
       );
+      return withAckTimeout(acked, ackTimeoutMs).then(() => ids);
     },
     stats: () => ({ ...stats }),
   };

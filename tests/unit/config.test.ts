@@ -14,6 +14,8 @@ describe('loadConfig', () => {
     expect(c.trino.server).toBe('http://127.0.0.1:8080');
     expect(c.gateway.port).toBe(4000);
     expect(c.gateway.graphiql).toBe(true);
+    expect(c.gateway.ingestProducerThread).toBe(true);
+    expect(loadConfig({ INGEST_PRODUCER_THREAD: 'false' }).gateway.ingestProducerThread).toBe(false);
   });
 
   it('reads the seed names and turns GraphiQL off in production', () => {
