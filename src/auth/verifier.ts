@@ -87,27 +87,74 @@ export interface TokenVerifier {
   verify(authorization: string): Promise<Principal>;
 }
 
-export function createTokenVerifier(auth: Config['auth'], key: VerifyKey): TokenVerifier {
+/** Verified tokens kept per process (see `createTokenVerifier`); the oldest goes first when full. */
+export const TOKEN_CACHE_ENTRIES = 1024;
+/** Longer tokens (a device token can list thousands of users) are verified every time, never kept. */
+export const TOKEN_CACHE_MAX_CHARS = 8192;
+/** A kept token is verified again at least this often, even without `exp`. */
+export const TOKEN_CACHE_TTL_MS = 5 * 60_000;
+
+export interface TokenVerifierOptions {
+  /** Entries of the verified-token cache; 0 verifies every request. Default TOKEN_CACHE_ENTRIES. */
+  cacheEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * Verifies bearer tokens. A client sends the same token with every request until it expires, and
+ * checking its signature (jose, WebCrypto) was the largest part of a small read's CPU, so tokens
+ * that verified are kept, keyed by the exact token string (header, claims and signature: the same
+ * string verifies the same way with the same key and options), until their `exp` or
+ * TOKEN_CACHE_TTL_MS, whichever is first. Failures are not kept. The result is the same as
+ * verifying every time, except that a token is dropped at `exp` exactly (jose still accepts it for
+ * the clock tolerance, and then does).
+ */
+export function createTokenVerifier(
+  auth: Config['auth'],
+  key: VerifyKey,
+  opts: TokenVerifierOptions = {},
+): TokenVerifier {
   const options = {
     algorithms: key.algorithms,
     clockTolerance: auth.clockToleranceSeconds,
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
   };
+  const capacity = opts.cacheEntries ?? TOKEN_CACHE_ENTRIES;
+  const now = opts.now ?? Date.now;
+  const verified = new Map<string, { principal: Principal; until: number }>();
+
+  const verifyToken = async (token: string): Promise<Principal> => {
+    let payload: JWTPayload;
+    try {
+      // Three overloads (secret, KeyObject, key set); the union needs one call per kind.
+      payload =
+        key.kind === 'jwks'
+          ? (await jwtVerify(token, key.key, options)).payload
+          : (await jwtVerify(token, key.key, options)).payload;
+    } catch (err) {
+      throw toUnauthenticated(err);
+    }
+    return principalFromClaims(payload);
+  };
+
   return {
     async verify(authorization) {
       const token = bearerToken(authorization);
-      let payload: JWTPayload;
-      try {
-        // Three overloads (secret, KeyObject, key set); the union needs one call per kind.
-        payload =
-          key.kind === 'jwks'
-            ? (await jwtVerify(token, key.key, options)).payload
-            : (await jwtVerify(token, key.key, options)).payload;
-      } catch (err) {
-        throw toUnauthenticated(err);
+      if (capacity <= 0 || token.length > TOKEN_CACHE_MAX_CHARS) return verifyToken(token);
+      const t = now();
+      const hit = verified.get(token);
+      if (hit) {
+        if (t < hit.until) return hit.principal;
+        verified.delete(token);
       }
-      return principalFromClaims(payload);
+      const principal = await verifyToken(token);
+      const until = Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, t + TOKEN_CACHE_TTL_MS);
+      if (t < until) {
+        if (verified.size >= capacity) verified.delete(verified.keys().next().value!);
+        verified.set(token, { principal, until });
+      }
+      return principal;
     },
   };
 }

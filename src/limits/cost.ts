@@ -13,12 +13,15 @@
  */
 import {
   getNamedType,
+  BREAK,
+  visit,
   isCompositeType,
   isListType,
   isNonNullType,
   type DocumentNode,
   type GraphQLOutputType,
   type GraphQLSchema,
+  type ValueNode,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
@@ -27,6 +30,17 @@ import { AppError, ErrorCode } from '../errors.js';
 const FIXED: Readonly<Record<string, number>> = { 'Query.health': 10 };
 const DEFAULT_FIRST = 100;
 const DEFAULT_LIMIT = 10;
+
+/** The arguments `expectedLength` and `rowEstimator` read; no other argument changes a cost. */
+export const COST_ARGUMENTS: ReadonlySet<string> = new Set([
+  'from',
+  'to',
+  'bucket',
+  'first',
+  'limit',
+  'ids',
+  'readings',
+]);
 
 const isList = (t: GraphQLOutputType): boolean => isListType(isNonNullType(t) ? t.ofType : t);
 
@@ -102,7 +116,43 @@ export function costError(cost: number, limit: number): AppError {
   );
 }
 
-/** An AppError when the operation costs more than `limit` (0: no limit). */
+/**
+ * Whether variable values can change the document's cost: a variable in an argument the
+ * estimator reads (COST_ARGUMENTS) or in a directive (@skip/@include drop what they guard).
+ */
+export function costDependsOnVariables(document: DocumentNode): boolean {
+  const hasVariable = (value: ValueNode): boolean => {
+    let found = false;
+    visit(value, {
+      Variable() {
+        found = true;
+        return BREAK;
+      },
+    });
+    return found;
+  };
+  let depends = false;
+  visit(document, {
+    Field(node) {
+      if (node.arguments?.some((a) => COST_ARGUMENTS.has(a.name.value) && hasVariable(a.value))) depends = true;
+    },
+    Directive(node) {
+      if (node.arguments?.some((a) => hasVariable(a.value))) depends = true;
+    },
+  });
+  return depends;
+}
+
+const dependsOnVariables = new WeakMap<DocumentNode, boolean>();
+/** Per schema and document: the operations (name, limit, bucket cap) known to pass whatever the variables. */
+const passing = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Set<string>>>();
+
+/**
+ * An AppError when the operation costs more than `limit` (0: no limit). Documents are parsed once
+ * per distinct text (Apollo's document store, graphql-ws's document cache), so the same operation
+ * comes back as the same DocumentNode: when its cost does not depend on variables and it passed
+ * once, it passes again without being walked.
+ */
 export function checkCost(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -112,6 +162,25 @@ export function checkCost(
   maxBuckets = Number.POSITIVE_INFINITY,
 ): AppError | undefined {
   if (limit <= 0) return undefined;
+  let depends = dependsOnVariables.get(document);
+  if (depends === undefined) {
+    depends = costDependsOnVariables(document);
+    dependsOnVariables.set(document, depends);
+  }
+  const key = `${operationName ?? ''}|${limit}|${maxBuckets}`;
+  let known: Set<string> | undefined;
+  if (!depends) {
+    let bySchema = passing.get(schema);
+    if (!bySchema) passing.set(schema, (bySchema = new WeakMap()));
+    known = bySchema.get(document);
+    if (known?.has(key)) return undefined;
+  }
   const cost = operationCost(schema, document, variables, operationName, maxBuckets);
-  return cost !== undefined && cost > limit ? costError(cost, limit) : undefined;
+  if (cost !== undefined && cost > limit) return costError(cost, limit);
+  // Only a cost that was computed is remembered: undefined means these variables did not fit.
+  if (!depends && cost !== undefined) {
+    if (!known) passing.get(schema)!.set(document, (known = new Set()));
+    known.add(key);
+  }
+  return undefined;
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { pgTypes } from './timestamptz.js';
 
 export type Pool = pg.Pool;
 
@@ -16,6 +17,7 @@ export function createPool(
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'fitbit-gateway',
+    types: pgTypes,
   });
   // An idle client that loses its connection emits here; without a listener it would crash the process.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));

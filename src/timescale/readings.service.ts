@@ -8,7 +8,7 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { decodeCursor, encodeCursor } from './readings.cursor.js';
 import { checkMetric, checkRange, checkUserId } from './series.range.js';
-import { queryRows } from './series.sql.js';
+import { classifyDbError, queryRows } from './series.sql.js';
 
 export const READINGS_PAGE_DEFAULT = 100;
 export const READINGS_PAGE_MAX = 1000;
@@ -73,6 +73,13 @@ CROSS JOIN LATERAL (
   LIMIT 1
 ) AS l`;
 
+/**
+ * `latest` runs once per request that asks for it, with the same text every time: as a named
+ * statement each pooled connection parses and plans it once, and later requests send only the
+ * parameters (a generic plan fits it: one index probe per id whatever the ids).
+ */
+const LATEST_STATEMENT = 'readings_latest_v1';
+
 export function checkFirst(first: number | null | undefined): number {
   if (first === null || first === undefined) return READINGS_PAGE_DEFAULT;
   if (!Number.isInteger(first) || first < 1 || first > READINGS_PAGE_MAX) {
@@ -112,10 +119,16 @@ export function createReadingsService(pool: pg.Pool, config: Pick<Config, 'postg
       checkMetric(metric);
       const out = new Map<string, StoredReading | null>(userIds.map((id) => [id, null]));
       if (userIds.length === 0) return out;
-      const rows = await queryRows<Omit<Row, 'pos'> & { user_id: string }>(pool, LATEST_SQL, [
-        [...new Set(userIds)],
-        metric,
-      ]);
+      let rows: (Omit<Row, 'pos'> & { user_id: string })[];
+      try {
+        ({ rows } = await pool.query<Omit<Row, 'pos'> & { user_id: string }>({
+          name: LATEST_STATEMENT,
+          text: LATEST_SQL,
+          values: [[...new Set(userIds)], metric],
+        }));
+      } catch (err) {
+        throw classifyDbError(err);
+      }
       for (const r of rows)
         out.set(r.user_id, { userId: r.user_id, metric, time: r.time, value: r.value, deviceId: r.device_id });
       return out;

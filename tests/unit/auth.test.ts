@@ -143,6 +143,33 @@ describe('token verification', () => {
       .sign(privateKey);
     expect((await codeOf(v.verify(`Bearer ${other}`))).reason).toBe('key');
   });
+
+  it('keeps verified tokens until exp, a bounded number of them, and never a refused one', async () => {
+    const auth = authConfig({ AUTH_JWT_SECRET: SECRET });
+    let now = Date.now();
+    const v = createTokenVerifier(auth, loadVerifyKey(auth)!, { cacheEntries: 2, now: () => now });
+    const sign = (sub: string, expiresInSeconds = 60) =>
+      signToken({ sub, roles: ['user'], expiresInSeconds }, { secret: SECRET });
+    const [a, b, c] = [await sign('a'), await sign('b'), await sign('c')];
+    const first = await v.verify(`Bearer ${a}`);
+    expect(await v.verify(`Bearer ${a}`)).toBe(first); // kept: the same principal, no second verification
+    // Past the token's exp the entry is dropped and the token verified again (jose's clock is the real one).
+    now = first.expiresAt! + 1;
+    const again = await v.verify(`Bearer ${a}`);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    now = Date.now();
+    const kept = await v.verify(`Bearer ${a}`);
+    await v.verify(`Bearer ${b}`);
+    await v.verify(`Bearer ${c}`); // over capacity: the oldest (a) goes
+    expect(await v.verify(`Bearer ${a}`)).not.toBe(kept);
+    // A refused token is refused every time; a token with one character changed is a different key.
+    const forged = `${a.slice(0, -2)}${a.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await codeOf(v.verify(`Bearer ${forged}`))).reason).toBe('signature');
+    expect((await codeOf(v.verify(`Bearer ${forged}`))).reason).toBe('signature');
+    const expired = await sign('d', -30);
+    expect((await codeOf(v.verify(`Bearer ${expired}`))).reason).toBe('expired');
+  });
 });
 
 describe('authentication modes', () => {

@@ -4,11 +4,13 @@ import { parse, specifiedRules, validate } from 'graphql';
 import { buildGatewaySchema } from '../../src/schema/build.js';
 import {
   aliasLimitRule,
+  checkCost,
   depthLimitRule,
   operationCost,
   operationLimitRule,
   RateLimiter,
 } from '../../src/limits/index.js';
+import { costDependsOnVariables } from '../../src/limits/cost.js';
 
 const schema = buildGatewaySchema();
 const codes = (query: string, rule: ReturnType<typeof depthLimitRule>) =>
@@ -83,6 +85,44 @@ describe('cost', () => {
   it('counts buckets up to the per-series point limit', () => {
     const q = parse(`{ series(userId: "u", metric: STEPS, ${day}, bucket: SECOND) { sum } }`);
     expect(operationCost(schema, q, undefined, undefined, 10_001)).toBe(10_001);
+  });
+
+  it('knows which documents can change cost with their variables', () => {
+    const depends = (q: string) => costDependsOnVariables(parse(q));
+    expect(depends('query($id: ID!) { user(id: $id) { latest(metric: HEART_RATE) { value } } }')).toBe(false);
+    expect(depends('query($m: Metric!) { user(id: "u") { latest(metric: $m) { value } } }')).toBe(false);
+    expect(
+      depends(
+        `query($f: DateTime!) { series(userId: "u", metric: STEPS, from: $f, to: "2026-01-02T00:00:00Z", bucket: HOUR) { sum } }`,
+      ),
+    ).toBe(true);
+    expect(depends('query($ids: [ID!]!) { users(ids: $ids) { id } }')).toBe(true);
+    expect(depends('query($i: ID!) { users(ids: ["a", $i]) { id } }')).toBe(true);
+    expect(depends('query($s: Boolean!) { health @skip(if: $s) { name } }')).toBe(true);
+    expect(depends('query($s: Boolean!) { ...F } fragment F on Query { health @include(if: $s) { name } }')).toBe(true);
+  });
+
+  it('remembers documents that pass whatever their variables, and only those', () => {
+    const reads = parse('query($id: ID!) { user(id: $id) { latest(metric: HEART_RATE) { value } } }');
+    expect(checkCost(schema, reads, { id: 'a' }, undefined, 10)).toBeUndefined();
+    expect(checkCost(schema, reads, { id: 'b' }, undefined, 10)).toBeUndefined();
+    expect(checkCost(schema, reads, { id: 'b' }, undefined, 1)?.extensions['code']).toBe('QUERY_TOO_COMPLEX');
+    const q = parse(
+      'query($f: DateTime!, $t: DateTime!) { series(userId: "u", metric: STEPS, from: $f, to: $t, bucket: MINUTE) { sum } }',
+    );
+    expect(
+      checkCost(schema, q, { f: '2026-01-01T00:00:00Z', t: '2026-01-01T01:00:00Z' }, undefined, 100),
+    ).toBeUndefined();
+    expect(
+      checkCost(schema, q, { f: '2026-01-01T00:00:00Z', t: '2026-01-02T00:00:00Z' }, undefined, 100)?.extensions[
+        'code'
+      ],
+    ).toBe('QUERY_TOO_COMPLEX');
+    const fixed = parse(`{ series(userId: "u", metric: STEPS, ${day}, bucket: MINUTE) { sum } }`);
+    for (let i = 0; i < 2; i += 1) {
+      expect(checkCost(schema, fixed, undefined, undefined, 100)?.extensions['code']).toBe('QUERY_TOO_COMPLEX');
+      expect(checkCost(schema, fixed, undefined, undefined, 2000)).toBeUndefined();
+    }
   });
 
   it('counts aliases separately', () => {

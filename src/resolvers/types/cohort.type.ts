@@ -2,6 +2,7 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Aggregate } from './aggregate.type.js';
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'One bucket across all users (epoch-aligned, UTC, labelled by its start); p50/p95 are approximate (see docs/trino.md).',
 })
@@ -20,6 +21,7 @@ export class CohortPoint extends Aggregate {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'A user ranked by the metric over the range: sum for count-like metrics, average for the others.',
 })
 export class LeaderboardEntry {

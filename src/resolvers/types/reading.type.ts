@@ -1,7 +1,7 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { Metric } from './enums.js';
 
-@ObjectType({ description: 'One stored reading.' })
+@ObjectType({ simpleResolvers: true, description: 'One stored reading.' })
 export class Reading {
   @Field(() => ID)
   userId!: string;
@@ -19,7 +19,10 @@ export class Reading {
   deviceId!: string | null;
 }
 
-@ObjectType({ description: 'A page of readings in time order; pass endCursor as `after` for the next page.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A page of readings in time order; pass endCursor as `after` for the next page.',
+})
 export class ReadingConnection {
   @Field(() => [Reading])
   nodes!: Reading[];

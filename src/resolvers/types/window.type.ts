@@ -3,6 +3,7 @@ import { AggregateWithSum } from './aggregate.type.js';
 import { Metric } from './enums.js';
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'One closed tumbling window of one user and metric, as computed by the Flink job (metric window v1).',
 })
 export class MetricWindow extends AggregateWithSum {
