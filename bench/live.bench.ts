@@ -437,7 +437,7 @@ async function mainRole(): Promise<void> {
     : tiersArg
       ? tiersArg.split(',').map(Number)
       : run === 'full'
-        ? [1_000, 5_000, 10_000, 20_000]
+        ? [1_000, 5_000, 10_000, 15_000, 20_000]
         : [1_000, 5_000];
   const perUser = Number(arg('per-user') ?? 10);
   const userRate = Number(arg('user-rate') ?? 1);
