@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafka as kafkaService } from '../../stack/services/kafka.js';
 import { runningPid } from '../../stack/lib/process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { collect, testKafka } from '../helpers/kafka.js';
+import { collect, createTopics, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { faultStackContext, networkCause, restore, tally, type Outcome } from '../helpers/faults.js';
 
@@ -38,13 +38,7 @@ describe('Kafka broker SIGKILLed during continuous ingest', () => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, [topic], 6);
     gw = await startGateway({
       KAFKA_TOPIC: topic,
       INGEST_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),

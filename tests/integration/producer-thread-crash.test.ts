@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import { AppError } from '../../src/errors.js';
 import type { ValidReading } from '../../src/domain/reading.js';
 import { createThreadedReadingPublisher, type ThreadedReadingPublisher } from '../../src/ingest/threaded.publisher.js';
-import { collect, testKafka } from '../helpers/kafka.js';
+import { collect, createTopics, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
 const ACK_TIMEOUT_MS = 5000;
@@ -30,13 +30,7 @@ describe('producer thread dies mid-flight', () => {
   let publisher: ThreadedReadingPublisher;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, [topic], 6);
     publisher = createThreadedReadingPublisher({
       config,
       topic,
