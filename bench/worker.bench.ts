@@ -7,9 +7,8 @@
  * Writes bench/results/worker.json. Everything it creates (topics, group, scratch table, its rows
  * in `readings`) is removed at the end, also on failure.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -20,6 +19,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createConsumerWorker } from '../src/consumer/worker.js';
 import { WIRE_METRICS, METRICS } from '../src/domain/metrics.js';
+import { round, writeResult, type Figure } from './lib/report.js';
 
 const args = process.argv.slice(2);
 const short = args.includes('--short');
@@ -225,41 +225,30 @@ async function main(): Promise<void> {
     const copyRate = N / (copyMs / 1000);
     console.log(`raw COPY: ${N} rows in ${copyMs.toFixed(0)} ms (${Math.round(copyRate)}/s)`);
 
-    const result = {
-      name: 'worker',
-      figure: Math.round(workerRate),
-      unit: 'rows/s',
-      baseline: Math.round(copyRate),
-      baselineUnit: 'rows/s (raw COPY, same rows, same table shape)',
-      ratio: Number((workerRate / copyRate).toFixed(3)),
-      target: 100_000,
-      rows: N,
-      short,
-      workerMsAfterJoin: Math.round(w.steadyMs),
-      workerMsWithStartup: Math.round(w.totalMs),
-      workerRateWithStartup: Math.round(N / (w.totalMs / 1000)),
-      batches: w.stats.batches,
-      profile: {
-        workerProcessCpuMs: Math.round(w.nodeCpuMs),
-        postgresBackendCpuMs: Math.round(w.postgresCpuMs),
-        wallMs: Math.round(w.steadyMs),
-        loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+    const figures: Figure[] = [
+      {
+        name: `worker: Kafka -> readings (${N.toLocaleString('en-US')} readings, ${config.consumer.concurrency} partitions at a time)`,
+        figure: Math.round(workerRate),
+        unit: 'rows/s',
+        baseline: Math.round(copyRate),
+        baselineName: 'raw COPY of the same rows into a scratch table of the same shape',
+        ratio: round(workerRate / copyRate),
+        better: 'higher',
+        target: '>= 100,000 rows/s',
+        note: `with start-up and group join ${Math.round(N / (w.totalMs / 1000)).toLocaleString('en-US')} rows/s`,
       },
-      concurrency: config.consumer.concurrency,
-      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
-      produceRate: Math.round(N / (produceMs / 1000)),
-      machine: {
-        cpus: cpus().length,
-        model: cpus()[0]?.model,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
-      at: new Date().toISOString(),
-    };
-    const dir = join(import.meta.dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'worker.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result));
+    ];
+    const file = writeResult({
+      bench: 'worker',
+      mode: short ? 'short' : 'full',
+      figures,
+      notes: [
+        `${w.stats.batches} batches; fetches of ${config.consumer.maxBytesPerPartition} bytes per partition; readings produced beforehand at ${Math.round(N / (produceMs / 1000))}/s`,
+        `CPU while storing: worker process ${Math.round(w.nodeCpuMs)} ms, its Postgres backends about ${Math.round(w.postgresCpuMs)} ms, over ${Math.round(w.steadyMs)} ms of wall time; load average (1 min) ${loadavg()[0]!.toFixed(2)}`,
+      ],
+    });
+    console.log(JSON.stringify(figures, null, 2));
+    console.log(`wrote ${file}`);
   } finally {
     await db.query(`DROP TABLE IF EXISTS ${scratch}`).catch(() => undefined);
     await db.query(`DELETE FROM readings WHERE user_id LIKE $1`, [`${userPrefix}%`]).catch(() => undefined);
