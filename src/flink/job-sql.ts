@@ -13,19 +13,22 @@ export const PROCESSING_JOB_FILE = 'flink/fitbit-processing.sql';
 
 const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export interface JobSettings {
-  jobName: string;
+/** The job's knobs are the `flink` settings of src/config.ts, plus where it reads and writes. */
+export type JobSettings = Pick<
+  Config['flink'],
+  | 'jobName'
+  | 'windowSeconds'
+  | 'latenessSeconds'
+  | 'idleTimeoutSeconds'
+  | 'checkpointIntervalMs'
+  | 'parallelism'
+  | 'alerts'
+> & {
   kafkaBootstrapServers: string[];
   /** Kafka consumer group of the source; offsets are committed to it on every checkpoint. */
   consumerGroup: string;
   topics: { ingestion: string; processed: string; alerts: string };
-  windowSeconds: number;
-  latenessSeconds: number;
-  idleTimeoutSeconds: number;
-  checkpointIntervalMs: number;
-  parallelism: number;
-  alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
-}
+};
 
 /** The settings of the job that `npm run flink:deploy` submits. */
 export function jobSettingsFrom(config: Config): JobSettings {

@@ -132,12 +132,18 @@ export function costDependsOnVariables(document: DocumentNode): boolean {
     return found;
   };
   let depends = false;
+  const found = () => {
+    depends = true;
+    return BREAK;
+  };
   visit(document, {
     Field(node) {
-      if (node.arguments?.some((a) => COST_ARGUMENTS.has(a.name.value) && hasVariable(a.value))) depends = true;
+      return node.arguments?.some((a) => COST_ARGUMENTS.has(a.name.value) && hasVariable(a.value))
+        ? found()
+        : undefined;
     },
     Directive(node) {
-      if (node.arguments?.some((a) => hasVariable(a.value))) depends = true;
+      return node.arguments?.some((a) => hasVariable(a.value)) ? found() : undefined;
     },
   });
   return depends;

@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect } from '../helpers/kafka.js';
+import { collect, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
-import { createTopics, kafkaClient, type Topics } from '../integration/consumer-fixtures.js';
+import { createTopics, type Topics } from '../integration/consumer-fixtures.js';
 import { exited, freePort } from '../helpers/process.js';
 
 const INGEST = `mutation SigtermIngest($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { accepted } }`;
@@ -17,7 +17,7 @@ const PER_MUTATION = 5;
 const SENDERS = 4;
 
 describe('SIGTERM during ingest', () => {
-  const kafka = kafkaClient();
+  const kafka = testKafka();
   let topics: Topics;
   let child: ChildProcess | undefined;
   let output = '';

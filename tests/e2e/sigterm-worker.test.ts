@@ -5,15 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
-import {
-  countRows,
-  createTopics,
-  kafkaClient,
-  testPool,
-  workerEnv,
-  type Topics,
-} from '../integration/consumer-fixtures.js';
+import { countRows, createTopics, testPool, workerEnv, type Topics } from '../integration/consumer-fixtures.js';
 import { exited, freePort } from '../helpers/process.js';
 
 const PARTITIONS = 6;
@@ -21,7 +15,7 @@ const PER_PARTITION = 4000;
 const T0 = Date.UTC(2026, 0, 1);
 
 describe('SIGTERM to the consumer worker', () => {
-  const kafka = kafkaClient();
+  const kafka = testKafka();
   const pool = testPool();
   const group = uniqueId('sigterm-writer');
   const run = uniqueId('sigterm-w');

@@ -16,10 +16,10 @@ import { checkReading, USER_ID_PATTERN } from '../../src/domain/reading.js';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
 import { startLiveGateway, type LiveGateway } from '../helpers/live.js';
+import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   createTopics,
-  kafkaClient,
   produce,
   storedRows,
   testPool,
@@ -509,7 +509,7 @@ describe(`bad input corpus (seed ${SEED})`, () => {
       INGEST_MAX_READINGS: '100',
       HTTP_MAX_BODY_BYTES: String(256 * 1024),
     });
-    kafka = kafkaClient();
+    kafka = testKafka();
     topics = await createTopics(kafka, 3);
   });
   afterAll(async () => {

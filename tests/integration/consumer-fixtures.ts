@@ -3,16 +3,13 @@
  * (so a group can start from the beginning and only sees this file's messages), a config pointing
  * the worker at them, and readers of what landed in Postgres.
  */
-import { Kafka, logLevel, Partitioners, type IHeaders } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka } from 'kafkajs';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createTopics as createTestTopics } from '../helpers/kafka.js';
 import { uniqueId } from '../helpers/wait.js';
 
 export const base = loadConfig();
-
-export function kafkaClient(): Kafka {
-  return new Kafka({ clientId: 'fitbit-consumer-tests', brokers: base.kafka.brokers, logLevel: logLevel.NOTHING });
-}
 
 export interface Topics {
   topic: string;
@@ -24,19 +21,8 @@ export async function createTopics(kafka: Kafka, partitions = base.kafka.partiti
   const id = uniqueId('t').replace(/-/g, '_');
   const topic = `consumer_test_${id}`;
   const dlqTopic = `consumer_test_dlq_${id}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: partitions },
-        { topic: dlqTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTestTopics(kafka, [topic], partitions);
+  await createTestTopics(kafka, [dlqTopic], 1);
   return {
     topic,
     dlqTopic,

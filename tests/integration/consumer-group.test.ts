@@ -6,13 +6,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
+import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   asMessage,
   countRows,
   createTopics,
   deleteRows,
-  kafkaClient,
   produce,
   reading,
   storedRows,
@@ -21,7 +21,7 @@ import {
   type Topics,
 } from './consumer-fixtures.js';
 
-const kafka = kafkaClient();
+const kafka = testKafka();
 let topics: Topics;
 let pool: pg.Pool;
 const workers: ConsumerWorker[] = [];

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
+import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   asMessage,
@@ -17,7 +18,6 @@ import {
   countRows,
   createTopics,
   deleteRows,
-  kafkaClient,
   produce,
   reading,
   testPool,
@@ -58,7 +58,7 @@ class Relay {
   }
 }
 
-const kafka = kafkaClient();
+const kafka = testKafka();
 const pgUrl = new URL(base.postgres.url);
 const relay = new Relay({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
 let topics: Topics;

@@ -8,14 +8,13 @@ import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
 import { insertIsolatingRefusals } from '../../src/consumer/readings.insert.js';
 import type { ValidReading } from '../../src/domain/reading.js';
-import { collect } from '../helpers/kafka.js';
+import { collect, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   asMessage,
   countRows,
   createTopics,
   deleteRows,
-  kafkaClient,
   produce,
   reading,
   storedRows,
@@ -26,7 +25,7 @@ import {
   type Topics,
 } from './consumer-fixtures.js';
 
-const kafka = kafkaClient();
+const kafka = testKafka();
 let topics: Topics;
 let worker: ConsumerWorker;
 let pool: pg.Pool;

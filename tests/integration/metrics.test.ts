@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { collect } from '../helpers/kafka.js';
+import { collect, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   countRows,
   createTopics,
-  kafkaClient,
   produce,
   reading,
   testPool,
@@ -27,7 +26,7 @@ import { exposes, sample, scrape } from './metrics.fixtures.js';
 const INGEST = `mutation MetricsIngest($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { accepted rejected { index code } } }`;
 
 describe('/metrics', () => {
-  const kafka = kafkaClient();
+  const kafka = testKafka();
   const pool = testPool();
   const group = uniqueId('metrics-writer');
   const user = uniqueId('metrics-user');

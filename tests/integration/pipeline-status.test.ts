@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
-import { createTopics, kafkaClient, reading, workerConfig, type Topics } from './consumer-fixtures.js';
+import { createTopics, reading, workerConfig, type Topics } from './consumer-fixtures.js';
 
 const STATUS = `query PipelineStatusTest {
   pipelineStatus {
@@ -37,7 +38,7 @@ interface Status {
 }
 
 describe('pipelineStatus', () => {
-  const kafka = kafkaClient();
+  const kafka = testKafka();
   const group = uniqueId('status-writer');
   let topics: Topics;
   let gw: TestGateway;
