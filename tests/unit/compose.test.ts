@@ -9,6 +9,10 @@ import { loadConfig } from '../../src/config.js';
 import { services as stackServices } from '../../stack/services/index.js';
 
 interface ComposeService {
+  image?: string;
+  profiles?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, unknown>;
   build?: { context: string; dockerfile: string };
   ports?: string[];
   volumes?: string[];
@@ -61,5 +65,22 @@ describe('compose.yml', () => {
     expect(compose.services.trino?.volumes).toContain('./trino/catalog:/etc/trino/catalog:ro');
     expect(existsSync('trino/catalog/timescale.properties')).toBe(true);
     expect(existsSync('trino/catalog/kafka.properties')).toBe(true);
+  });
+
+  it('runs the maintained Kafka UI (kafbat) against the broker, after the topics exist', () => {
+    const ui = compose.services['kafka-ui']!;
+    expect(ui.image).toMatch(/^ghcr\.io\/kafbat\/kafka-ui:/);
+    expect(ui.environment?.['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']).toBe('kafka:9092');
+    expect(Object.keys(ui.depends_on ?? {})).toContain('kafka-init');
+  });
+
+  it('runs the device simulator only with the demo profile, against the gateway', () => {
+    const demo = compose.services['demo']!;
+    expect(demo.profiles).toEqual(['demo']);
+    const cmd = demo.command as string[];
+    expect(cmd).toContain('src/demo/main.ts');
+    expect(cmd[cmd.indexOf('--url') + 1]).toBe('http://gateway:4000/graphql');
+    for (const [name, svc] of Object.entries(compose.services))
+      if (name !== 'demo') expect(svc.profiles, `${name} runs without a profile`).toBeUndefined();
   });
 });
