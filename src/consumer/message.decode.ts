@@ -3,7 +3,7 @@
  * refused. The topic is open to producers other than the gateway, so nothing about a message is
  * trusted: header, JSON, field types and ranges are all checked. Pure; unit-tested.
  */
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders } from '../kafka/types.js';
 import { ErrorCode } from '../errors.js';
 import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
 
@@ -33,7 +33,7 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 }
 
 /**
- * The header `schema-version` may be absent (plain producers that write reading v1 as DESIGN.md
+ * The header `schema-version` may be absent (plain producers that write reading v1 as docs/contracts.md
  * shows it, without headers) or '1'. Anything else is a version this worker cannot read, so it
  * goes to the DLQ rather than being guessed at.
  */

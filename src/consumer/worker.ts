@@ -10,18 +10,19 @@
  * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
  * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
  */
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, createKeyedProducer } from '../kafka/client.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
 import { createPool, type Pool } from '../timescale/pool.js';
 import { planBatch, type Row } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
 import { headerText } from './message.decode.js';
-import { backoffMs, classifyDatabaseError } from './failure.js';
-import { insertIsolatingRefusals } from './readings.insert.js';
+import { backoffMs } from './failure.js';
+import { classifyDatabaseError } from '../timescale/database.errors.js';
+import { insertIsolatingRefusals } from '../timescale/readings.insert.js';
 
 export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
 
@@ -248,7 +249,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     print('Connected to TimescaleDB');
     log.info({ flavour, applied }, 'database ready');
 
-    producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    producer = createKeyedProducer(kafka);
     await producer.connect();
 
     consumer = kafka.consumer({

@@ -14,9 +14,10 @@ import type { Config } from '../config.js';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
-import type { GatewayContext, GatewayServices } from './context.js';
+import type { GatewayContext, GatewayServices } from '../resolvers/context.js';
 import { buildServices } from './services.js';
-import { createHttpHandler, type Route } from './http-handler.js';
+import { createHttpHandler } from './http-handler.js';
+import type { Route } from '../http/route.js';
 import { attachLiveWebSocket } from '../live/ws-server.js';
 import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
@@ -25,7 +26,7 @@ import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields 
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
-import { requestIdOf } from '../ops/request-id.js';
+import { requestIdOf } from '../http/request-id.js';
 
 export const GRAPHQL_PATH = '/graphql';
 

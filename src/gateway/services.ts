@@ -7,7 +7,10 @@ import type { Logger } from '../logger.js';
 import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createHealthService } from '../health/health.service.js';
-import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
+import { flinkCheck } from '../flink/health.check.js';
+import { kafkaCheck } from '../kafka/health.check.js';
+import { postgresCheck } from '../timescale/health.check.js';
+import { trinoCheck } from '../trino/health.check.js';
 import { jobStatus } from '../flink/deploy.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
 import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js';
@@ -16,11 +19,11 @@ import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
-import type { GatewayServices } from './context.js';
+import type { GatewayServices } from '../resolvers/context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
-import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
-import { sharedAdmin } from '../ops/kafka-offsets.js';
+import { createPipelineStatusService } from '../status/pipeline-status.service.js';
+import { sharedAdmin } from '../kafka/offsets.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
 interface Part {
@@ -61,8 +64,8 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   const services: GatewayServices = {
     health: createHealthService([
       kafkaHealth,
-      flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
-      trinoCheck(config),
+      flinkCheck(config.flink, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
+      trinoCheck(config.trino),
       postgresCheck(pool),
     ]),
     ingest: instrumentIngest(

@@ -17,7 +17,7 @@ import { CloseCode, type Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
+import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from '../auth/connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
 import { subscribe } from './subscribe.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';

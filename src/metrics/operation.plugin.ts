@@ -6,7 +6,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from '../logger.js';
-import { REQUEST_ID_HEADER } from '../ops/request-id.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { GatewayMetrics, OperationOutcome } from './gateway.metrics.js';
 
 export interface OperationPluginOptions {

@@ -8,7 +8,8 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { decodeCursor, encodeCursor } from './readings.cursor.js';
 import { checkMetric, checkRange, checkUserId } from './series.range.js';
-import { classifyDbError, queryRows } from './series.sql.js';
+import { readerDatabaseError } from './database.errors.js';
+import { queryRows } from './series.sql.js';
 
 export const READINGS_PAGE_DEFAULT = 100;
 export const READINGS_PAGE_MAX = 1000;
@@ -127,7 +128,7 @@ export function createReadingsService(pool: pg.Pool, config: Pick<Config, 'postg
           values: [[...new Set(userIds)], metric],
         }));
       } catch (err) {
-        throw classifyDbError(err);
+        throw readerDatabaseError(err);
       }
       for (const r of rows)
         out.set(r.user_id, { userId: r.user_id, metric, time: r.time, value: r.value, deviceId: r.device_id });

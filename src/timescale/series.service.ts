@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { detectFlavour, type Flavour } from './migrations.js';
 import { checkBucket, checkMetric, checkSeriesRange, checkUserId, type RangeLimits } from './series.range.js';
-import { classifyDbError, queryRows, seriesForUsersStatement, seriesStatement, type SeriesRow } from './series.sql.js';
+import { readerDatabaseError } from './database.errors.js';
+import { queryRows, seriesForUsersStatement, seriesStatement, type SeriesRow } from './series.sql.js';
 
 export interface SeriesPoint {
   time: Date;
@@ -80,7 +81,7 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
 
   const flavourOrUnavailable = (): Promise<Flavour> =>
     flavour().catch((err: unknown) => {
-      throw classifyDbError(err);
+      throw readerDatabaseError(err);
     });
 
   return {

@@ -11,7 +11,7 @@
  * raw readings give (sums may differ in the last bits: the additions happen in another order).
  */
 import type pg from 'pg';
-import { AppError, ErrorCode } from '../errors.js';
+import { readerDatabaseError } from './database.errors.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import type { Flavour } from './migrations.js';
 
@@ -159,34 +159,6 @@ export interface SeriesRow {
   sum: number;
 }
 
-/** Connection-class failures worth a retry; anything else is a bug and stays masked. */
-const UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
-/**
- * A database that cannot be reached becomes DATABASE_UNAVAILABLE (retriable); other driver errors
- * pass on unchanged and are masked by formatError, so SQL and host names never reach a client.
- */
-export function classifyDbError(err: unknown): unknown {
-  const code = (err as { code?: string }).code;
-  const message = (err as Error).message ?? '';
-  if ((code && UNAVAILABLE.has(code)) || /timeout|terminat|Connection/i.test(message)) {
-    return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', {
-      retriable: true,
-      cause: err,
-    });
-  }
-  return err;
-}
-
 /** Runs one parameterised statement. */
 export async function queryRows<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -196,6 +168,6 @@ export async function queryRows<R extends pg.QueryResultRow>(
   try {
     return (await pool.query<R>(text, values)).rows;
   } catch (err) {
-    throw classifyDbError(err);
+    throw readerDatabaseError(err);
   }
 }

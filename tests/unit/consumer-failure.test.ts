@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, classifyDatabaseError } from '../../src/consumer/failure.js';
+import { backoffMs } from '../../src/consumer/failure.js';
+import { classifyDatabaseError } from '../../src/timescale/database.errors.js';
 import {
   INSERT_READINGS_SQL,
   insertParams,
   numberArrayLiteral,
   textArrayLiteral,
-} from '../../src/consumer/readings.insert.js';
+} from '../../src/timescale/readings.insert.js';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 

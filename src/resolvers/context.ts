@@ -8,7 +8,7 @@ import type { SeriesService } from '../timescale/series.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayMetrics } from '../metrics/gateway.metrics.js';
-import type { PipelineStatusService } from '../ops/pipeline-status.service.js';
+import type { PipelineStatusService } from '../status/pipeline-status.service.js';
 
 export interface GatewayServices {
   health: HealthService;
@@ -20,7 +20,7 @@ export interface GatewayServices {
   live: LiveService;
   /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
   metrics: GatewayMetrics;
-  /** `pipelineStatus` (src/ops); admin only. */
+  /** `pipelineStatus` (src/status); admin only. */
   pipeline: PipelineStatusService;
 }
 

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { ValidReading } from '../domain/reading.js';
-import { classifyDatabaseError } from './failure.js';
+import { classifyDatabaseError } from './database.errors.js';
 
 export const INSERT_READINGS_SQL = `INSERT INTO readings (user_id, metric, time, value, device_id, event_id)
 SELECT u, m, to_timestamp(t / 1000::float8), v, d, e
