@@ -29,6 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   resolvers: ['auth', 'domain', 'health', 'ingest', 'live', 'metrics', 'status', 'timescale', 'trino'],
   schema: ['live', 'resolvers'],
   graphiql: ['http'],
+  demo: ['auth', 'domain', 'kafka'],
   gateway: [
     'auth',
     'flink',
