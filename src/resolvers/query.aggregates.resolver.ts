@@ -20,6 +20,11 @@ export class AggregateQueryResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Arg('timeZone', () => String, {
+      nullable: true,
+      description: 'IANA time zone (default UTC) whose local hours and days HOUR and DAY follow.',
+    })
+    timeZone: string | null,
   ): Promise<CohortPoint[]> {
     // A TrinoError is an AppError with its code: it fails this field only, as it is.
     return [
@@ -28,6 +33,7 @@ export class AggregateQueryResolver {
         from,
         to,
         bucket as `${Bucket}` as BucketName,
+        { timeZone },
       )),
     ];
   }

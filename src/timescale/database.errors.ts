@@ -40,6 +40,13 @@ export function classifyDatabaseError(err: unknown): DatabaseFailure {
  * never reach a client.
  */
 export function readerDatabaseError(err: unknown): unknown {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  // A zone name this process accepted but the database's own zone data does not know.
+  if (e?.code === '22023' && typeof e.message === 'string' && /time zone/i.test(e.message)) {
+    return new AppError(ErrorCode.INVALID_TIME_ZONE, 'timeZone: the database does not know this time zone', {
+      cause: err,
+    });
+  }
   if (err instanceof AppError || classifyDatabaseError(err) !== 'unavailable') return err;
   return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', {
     retriable: true,

@@ -22,6 +22,8 @@ const TRINO_CODES = [
   'INVALID_RANGE',
   /** The range would produce more buckets than allowed. */
   'TOO_MANY_POINTS',
+  /** The time zone is not an IANA zone name. */
+  'INVALID_TIME_ZONE',
   /** Any other argument out of its domain (bucket name, leaderboard limit). */
   'BAD_USER_INPUT',
 ] as const satisfies readonly ErrorCode[];

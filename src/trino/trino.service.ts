@@ -42,6 +42,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface CohortStatsOptions extends CallOptions {
+  /** IANA zone whose local hours and days the HOUR and DAY buckets follow; default UTC. */
+  timeZone?: string | null | undefined;
+}
+
 export interface TrinoPing {
   latencyMs: number;
   queryId: string | undefined;
@@ -58,13 +63,16 @@ export interface TrinoService {
   readonly phase: TrinoServicePhase;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Per bucket (epoch-aligned, UTC, labelled by its start), across all users; empty buckets omitted. */
+  /**
+   * Per bucket (labelled by its start; HOUR and DAY local to `options.timeZone`, shorter ones
+   * epoch-aligned), across all users; empty buckets omitted.
+   */
   cohortStats(
     metric: string,
     from: Date,
     to: Date,
     bucket: BucketName,
-    options?: CallOptions,
+    options?: CohortStatsOptions,
   ): Promise<readonly CohortPoint[]>;
   /** Users ranked by sum (count-like metrics) or average (the others) over [from, to). */
   leaderboard(
@@ -116,7 +124,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
   const withLifetime = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, lifetime.signal]);
 
   const cohortKey = (r: CohortStatsRequest): string =>
-    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}`;
+    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}|${r.timeZone}`;
   const leaderboardKey = (r: LeaderboardRequest): string =>
     `leaderboard|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.limit}`;
 
@@ -136,13 +144,13 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     },
     async cohortStats(metric, from, to, bucket, callOptions = {}) {
       ensureServing();
-      const request = validateCohortStatsRequest({ metric, from, to, bucket }, limits);
+      const request = validateCohortStatsRequest({ metric, from, to, bucket, timeZone: callOptions.timeZone }, limits);
       return cache.get(
         cohortKey(request),
         async (signal) => {
           const outcome = await runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) });
           // Frozen: one answer is handed to every caller of the same key until it expires.
-          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket).map((p) => Object.freeze(p)));
+          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket, request.timeZone).map((p) => Object.freeze(p)));
         },
         callOptions.signal,
       );
