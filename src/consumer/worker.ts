@@ -174,7 +174,12 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     const plan = planBatch(batch.messages, now());
 
     const db = pool!;
-    const written = await retrying(p, 'database', () => insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading));
+    const written = await retrying(p, 'database', () =>
+      insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading, {
+        origin: from,
+        offsetOf: (r: Row) => r.source.offset,
+      }),
+    );
     if (written === ABORTED) return;
 
     const dead = plan.rejected.map((r) => dlqMessage(r.source, r, from));

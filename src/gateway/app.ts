@@ -27,6 +27,7 @@ import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
 import { requestIdOf } from '../http/request-id.js';
+import { createExportRoute } from './export.route.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -91,6 +92,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     },
     { method: 'GET', path: '/metrics', handle: (req, res) => services.metrics.handle(req, res) },
   ];
+
+  routes.push(createExportRoute({ auth, limits, exports: services.exports, logger }));
 
   // GraphiQL from local assets (no CDN); off in production together with introspection.
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;

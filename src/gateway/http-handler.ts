@@ -52,7 +52,9 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
-      const route = opts.routes.find((r) => r.path === url.pathname && r.method === method);
+      const route = opts.routes.find(
+        (r) => r.method === method && (r.pattern ? r.pattern.test(url.pathname) : r.path === url.pathname),
+      );
       if (route) return await route.handle(req, res);
       if (url.pathname !== opts.graphqlPath)
         return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);

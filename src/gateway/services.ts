@@ -17,13 +17,18 @@ import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js'
 import { createIngestService } from '../ingest/ingest.service.js';
 import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
+import { createExportService } from '../timescale/export.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import type { GatewayServices } from '../resolvers/context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
 import { createPipelineStatusService } from '../status/pipeline-status.service.js';
-import { sharedAdmin } from '../kafka/offsets.js';
+import { sharedAdmin, topicOffsets } from '../kafka/offsets.js';
+import { AppError, ErrorCode } from '../errors.js';
+import { createErasureService } from '../privacy/erasure.service.js';
+import { erasureSteps } from '../privacy/erasure.steps.js';
+import { eraseFromTimescale, recordErasure } from '../timescale/erasure.store.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
 interface Part {
@@ -60,6 +65,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
   });
   const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
+  const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
 
   const services: GatewayServices = {
     health: createHealthService([
@@ -74,13 +80,30 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     ),
     series,
     readings: createReadingsService(pool, config),
+    exports: createExportService(pool, config),
+    erasure: createErasureService({
+      steps: erasureSteps({
+        topic: config.kafka.topics.ingestion,
+        endOffsets: (topic) =>
+          admin.use((a) => topicOffsets(a, topic)).catch((err: unknown) => {
+            throw new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'Kafka cannot tell the topic offsets; nothing was erased', {
+              retriable: true,
+              cause: err,
+            });
+          }),
+        eraseTimescale: (userId, ledger) => eraseFromTimescale(pool, userId, ledger),
+        clearResultCache: () => trino.clearCache(),
+      }),
+      record: (userId, by, stores) => recordErasure(pool, userId, by, stores),
+      logger,
+    }),
     trino,
     live,
     metrics,
     pipeline: createPipelineStatusService({
       config,
       logger,
-      admin: sharedAdmin(() => kafka.admin({ retry: { retries: 1 } })),
+      admin,
       health: createHealthService([
         postgresCheck(pool),
         {

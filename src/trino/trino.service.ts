@@ -85,6 +85,8 @@ export interface TrinoService {
   /** A real `SELECT 1` through Trino, uncached, bounded by a short timeout. */
   ping(options?: CallOptions & { timeoutMs?: number }): Promise<TrinoPing>;
   stats(): TrinoServiceStats;
+  /** Drops every cached answer (a user's data was erased); returns how many there were. */
+  clearCache(): number;
 }
 
 const PING_TIMEOUT_MS = 5_000;
@@ -176,6 +178,11 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
         timeoutMs: Math.min(callOptions.timeoutMs ?? PING_TIMEOUT_MS, config.trino.queryTimeoutMs),
       });
       return { latencyMs: outcome.elapsedMs, queryId: outcome.queryId };
+    },
+    clearCache() {
+      const { size } = cache.stats();
+      cache.clear();
+      return size;
     },
     stats() {
       return { ...cache.stats(), trinoQueries: runner.submitted };

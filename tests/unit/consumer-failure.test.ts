@@ -46,8 +46,10 @@ describe('backoffMs', () => {
 describe('insert of a batch', () => {
   it('is one statement over column arrays, idempotent on the identity', () => {
     expect(INSERT_READINGS_SQL).toMatch(
-      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/,
+      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\], \$7::int8\[\]\)/,
     );
+    // Erased users' messages sent before the erasure are skipped by the same statement.
+    expect(INSERT_READINGS_SQL).toMatch(/WHERE NOT EXISTS \(\s*SELECT 1 FROM erasure_ledger/);
     expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING$/);
   });
 
