@@ -29,6 +29,6 @@ export class SeriesShapeArgs {
 
 export const shapeOf = (a: SeriesShapeArgs): Pick<SeriesArgs, 'timeZone' | 'fill' | 'maxPoints'> => ({
   timeZone: a.timeZone ?? null,
-  fill: a.fill ?? Fill.NONE,
+  fill: (a.fill ?? Fill.NONE) as `${Fill}`,
   maxPoints: a.maxPoints ?? null,
 });
