@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../logger.js';
 import { checkUserId } from '../timescale/series.range.js';
-import type { ErasureOutcome, ErasureStep, StoreErasure } from './erasure.types.js';
+import type { ErasureOutcome, ErasureStep, StoreErasure } from '../domain/erasure.js';
 
 export interface ErasureService {
   /** Throws INVALID_USER_ID before touching anything; a failing store fails the call (ask again). */

@@ -12,7 +12,7 @@
  */
 import type { PartitionOffsets } from '../kafka/offsets.js';
 import type { LedgerEntry } from '../timescale/erasure.store.js';
-import type { ErasureStep, StoreErasure } from './erasure.types.js';
+import type { ErasureStep, StoreErasure } from '../domain/erasure.js';
 
 export interface ErasureStores {
   /** src/timescale/erasure.store.ts `eraseFromTimescale`, bound to the pool. */

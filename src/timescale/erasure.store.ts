@@ -16,7 +16,7 @@
  * the deleted readings' invalidations by its policy.
  */
 import type pg from 'pg';
-import type { StoreErasure } from '../privacy/erasure.types.js';
+import type { StoreErasure } from '../domain/erasure.js';
 import { readerDatabaseError } from './database.errors.js';
 
 export interface LedgerEntry {
