@@ -26,6 +26,7 @@ import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields 
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
+import { operationRecorder } from '../metrics/operation.record.js';
 import { requestIdOf } from '../http/request-id.js';
 import { createExportRoute } from './export.route.js';
 
@@ -146,6 +147,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     maxPayloadBytes: config.gateway.maxBodyBytes,
     development,
     completeAll: () => services.live.completeAll(),
+    // Counted and logged as an HTTP operation is (src/metrics/operation.record.ts).
+    onOperation: operationRecorder(services.metrics, logger.child({ part: 'graphql' })),
   });
 
   return {
