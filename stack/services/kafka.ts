@@ -1,6 +1,6 @@
 /**
  * Kafka 3.9 in KRaft combined mode (broker and controller in one JVM), on loopback.
- * Storage is formatted on the first start; the topics of DESIGN.md are created after every start
+ * Storage is formatted on the first start; the topics of docs/contracts.md are created after every start
  * (creating an existing topic is a no-op).
  */
 import { spawnSync } from 'node:child_process';
@@ -124,7 +124,7 @@ export const kafka: ServiceDefinition = {
   startTimeoutMs: 90_000,
   processes: () => [NAME],
   async fetch(ctx) {
-    fetchWithMaven(join(ctx.repoDir, 'stack', 'kafka', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    await fetchWithMaven(join(ctx.repoDir, 'stack', 'kafka', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
     if (runningPid(ctx.paths, NAME) !== undefined) return;
