@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** ANSI escape sequences (colours, cursor moves). */
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
 
 export const stripAnsi = (line: string): string => line.replace(ANSI, '');
 

@@ -100,7 +100,8 @@ async function count(type: string, outcome: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-describe('graphql-ws operations in /metrics', () => {
+// A bound on a hung connection, not a speed check: a busy machine may take seconds to connect.
+describe('graphql-ws operations in /metrics', { timeout: 30_000 }, () => {
   it('a query over WebSocket moves the operation counter', async () => {
     const before = await count('query', 'ok');
     expect((await run('query Hello { hello }')).data).toEqual([{ hello: 'world' }]);
