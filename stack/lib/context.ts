@@ -1,15 +1,17 @@
 /** The stack's context from the environment, for the CLI and for tests that stop and restart services. */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { stackPaths, waitUntilReady } from './process.js';
 import type { ServiceDefinition, StackContext } from './service.js';
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function createStackContext(log: (m: string) => void = (m) => console.log(`[stack] ${m}`)): StackContext {
-  const config = loadConfig();
-  return { config, paths: stackPaths(config.stack.dir), repoDir, log };
+export function createStackContext(
+  log: (m: string) => void = (m) => console.log(`[stack] ${m}`),
+  config: Config = loadConfig(),
+): StackContext {
+  return { config, paths: stackPaths(config.stack.dir, config.stack.distDir), repoDir, log };
 }
 
 /** Starts one service (if needed) and waits until it answers and its setup ran. */

@@ -1,6 +1,6 @@
 /**
- * Apache Flink 1.20 as three local JVMs: a standalone session JobManager, one TaskManager and the
- * SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
+ * Apache Flink 1.20 as local JVMs: a standalone session JobManager, one TaskManager (two in the
+ * cluster profile) and the SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
  * assembles (flink-dist is not on the reachable Maven mirror, so there are no Flink shell scripts
  * either). Everything the scripts would have computed is written out here instead: the conf dir,
  * the memory flags and the JDK 17 module flags.
@@ -72,6 +72,38 @@ const MEMORY = {
 } as const;
 const TASK_SLOTS = 4;
 
+/** TaskManagers of the profile: one, or two in the cluster (`flink-taskmanager-1`, `-2`). */
+function taskManagers(ctx: StackContext): string[] {
+  return ctx.config.stack.profile === 'cluster' ? [`${TASKMANAGER}-1`, `${TASKMANAGER}-2`] : [TASKMANAGER];
+}
+
+function processNames(ctx: StackContext): string[] {
+  return [JOBMANAGER, ...taskManagers(ctx), SQL_GATEWAY];
+}
+
+/**
+ * Slots per TaskManager. In the cluster each TaskManager has a slot for every subtask of the job,
+ * so that when one is lost the job restarts on the other alone instead of waiting for it.
+ */
+function taskSlots(ctx: StackContext): number {
+  return ctx.config.stack.profile === 'cluster' ? Math.max(TASK_SLOTS, ctx.config.flink.parallelism) : TASK_SLOTS;
+}
+
+/**
+ * The cluster's additions to config.yaml: subtasks spread over both TaskManagers, and a lost
+ * TaskManager noticed within seconds (heartbeats every 2 s, gone after 10 s or two refused
+ * heartbeat calls) rather than the default 50 s.
+ */
+const CLUSTER_CONF = [
+  '',
+  '# Cluster profile (stack/services/flink.ts)',
+  'cluster.evenly-spread-out-slots: true',
+  'heartbeat.interval: 2000',
+  'heartbeat.timeout: 10000',
+  'heartbeat.rpc-failure-threshold: 2',
+  '',
+].join('\n');
+
 function dirs(ctx: StackContext) {
   const dist = join(ctx.paths.dist, NAME);
   const home = join(ctx.paths.data, NAME);
@@ -120,7 +152,7 @@ function writeConf(ctx: StackContext): void {
     JM_OFF_HEAP: mb(jm.offHeap),
     JM_METASPACE: mb(jm.metaspace),
     JM_OVERHEAD: mb(jm.overhead),
-    TM_SLOTS: TASK_SLOTS,
+    TM_SLOTS: taskSlots(ctx),
     TM_CPU_CORES: 2,
     TM_FRAMEWORK_HEAP: mb(tm.frameworkHeap),
     TM_TASK_HEAP: mb(tm.taskHeap),
@@ -138,13 +170,20 @@ function writeConf(ctx: StackContext): void {
   };
   for (const file of ['config.yaml', 'log4j-console.properties']) {
     const template = readFileSync(join(d.templates, file), 'utf8');
-    writeFileSync(join(d.conf, file), render(template, values, file));
+    const extra = file === 'config.yaml' && ctx.config.stack.profile === 'cluster' ? CLUSTER_CONF : '';
+    writeFileSync(join(d.conf, file), render(template, values, file) + extra);
   }
 }
 
 function jvmArgs(ctx: StackContext, name: string): string[] {
   const d = dirs(ctx);
   const tm = MEMORY.taskManager;
+  const taskManagerMemory = [
+    `-Xms${tm.frameworkHeap + tm.taskHeap}m`,
+    `-Xmx${tm.frameworkHeap + tm.taskHeap}m`,
+    `-XX:MaxDirectMemorySize=${tm.frameworkOffHeap + tm.taskOffHeap + tm.network}m`,
+    `-XX:MaxMetaspaceSize=${tm.metaspace}m`,
+  ];
   const memory: Record<string, string[]> = {
     [JOBMANAGER]: [
       `-Xms${MEMORY.jobManager.heap}m`,
@@ -152,12 +191,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
       `-XX:MaxDirectMemorySize=${MEMORY.jobManager.offHeap}m`,
       `-XX:MaxMetaspaceSize=${MEMORY.jobManager.metaspace}m`,
     ],
-    [TASKMANAGER]: [
-      `-Xms${tm.frameworkHeap + tm.taskHeap}m`,
-      `-Xmx${tm.frameworkHeap + tm.taskHeap}m`,
-      `-XX:MaxDirectMemorySize=${tm.frameworkOffHeap + tm.taskOffHeap + tm.network}m`,
-      `-XX:MaxMetaspaceSize=${tm.metaspace}m`,
-    ],
+    ...Object.fromEntries(taskManagers(ctx).map((n) => [n, taskManagerMemory])),
     [SQL_GATEWAY]: [`-Xmx${MEMORY.sqlGatewayHeap}m`],
   };
   return [
@@ -176,7 +210,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
 }
 
 function processArgs(ctx: StackContext, name: string): string[] {
-  const main = MAIN_CLASS[name];
+  const main = MAIN_CLASS[name.startsWith(TASKMANAGER) ? TASKMANAGER : name];
   if (main === undefined) throw new Error(`unknown Flink process ${name}`);
   // The SQL Gateway takes its conf dir from FLINK_CONF_DIR only; the cluster entry points want the flag.
   return name === SQL_GATEWAY
@@ -190,18 +224,16 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
-const PROCESSES = [JOBMANAGER, TASKMANAGER, SQL_GATEWAY];
-
 export const flink: ServiceDefinition = {
   name: NAME,
   // Three JVMs starting at once on two cores; the TaskManager registers a few seconds after the JobManager.
   startTimeoutMs: 120_000,
-  processes: () => [...PROCESSES],
+  processes: (ctx) => processNames(ctx),
   async fetch(ctx) {
     await fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
-    const missing = PROCESSES.filter((p) => runningPid(ctx.paths, p) === undefined);
+    const missing = processNames(ctx).filter((p) => runningPid(ctx.paths, p) === undefined);
     if (missing.length === 0) return;
     const d = dirs(ctx);
     writeConf(ctx);
@@ -218,8 +250,9 @@ export const flink: ServiceDefinition = {
   },
   async probe(ctx) {
     const overview = (await getJson(`${ctx.config.flink.restUrl}/overview`)) as { taskmanagers?: number };
-    if (!overview.taskmanagers || overview.taskmanagers < 1) {
-      throw new Error('JobManager is up but no TaskManager has registered yet');
+    const expected = taskManagers(ctx).length;
+    if (!overview.taskmanagers || overview.taskmanagers < expected) {
+      throw new Error(`JobManager is up but ${overview.taskmanagers ?? 0} of ${expected} TaskManagers registered`);
     }
     await getJson(`${ctx.config.flink.sqlGatewayUrl}/v1/info`);
   },
@@ -231,7 +264,7 @@ export const flink: ServiceDefinition = {
     };
   },
   async stop(ctx) {
-    // Gateway first (it holds sessions), then the TaskManager, so the JobManager sees it leave cleanly.
-    for (const name of [...PROCESSES].reverse()) await stopProcess(ctx.paths, name, 20_000);
+    // Gateway first (it holds sessions), then the TaskManagers, so the JobManager sees them leave cleanly.
+    for (const name of [...processNames(ctx)].reverse()) await stopProcess(ctx.paths, name, 20_000);
   },
 };
