@@ -74,12 +74,24 @@ export interface TrinoPageError {
   errorType?: string;
 }
 
-/** Error names meaning "the cluster cannot take queries right now", not "this query is wrong". */
+/**
+ * Error names meaning "the cluster cannot take queries right now", not "this query is wrong". The
+ * second group is a worker lost while it ran part of the query (killed, or cut off): the same
+ * query succeeds once the coordinator has dropped the node or it is back.
+ */
 const UNAVAILABLE_NAMES = new Set([
   'SERVER_STARTING_UP',
   'SERVER_SHUTTING_DOWN',
   'NO_NODES_AVAILABLE',
   'CLUSTER_OUT_OF_MEMORY',
+  'REMOTE_HOST_GONE',
+  'REMOTE_TASK_ERROR',
+  'REMOTE_TASK_FAILED',
+  'REMOTE_TASK_MISMATCH',
+  'REMOTE_BUFFER_CLOSE_FAILED',
+  'PAGE_TRANSPORT_ERROR',
+  'PAGE_TRANSPORT_TIMEOUT',
+  'TOO_MANY_REQUESTS_FAILED',
 ]);
 
 /** A failure Trino reported on a result page. */

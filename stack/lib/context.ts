@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.js';
 import { stackPaths, waitUntilReady } from './process.js';
-import type { ServiceDefinition, StackContext } from './service.js';
+import { startTimeoutMs, type ServiceDefinition, type StackContext } from './service.js';
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -18,7 +18,7 @@ export function createStackContext(
 export async function bringUp(ctx: StackContext, s: ServiceDefinition): Promise<number> {
   const started = Date.now();
   await s.start(ctx);
-  await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), s.startTimeoutMs, s.processes(ctx));
+  await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), startTimeoutMs(ctx, s), s.processes(ctx));
   await s.afterStart?.(ctx);
   return Date.now() - started;
 }

@@ -168,7 +168,11 @@ export async function waitUntilReady(
     }
     if (Date.now() > deadline) {
       const reason = last instanceof Error ? last.message : String(last);
-      throw new ServiceStartError(name, `no answer after ${timeoutMs} ms (${reason})`, logFile(paths, name));
+      throw new ServiceStartError(
+        name,
+        `no answer after ${timeoutMs} ms (${reason})`,
+        logFile(paths, processNames[0] ?? name),
+      );
     }
     await sleep(500);
   }

@@ -92,12 +92,15 @@ function taskSlots(ctx: StackContext): number {
 /**
  * The cluster's additions to config.yaml: subtasks spread over both TaskManagers, and a lost
  * TaskManager noticed within seconds (heartbeats every 2 s, gone after 10 s or two refused
- * heartbeat calls) rather than the default 50 s.
+ * heartbeat calls) rather than the default 50 s. Five JVMs starting at once on two busy cores
+ * miss the RPC system's 10 s start-up and ask timeouts, so those are longer.
  */
 const CLUSTER_CONF = [
   '',
   '# Cluster profile (stack/services/flink.ts)',
   'cluster.evenly-spread-out-slots: true',
+  'pekko.startup-timeout: 60 s',
+  'pekko.ask.timeout: 30 s',
   'heartbeat.interval: 2000',
   'heartbeat.timeout: 10000',
   'heartbeat.rpc-failure-threshold: 2',

@@ -46,10 +46,9 @@ function dirs(ctx: StackContext, node: KafkaNode) {
 }
 
 /**
- * A cluster's settings: copies and acknowledgements from the configuration, the controller fencing
- * a silent broker after 6 s (default 9 s) so that a killed leader's partitions move sooner, and a
- * follower dropped from the in-sync set after 10 s without catching up (default 30 s), which is
- * how long acks=all writes wait on a paused broker.
+ * A cluster's settings: copies and acknowledgements from the configuration, and a follower dropped
+ * from the in-sync set after 10 s without catching up (default 30 s), which is how long acks=all
+ * writes wait on a paused broker. The controller fences a silent broker after the default 9 s.
  */
 function replicationSettings(ctx: StackContext, nodes: KafkaNode[]): string[] {
   const rf = Math.min(ctx.config.kafka.replicationFactor, nodes.length);
@@ -64,8 +63,12 @@ function replicationSettings(ctx: StackContext, nodes: KafkaNode[]): string[] {
   if (nodes.length === 1) return common;
   return [
     ...common,
-    'broker.session.timeout.ms=6000',
-    'broker.heartbeat.interval.ms=1000',
+    // Raft elections: with the 1 s / 2 s defaults three controllers starved of CPU (two cores,
+    // many JVMs) vote in circles; a few seconds still elects a leader promptly.
+    'controller.quorum.election.timeout.ms=5000',
+    'controller.quorum.fetch.timeout.ms=15000',
+    // A node that cannot register within the default 60 s (a slow start beside other JVMs) exits.
+    'initial.broker.registration.timeout.ms=300000',
     'replica.lag.time.max.ms=10000',
     'unclean.leader.election.enable=false',
     // Loopback replication on two shared cores: fewer threads than the defaults (3 network, 8 io).
@@ -153,7 +156,16 @@ function formatStorage(ctx: StackContext, nodes: KafkaNode[], props: Map<string,
   for (const n of missing) {
     const fmt = spawnSync(
       java,
-      [...jvmArgs(ctx, n, clustered), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props.get(n.name)!, '-g'],
+      [
+        ...jvmArgs(ctx, n, clustered),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props.get(n.name)!,
+        '-g',
+      ],
       { encoding: 'utf8' },
     );
     if (fmt.status !== 0) throw new Error(`kafka storage format failed for ${n.name}: ${fmt.stdout}${fmt.stderr}`);

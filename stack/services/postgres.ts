@@ -77,7 +77,8 @@ function serverUser(): { uid: number; gid: number } | undefined {
   const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const uid = id('-u');
   const gid = id('-g');
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root and there is no postgres account to run Postgres as');
+  if (!Number.isInteger(uid) || uid <= 0)
+    throw new Error('running as root and there is no postgres account to run Postgres as');
   return { uid, gid };
 }
 
@@ -108,7 +109,8 @@ export const postgres: ServiceDefinition = {
     if (runningPid(ctx.paths, NAME) !== undefined) return;
     const t = target(ctx);
     const own = ctx.config.stack.profile === 'cluster';
-    if (own && !isLoopback(t.host)) throw new Error(`the cluster profile runs its own Postgres on loopback, not ${t.host}`);
+    if (own && !isLoopback(t.host))
+      throw new Error(`the cluster profile runs its own Postgres on loopback, not ${t.host}`);
     if (!own) {
       try {
         await query(ctx, 'postgres', 'SELECT 1');
@@ -151,8 +153,8 @@ export const postgres: ServiceDefinition = {
   },
   endpoints(ctx) {
     const t = target(ctx);
-    const embedded = runningPid(ctx.paths, NAME) !== undefined;
-    return { url: `postgres://${t.user}@${t.host}:${t.port}/${t.database}${embedded ? ' (embedded)' : ''}` };
+    const own = runningPid(ctx.paths, NAME) !== undefined;
+    return { url: `postgres://${t.user}@${t.host}:${t.port}/${t.database}${own ? " (this stack's own server)" : ''}` };
   },
   async stop(ctx) {
     // SIGTERM is Postgres' "smart" shutdown, which waits for clients to leave; SIGINT ("fast")

@@ -111,14 +111,21 @@ function nodeConfig(ctx: StackContext, name: string): string[] {
     `query.max-memory-per-node=${clustered ? '640MB' : '768MB'}`,
   ];
   if (name === WORKER) {
-    return ['coordinator=false', `http-server.http.port=${nodePort(ctx, name)}`, `discovery.uri=http://${host}:${port}`, ...limits];
+    return [
+      'coordinator=false',
+      `http-server.http.port=${nodePort(ctx, name)}`,
+      `discovery.uri=http://${host}:${port}`,
+      ...limits,
+    ];
   }
   return [
     'coordinator=true',
     `node-scheduler.include-coordinator=${clustered ? 'false' : 'true'}`,
     `http-server.http.port=${port}`,
     `discovery.uri=http://${host}:${port}`,
-    ...(clustered ? ['failure-detector.heartbeat-interval=1s', 'failure-detector.warmup-time=5s', 'failure-detector.threshold=0.1'] : []),
+    ...(clustered
+      ? ['failure-detector.heartbeat-interval=1s', 'failure-detector.warmup-time=5s', 'failure-detector.threshold=0.1']
+      : []),
     ...limits,
   ];
 }
@@ -238,7 +245,9 @@ export const trino: ServiceDefinition = {
   },
   endpoints(ctx) {
     const worker =
-      ctx.config.stack.profile === 'cluster' ? { worker: `http://${ctx.config.trino.host}:${nodePort(ctx, WORKER)}` } : {};
+      ctx.config.stack.profile === 'cluster'
+        ? { worker: `http://${ctx.config.trino.host}:${nodePort(ctx, WORKER)}` }
+        : {};
     return { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/`, ...worker };
   },
   async stop(ctx) {
