@@ -144,6 +144,8 @@ export interface LoadOptions {
   pauseMs?: number;
   /** A client's request is abandoned after this: a hang, counted as a failed attempt. */
   requestTimeoutMs?: number;
+  /** Event time between consecutive readings (all readings share one clock, every one its own instant). */
+  stepMs?: number;
 }
 
 /** Clients ingesting batches through the gateway until stopped. */
@@ -167,6 +169,7 @@ export class IngestLoad {
       retryDelayMs: 1000,
       pauseMs: 50,
       requestTimeoutMs: 30_000,
+      stepMs: 1,
       ...options,
     };
   }
@@ -192,8 +195,8 @@ export class IngestLoad {
       return {
         userId: `${this.userPrefix}${n % 5}`,
         metric: 'HEART_RATE' as const,
-        // 1 ms apart: every reading its own identity, a day of them per 86 million.
-        time: new Date(this.base + n).toISOString(),
+        // stepMs apart: every reading its own identity.
+        time: new Date(this.base + n * this.o.stepMs).toISOString(),
         value: 50 + (n % 100),
         eventId: randomUUID(),
       };

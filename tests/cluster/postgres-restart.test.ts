@@ -55,7 +55,7 @@ describe("cluster: the cluster's Postgres restarted under ingest", () => {
       while (reading) {
         const at = Date.now();
         const r = await p.gw.gql(SERIES, { u: user, ...range });
-        const ext = r.errors?.[0]?.extensions ?? {};
+        const ext: { code?: string; retriable?: unknown } = r.errors?.[0]?.extensions ?? {};
         reads.push({
           at,
           ms: Date.now() - at,

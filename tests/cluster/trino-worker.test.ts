@@ -73,7 +73,7 @@ describe('cluster: Trino worker SIGKILLed', () => {
         expect(r.data?.cohortStats.map((p) => [p.count, p.users])).toEqual([[12, 3]]);
         return { at, ms, ok: true };
       }
-      const ext = r.errors[0]?.extensions ?? {};
+      const ext: { code?: string; retriable?: unknown } = r.errors[0]?.extensions ?? {};
       return { at, ms, ok: false, code: ext.code, retriable: ext.retriable === true };
     };
     expect((await ask()).ok).toBe(true);
