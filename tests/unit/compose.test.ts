@@ -13,13 +13,12 @@ import { services as stackServices } from '../../stack/services/index.js';
 interface ComposeService {
   image?: string;
   profiles?: string[];
-  environment?: Record<string, string>;
+  environment?: Record<string, string | number>;
   depends_on?: Record<string, unknown>;
   build?: { context: string; dockerfile: string };
   ports?: string[];
   volumes?: string[];
   command?: string | string[];
-  environment?: Record<string, string | number>;
 }
 const compose = parse(readFileSync('compose.yml', 'utf8')) as { services: Record<string, ComposeService> };
 const names = Object.keys(compose.services);
@@ -96,10 +95,10 @@ describe('compose.yml', () => {
     expect(existsSync('trino/catalog/kafka.properties')).toBe(true);
   });
 
-  it('runs the maintained Kafka UI (kafbat) against the broker, after the topics exist', () => {
+  it('runs the maintained Kafka UI (kafbat) against the brokers, after the topics exist', () => {
     const ui = compose.services['kafka-ui']!;
     expect(ui.image).toMatch(/^ghcr\.io\/kafbat\/kafka-ui:/);
-    expect(ui.environment?.['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']).toBe('kafka:9092');
+    expect(ui.environment?.['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']).toBe('kafka-1:19092,kafka-2:19092,kafka-3:19092');
     expect(Object.keys(ui.depends_on ?? {})).toContain('kafka-init');
   });
 
