@@ -244,11 +244,9 @@ export const trino: ServiceDefinition = {
     if (rows[0]?.[0] !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
   },
   endpoints(ctx) {
-    const worker =
-      ctx.config.stack.profile === 'cluster'
-        ? { worker: `http://${ctx.config.trino.host}:${nodePort(ctx, WORKER)}` }
-        : {};
-    return { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/`, ...worker };
+    const out: Record<string, string> = { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/` };
+    if (ctx.config.stack.profile === 'cluster') out.worker = `http://${ctx.config.trino.host}:${nodePort(ctx, WORKER)}`;
+    return out;
   },
   async stop(ctx) {
     // SIGTERM runs Trino's shutdown hooks (queries fail fast, no grace period needed here).
