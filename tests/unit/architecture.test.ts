@@ -33,6 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   demo: ['auth', 'domain', 'kafka'],
   gateway: [
     'auth',
+    'domain',
     'flink',
     'graphiql',
     'health',
