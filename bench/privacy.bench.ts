@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/privacy.bench.ts [--full] [--clean]
  */
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${port}/users/${user}/export`);
   let lines = 0;
   let bytes = 0;
-  const rl = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) });
+  const rl = createInterface({ input: Readable.fromWeb(res.body as WebReadableStream) });
   for await (const line of rl) {
     if (line.length > 0) lines += 1;
     bytes += line.length + 1;

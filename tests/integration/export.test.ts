@@ -4,6 +4,7 @@
  * oldest first, each line equal to what this file wrote; `from`/`to` cut the range; another
  * user's readings never appear; the access rule is the one for reading the user's data.
  */
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -52,7 +53,7 @@ describe('export of a user as NDJSON', () => {
 
   async function lines(res: Response): Promise<Line[]> {
     const out: Line[] = [];
-    const rl = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) });
+    const rl = createInterface({ input: Readable.fromWeb(res.body as WebReadableStream) });
     for await (const text of rl) out.push(JSON.parse(text) as Line);
     return out;
   }
