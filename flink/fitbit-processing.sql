@@ -3,7 +3,7 @@
 -- One statement set, so one Flink job that reads the source topic once. `npm run flink:deploy`
 -- (src/flink/) fills in every ${...} placeholder from the configuration and submits the statements
 -- in order through the SQL Gateway; after substitution the file also runs as-is in Flink's SQL client.
--- Message shapes are the contracts of docs/contracts.md: reading v1 in, metric window v1 and alert v1 out.
+-- Message shapes are the contracts of DESIGN.md: reading v1 in, metric window v1 and alert v1 out.
 -- Durations arrive as 'D HH:MM:SS.mmm' day-to-second literals (FLINK_WINDOW_SECONDS=60 gives
 -- '0 00:01:00.000'): Flink's code generation only takes SECOND intervals up to 999 s.
 
@@ -43,9 +43,6 @@ CREATE TEMPORARY TABLE readings (
   ),
   -- Readings may arrive up to the lateness out of order. LEAST keeps a reading stamped in the future
   -- from dragging the watermark ahead of the wall clock and making everyone else's readings late.
-  -- The gateway's heartbeat records ({"type":"heartbeat","time":<wall clock>}, one per partition every
-  -- FLINK_HEARTBEAT_INTERVAL_MS) move this watermark when no readings arrive, so windows close by the
-  -- wall clock; having no userId, they are dropped by `valid_readings` and never reach a window.
   WATERMARK FOR eventTime AS LEAST(eventTime, CURRENT_TIMESTAMP) - INTERVAL '${LATENESS}' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
@@ -63,7 +60,7 @@ CREATE TEMPORARY TABLE readings (
 );
 
 -- The reading v1 rules the consumer worker enforces, repeated here so a reading the worker sends to
--- the DLQ never lands in a window either. Ranges are the metric catalogue of docs/contracts.md.
+-- the DLQ never lands in a window either. Ranges are the metric catalogue of DESIGN.md.
 CREATE TEMPORARY VIEW valid_readings AS
 SELECT userId, metric, `value`, eventTime
 FROM readings

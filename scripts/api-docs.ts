@@ -95,40 +95,6 @@ function section(type: GraphQLNamedType, schema: GraphQLSchema): string[] {
   return out;
 }
 
-/** The routes served beside GraphQL that clients use (the schema cannot describe them). */
-const HTTP_ENDPOINTS = [
-  '## HTTP endpoints',
-  '',
-  '### GET /users/{userId}/export',
-  '',
-  '```text',
-  'GET /users/{userId}/export?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z',
-  'authorization: Bearer <token of the user, or of an admin>',
-  '```',
-  '',
-  "The user's readings as NDJSON (`application/x-ndjson`): one reading v1 object per line",
-  '(`{"eventId","userId","metric","time","value","deviceId"}`, absent fields left out), oldest first and',
-  'by metric within an instant. `from` (inclusive) and `to` (exclusive) are optional RFC 3339 instants.',
-  'The same access rule as reading the user: the user themself or an admin (`403 FORBIDDEN` otherwise).',
-  'Errors before the first line are JSON with `extensions.code` (`INVALID_USER_ID`, `INVALID_RANGE`,',
-  '`UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `DATABASE_UNAVAILABLE`); a failure in the middle aborts the',
-  'connection, so a cut export never looks complete.',
-  '',
-  'The body is streamed with constant memory in the gateway whatever the size, so a year of per-second',
-  'readings is one request. Download it to a file and read it line by line:',
-  '',
-  '```sh',
-  "curl -sf -H \"authorization: Bearer $TOKEN\" \\",
-  "  'http://127.0.0.1:4000/users/user-42/export?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z' \\",
-  '  -o user-42-2025.ndjson',
-  '```',
-  '',
-  '`curl -f` exits non-zero on an error status, and on a cut stream (`curl: (18)` or `(56)`). To resume',
-  'after a cut, drop the lines of the last instant received (it may be incomplete) and ask again with',
-  '`from` set to that instant.',
-  '',
-];
-
 export function renderApiDocs(sdl: string): string {
   const schema = buildSchema(sdl);
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(
@@ -157,7 +123,6 @@ export function renderApiDocs(sdl: string): string {
       out.push(`Returns ${typeRef(f.type, schema)}.`, '');
     }
   }
-  out.push(...HTTP_ENDPOINTS);
   const types = Object.values(schema.getTypeMap())
     .filter((t) => !t.name.startsWith('__') && !rootNames.has(t.name))
     .sort((a, b) => a.name.localeCompare(b.name));

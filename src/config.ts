@@ -68,8 +68,6 @@ const schema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('fitbit-gateway'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('fitbit-timescale-writer'),
   KAFKA_CONTROLLER_PORT: port.default(9093),
-  KAFKA_REPLICATION_FACTOR: positiveInt.default(1),
-  KAFKA_MIN_INSYNC_REPLICAS: positiveInt.default(1),
 
   // Postgres / TimescaleDB
   DATABASE_URL: z
@@ -97,7 +95,6 @@ const schema = z.object({
   FLINK_WINDOW_SECONDS: positiveInt.default(60),
   FLINK_LATENESS_SECONDS: nonNegativeInt.default(30),
   FLINK_IDLE_TIMEOUT_SECONDS: positiveInt.default(10),
-  FLINK_HEARTBEAT_INTERVAL_MS: nonNegativeInt.default(2000),
   FLINK_CHECKPOINT_INTERVAL_MS: positiveInt.default(10_000),
   FLINK_PARALLELISM: positiveInt.default(1),
   ALERT_HR_REST_BPM: finite.default(100),
@@ -139,9 +136,7 @@ const schema = z.object({
   RATE_LIMIT_BURST: nonNegativeInt.default(100),
 
   // Local stack
-  STACK_PROFILE: z.enum(['default', 'cluster']).default('default'),
   STACK_DIR: z.string().default('.stack'),
-  STACK_DIST_DIR: z.string().optional(),
   STACK_JAVA_HOME: z.string().optional(),
   TRINO_JAVA_HOME: z.string().optional(),
 });
@@ -168,11 +163,7 @@ export interface Config {
     topics: { ingestion: string; dlq: string; processed: string; alerts: string };
     partitions: number;
     consumerGroup: string;
-    /** KRaft controller listener of the first node; node i of a cluster listens on this + i. */
     controllerPort: number;
-    /** Copies of each topic the stack (and tests) create, and the copies an acks=all write needs. */
-    replicationFactor: number;
-    minInsyncReplicas: number;
   };
   postgres: {
     url: string;
@@ -198,11 +189,6 @@ export interface Config {
     windowSeconds: number;
     latenessSeconds: number;
     idleTimeoutSeconds: number;
-    /**
-     * Heartbeat records the gateway writes into every partition of the ingestion topic, so windows
-     * close by the wall clock when readings stop (src/kafka/heartbeat.ts). 0 disables.
-     */
-    heartbeatIntervalMs: number;
     checkpointIntervalMs: number;
     parallelism: number;
     alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
@@ -229,16 +215,7 @@ export interface Config {
     /** Window and alert identities remembered to drop repeats from the output topics. */
     dedupEntries: number;
   };
-  stack: {
-    /** default: one process per engine; cluster: replicated Kafka, two TaskManagers, a Trino worker. */
-    profile: StackProfile;
-    /** State of this stack: data, logs, pids. */
-    dir: string;
-    /** Fetched artifacts (jars, Trino's server); a cluster shares the default stack's. */
-    distDir: string;
-    javaHome: string | undefined;
-    trinoJavaHome: string | undefined;
-  };
+  stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
   auth: {
     /** development: a request without a token acts as an admin (logged); required: every request needs a valid token. */
     mode: 'development' | 'required';
@@ -271,31 +248,6 @@ export interface Config {
   };
 }
 
-export type StackProfile = 'default' | 'cluster';
-
-/**
- * What `STACK_PROFILE=cluster` changes: defaults only (anything set explicitly wins). The cluster
- * runs beside the default stack, so every port and the state folder differ; artifacts are shared.
- * Kafka: three brokers (each also a KRaft controller, on KAFKA_CONTROLLER_PORT + node index),
- * topics with three copies of which two must acknowledge. Flink runs one subtask per partition.
- * Postgres is a private server of the stack's own, so that it can be restarted in tests.
- */
-export const CLUSTER_DEFAULTS: Readonly<Record<string, string>> = {
-  STACK_DIR: '.stack-cluster',
-  STACK_DIST_DIR: '.stack/dist',
-  PORT: '4100',
-  KAFKA_BROKER: '127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094',
-  KAFKA_CONTROLLER_PORT: '19095',
-  KAFKA_REPLICATION_FACTOR: '3',
-  KAFKA_MIN_INSYNC_REPLICAS: '2',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:15432/fitbit',
-  TRINO_PORT: '18080',
-  FLINK_REST_URL: 'http://127.0.0.1:18091',
-  FLINK_SQL_GATEWAY_URL: 'http://127.0.0.1:18093',
-  FLINK_RPC_PORT: '16123',
-  CONSUMER_METRICS_PORT: '19464',
-};
-
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -321,11 +273,7 @@ function readDotEnv(file: string): Record<string, string> {
 export function loadConfig(env?: Record<string, string | undefined>): Config {
   const source = env ?? { ...readDotEnv(resolve('.env')), ...process.env };
   // Empty strings count as unset, so `FOO= npm run x` falls back to the default.
-  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== '')) as Record<
-    string,
-    string
-  >;
-  const cleaned = given.STACK_PROFILE === 'cluster' ? clusterDefaults(given) : given;
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
@@ -363,8 +311,6 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       partitions: r.KAFKA_PARTITIONS,
       consumerGroup: r.KAFKA_CONSUMER_GROUP,
       controllerPort: r.KAFKA_CONTROLLER_PORT,
-      replicationFactor: r.KAFKA_REPLICATION_FACTOR,
-      minInsyncReplicas: r.KAFKA_MIN_INSYNC_REPLICAS,
     },
     postgres: {
       url: r.DATABASE_URL,
@@ -390,7 +336,6 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       windowSeconds: r.FLINK_WINDOW_SECONDS,
       latenessSeconds: r.FLINK_LATENESS_SECONDS,
       idleTimeoutSeconds: r.FLINK_IDLE_TIMEOUT_SECONDS,
-      heartbeatIntervalMs: r.FLINK_HEARTBEAT_INTERVAL_MS,
       checkpointIntervalMs: r.FLINK_CHECKPOINT_INTERVAL_MS,
       parallelism: r.FLINK_PARALLELISM,
       alerts: {
@@ -409,13 +354,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       sessionTimeoutMs: r.CONSUMER_SESSION_TIMEOUT_MS,
     },
     live: { bufferSize: r.LIVE_BUFFER_SIZE, keepAliveMs: r.LIVE_KEEPALIVE_MS, dedupEntries: r.LIVE_DEDUP_ENTRIES },
-    stack: {
-      profile: r.STACK_PROFILE,
-      dir: resolve(r.STACK_DIR),
-      distDir: resolve(r.STACK_DIST_DIR ?? `${r.STACK_DIR}/dist`),
-      javaHome: r.STACK_JAVA_HOME,
-      trinoJavaHome: r.TRINO_JAVA_HOME,
-    },
+    stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
     auth: {
       mode: r.AUTH_MODE ?? (development ? 'development' : 'required'),
       jwtSecret: r.AUTH_JWT_SECRET,
@@ -437,13 +376,6 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       rateBurst: r.RATE_LIMIT_BURST,
     },
   };
-}
-
-/** The cluster's defaults under what was given; the job's parallelism follows the partition count. */
-function clusterDefaults(given: Record<string, string>): Record<string, string> {
-  const merged = { ...CLUSTER_DEFAULTS, ...given };
-  merged.FLINK_PARALLELISM ??= merged.KAFKA_PARTITIONS ?? '6';
-  return merged;
 }
 
 /**

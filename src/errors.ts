@@ -21,7 +21,6 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   INVALID_RANGE: 'INVALID_RANGE',
   TOO_MANY_POINTS: 'TOO_MANY_POINTS',
-  INVALID_TIME_ZONE: 'INVALID_TIME_ZONE',
   INVALID_CURSOR: 'INVALID_CURSOR',
   KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
   KAFKA_TIMEOUT: 'KAFKA_TIMEOUT',
@@ -44,60 +43,12 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/**
- * The codes that describe the world rather than the request: the same request may succeed later,
- * so a client (or the consumer worker) backs off and tries again. An AppError with one of these
- * codes is retriable unless it says otherwise; any other code is not.
- */
-export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCode.KAFKA_UNAVAILABLE,
-  ErrorCode.KAFKA_TIMEOUT,
-  ErrorCode.DATABASE_UNAVAILABLE,
-  ErrorCode.TRINO_UNAVAILABLE,
-  ErrorCode.TRINO_TIMEOUT,
-  ErrorCode.RATE_LIMITED,
-]);
-
-/**
- * Node socket and DNS codes that mean "nothing answered right now" (as opposed to an answer we did
- * not like). Shared by every adapter: Postgres, Trino and Kafka failures with one of these are
- * unavailability, retriable.
- */
-export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-/** The error's (or its cause's) `code` is a network code. */
-export function isNetworkError(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
-  const code = e?.code ?? e?.cause?.code;
-  return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
-}
-
-export interface AppErrorOptions {
-  /** Defaults to whether the code is one of RETRIABLE_CODES; shown to clients only when given. */
-  retriable?: boolean;
-  details?: Record<string, unknown>;
-  cause?: unknown;
-}
-
 /** An error meant for clients: its message is safe to show and its code is stable. */
 export class AppError extends GraphQLError {
-  /** Trying the same thing again later may succeed (the backend was away, not the input wrong). */
-  readonly retriable: boolean;
-
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options: AppErrorOptions = {},
+    options: { retriable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
     super(message, {
       extensions: {
@@ -108,14 +59,11 @@ export class AppError extends GraphQLError {
       originalError: options.cause instanceof Error ? options.cause : undefined,
     });
     this.name = 'AppError';
-    this.retriable = options.retriable ?? RETRIABLE_CODES.has(code);
   }
 }
 
-export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
-
 /** Finds the AppError inside whatever graphql-js wrapped around it. */
-export function appErrorOf(err: unknown): AppError | undefined {
+function appErrorOf(err: unknown): AppError | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 5 && cur; depth += 1) {
     if (cur instanceof AppError) return cur;

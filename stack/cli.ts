@@ -4,7 +4,7 @@
  */
 import { createStackContext } from './lib/context.js';
 import { runningPid, stopProcess, waitUntilReady } from './lib/process.js';
-import { startTimeoutMs, type ServiceDefinition, type StackContext } from './lib/service.js';
+import type { ServiceDefinition, StackContext } from './lib/service.js';
 import { services } from './services/index.js';
 
 function select(names: string[]): ServiceDefinition[] {
@@ -28,31 +28,20 @@ async function up(ctx: StackContext, chosen: ServiceDefinition[]) {
   const t0 = Date.now();
   await fetchAll(ctx, chosen);
   const tFetched = Date.now();
-  // Start everything first, then wait for all: the JVMs warm up side by side. A cluster has too
-  // many JVMs for that on two cores (their RPC systems miss a fixed 10 s start-up timeout), so its
-  // services start one after another.
-  const startOne = async (s: ServiceDefinition) => {
+  // Start everything first, then wait for all: the JVMs warm up side by side.
+  for (const s of chosen) {
     const wasUp = s.processes(ctx).length > 0 && s.processes(ctx).every((p) => runningPid(ctx.paths, p) !== undefined);
     await s.start(ctx);
     if (!wasUp && s.processes(ctx).length > 0) ctx.log(`${s.name}: started`);
-  };
-  const waitOne = async (s: ServiceDefinition) => {
-    const started = Date.now();
-    await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), startTimeoutMs(ctx, s), s.processes(ctx));
-    await s.afterStart?.(ctx);
-    return { s, ms: Date.now() - started };
-  };
-  let results: PromiseSettledResult<{ s: ServiceDefinition; ms: number }>[];
-  if (ctx.config.stack.profile === 'cluster') {
-    results = [];
-    for (const s of chosen) {
-      const r = await Promise.allSettled([startOne(s).then(() => waitOne(s))]);
-      results.push(r[0]!);
-    }
-  } else {
-    for (const s of chosen) await startOne(s);
-    results = await Promise.allSettled(chosen.map(waitOne));
   }
+  const results = await Promise.allSettled(
+    chosen.map(async (s) => {
+      const started = Date.now();
+      await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), s.startTimeoutMs, s.processes(ctx));
+      await s.afterStart?.(ctx);
+      return { s, ms: Date.now() - started };
+    }),
+  );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   for (const r of results) {
     if (r.status === 'fulfilled') {

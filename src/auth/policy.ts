@@ -84,8 +84,6 @@ export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.leaderboard': roles('analyst'),
   'Query.pipelineStatus': roles('admin'),
   'Mutation.ingestReadings': ingest,
-  // Erasure: the user themself or an admin, the same rule as reading the user's data.
-  'Mutation.eraseUserData': ownUser('userId'),
   'Subscription.metricWindows': ownUser('userId'),
   'Subscription.alerts': alerts,
 };

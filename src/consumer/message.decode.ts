@@ -3,10 +3,9 @@
  * refused. The topic is open to producers other than the gateway, so nothing about a message is
  * trusted: header, JSON, field types and ranges are all checked. Pure; unit-tested.
  */
-import type { IHeaders } from '../kafka/types.js';
+import type { IHeaders } from 'kafkajs';
 import { ErrorCode } from '../errors.js';
 import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
-import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER } from '../domain/heartbeat.js';
 
 export const SCHEMA_VERSION_HEADER = 'schema-version';
 
@@ -34,7 +33,7 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 }
 
 /**
- * The header `schema-version` may be absent (plain producers that write reading v1 as docs/contracts.md
+ * The header `schema-version` may be absent (plain producers that write reading v1 as DESIGN.md
  * shows it, without headers) or '1'. Anything else is a version this worker cannot read, so it
  * goes to the DLQ rather than being guessed at.
  */
@@ -46,14 +45,6 @@ function checkSchemaVersion(headers: IHeaders | undefined): Decoded | undefined 
     ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
     `header ${SCHEMA_VERSION_HEADER}: expected absent or "${READING_SCHEMA_VERSION}", got ${JSON.stringify(Array.isArray(v) ? v : v.slice(0, 32))}`,
   );
-}
-
-/**
- * A heartbeat (src/domain/heartbeat.ts) is there for the Flink job's watermark only: it is neither
- * a reading nor an error, so it is skipped without a row and without a DLQ copy.
- */
-export function isHeartbeat(headers: IHeaders | undefined): boolean {
-  return headerText(headers, RECORD_TYPE_HEADER) === HEARTBEAT_RECORD_TYPE;
 }
 
 export function decodeMessage(message: RawMessage, nowMs: number): Decoded {

@@ -10,19 +10,18 @@
  * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
  * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
  */
-import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types.js';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import { createKafka, createKeyedProducer } from '../kafka/client.js';
+import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
 import { createPool, type Pool } from '../timescale/pool.js';
 import { planBatch, type Row } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
 import { headerText } from './message.decode.js';
-import { backoffMs } from './failure.js';
-import { classifyDatabaseError } from '../timescale/database.errors.js';
-import { insertIsolatingRefusals } from '../timescale/readings.insert.js';
+import { backoffMs, classifyDatabaseError } from './failure.js';
+import { insertIsolatingRefusals } from './readings.insert.js';
 
 export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
 
@@ -37,8 +36,6 @@ export interface ConsumerWorkerStats {
   duplicates: number;
   /** Messages published to the DLQ. */
   dlq: number;
-  /** Heartbeat records of the Flink watermark, skipped (src/domain/heartbeat.ts). */
-  heartbeats: number;
   /** The same, by error code. */
   dlqByCode: Record<string, number>;
   /** Retries of a batch after a retriable failure (database or DLQ unavailable). */
@@ -98,16 +95,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   // Wakes back-off sleeps at stop, so a worker waiting for Postgres stops at once.
   const stopSignal = new AbortController();
 
-  const counters = {
-    batches: 0,
-    messages: 0,
-    rowsInserted: 0,
-    duplicates: 0,
-    dlq: 0,
-    heartbeats: 0,
-    retries: 0,
-    groupJoins: 0,
-  };
+  const counters = { batches: 0, messages: 0, rowsInserted: 0, duplicates: 0, dlq: 0, retries: 0, groupJoins: 0 };
   let assignments: Record<string, number[]> = {};
   const dlqByCode: Record<string, number> = {};
   const retriesBy = { database: 0, dlq: 0 };
@@ -185,12 +173,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     const plan = planBatch(batch.messages, now());
 
     const db = pool!;
-    const written = await retrying(p, 'database', () =>
-      insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading, {
-        origin: from,
-        offsetOf: (r: Row) => r.source.offset,
-      }),
-    );
+    const written = await retrying(p, 'database', () => insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading));
     if (written === ABORTED) return;
 
     const dead = plan.rejected.map((r) => dlqMessage(r.source, r, from));
@@ -218,7 +201,6 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     counters.rowsInserted += written.inserted;
     counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted);
     counters.dlq += dead.length;
-    counters.heartbeats += plan.heartbeats;
     for (const m of dead) {
       const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'UNKNOWN');
       dlqByCode[code] = (dlqByCode[code] ?? 0) + 1;
@@ -266,7 +248,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     print('Connected to TimescaleDB');
     log.info({ flavour, applied }, 'database ready');
 
-    producer = createKeyedProducer(kafka);
+    producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
 
     consumer = kafka.consumer({

@@ -3,7 +3,7 @@
  * producer that does not go through the gateway would, so the worker's dead-letter path has
  * something to show. Connected lazily; a broker that cannot be reached fails that one send.
  */
-import type { Producer } from '../kafka/types.js';
+import type { Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createKafka } from '../kafka/client.js';

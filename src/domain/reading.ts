@@ -1,5 +1,5 @@
 /**
- * Reading v1 (docs/contracts.md) and its validation. The same function checks a mutation's
+ * Reading v1 (DESIGN.md, contract) and its validation. The same function checks a mutation's
  * input and an untrusted Kafka message, so both paths accept and refuse exactly the same things.
  * It is hand-written (no per-object reflection validators) because it sits on the bulk-ingest hot path.
  */

@@ -14,10 +14,9 @@ import type { Config } from '../config.js';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
-import type { GatewayContext, GatewayServices } from '../resolvers/context.js';
+import type { GatewayContext, GatewayServices } from './context.js';
 import { buildServices } from './services.js';
-import { createHttpHandler } from './http-handler.js';
-import type { Route } from '../http/route.js';
+import { createHttpHandler, type Route } from './http-handler.js';
 import { attachLiveWebSocket } from '../live/ws-server.js';
 import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
@@ -26,9 +25,7 @@ import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields 
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
-import { operationRecorder } from '../metrics/operation.record.js';
-import { requestIdOf } from '../http/request-id.js';
-import { createExportRoute } from './export.route.js';
+import { requestIdOf } from '../ops/request-id.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -94,8 +91,6 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     { method: 'GET', path: '/metrics', handle: (req, res) => services.metrics.handle(req, res) },
   ];
 
-  routes.push(createExportRoute({ auth, limits, exports: services.exports, logger }));
-
   // GraphiQL from local assets (no CDN); off in production together with introspection.
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
   if (graphiql) routes.push(...graphiql.routes);
@@ -147,8 +142,6 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     maxPayloadBytes: config.gateway.maxBodyBytes,
     development,
     completeAll: () => services.live.completeAll(),
-    // Counted and logged as an HTTP operation is (src/metrics/operation.record.ts).
-    onOperation: operationRecorder(services.metrics, logger.child({ part: 'graphql' })),
   });
 
   return {

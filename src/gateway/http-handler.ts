@@ -6,7 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { ErrorCode } from '../errors.js';
-import type { Route } from '../http/route.js';
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
+}
 
 export interface HttpHandlerOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
@@ -52,9 +57,7 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
-      const route = opts.routes.find(
-        (r) => r.method === method && (r.pattern ? r.pattern.test(url.pathname) : r.path === url.pathname),
-      );
+      const route = opts.routes.find((r) => r.path === url.pathname && r.method === method);
       if (route) return await route.handle(req, res);
       if (url.pathname !== opts.graphqlPath)
         return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);

@@ -7,29 +7,20 @@ import type { Logger } from '../logger.js';
 import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createHealthService } from '../health/health.service.js';
-import { flinkCheck } from '../flink/health.check.js';
-import { kafkaCheck } from '../kafka/health.check.js';
-import { postgresCheck } from '../timescale/health.check.js';
-import { trinoCheck } from '../trino/health.check.js';
+import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
 import { jobStatus } from '../flink/deploy.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
 import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js';
 import { createIngestService } from '../ingest/ingest.service.js';
 import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
-import { createExportService } from '../timescale/export.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
-import { createHeartbeat } from '../kafka/heartbeat.js';
-import type { GatewayServices } from '../resolvers/context.js';
+import type { GatewayServices } from './context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
-import { createPipelineStatusService } from '../status/pipeline-status.service.js';
-import { sharedAdmin, topicOffsets } from '../kafka/offsets.js';
-import { AppError, ErrorCode } from '../errors.js';
-import { createErasureService } from '../privacy/erasure.service.js';
-import { erasureSteps } from '../privacy/erasure.steps.js';
-import { eraseFromTimescale, recordErasure } from '../timescale/erasure.store.js';
+import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
+import { sharedAdmin } from '../ops/kafka-offsets.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
 interface Part {
@@ -66,13 +57,12 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
   });
   const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
-  const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
 
   const services: GatewayServices = {
     health: createHealthService([
       kafkaHealth,
-      flinkCheck(config.flink, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
-      trinoCheck(config.trino),
+      flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
+      trinoCheck(config),
       postgresCheck(pool),
     ]),
     ingest: instrumentIngest(
@@ -81,30 +71,13 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     ),
     series,
     readings: createReadingsService(pool, config),
-    exports: createExportService(pool, config),
-    erasure: createErasureService({
-      steps: erasureSteps({
-        topic: config.kafka.topics.ingestion,
-        endOffsets: (topic) =>
-          admin.use((a) => topicOffsets(a, topic)).catch((err: unknown) => {
-            throw new AppError(ErrorCode.KAFKA_UNAVAILABLE, 'Kafka cannot tell the topic offsets; nothing was erased', {
-              retriable: true,
-              cause: err,
-            });
-          }),
-        eraseTimescale: (userId, ledger) => eraseFromTimescale(pool, userId, ledger),
-        clearResultCache: () => trino.clearCache(),
-      }),
-      record: (userId, by, stores) => recordErasure(pool, userId, by, stores),
-      logger,
-    }),
     trino,
     live,
     metrics,
     pipeline: createPipelineStatusService({
       config,
       logger,
-      admin,
+      admin: sharedAdmin(() => kafka.admin({ retry: { retries: 1 } })),
       health: createHealthService([
         postgresCheck(pool),
         {
@@ -121,16 +94,6 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     flinkJobRunning: (signal) => jobStatus(config, { signal }).then((j) => j.running),
   });
 
-  const heartbeat =
-    config.flink.heartbeatIntervalMs > 0
-      ? createHeartbeat({
-          kafka,
-          topic: config.kafka.topics.ingestion,
-          intervalMs: config.flink.heartbeatIntervalMs,
-          logger,
-        })
-      : undefined;
-
   const parts: Part[] = [
     { name: 'postgres pool', stop: () => pool.end() },
     { name: 'series flavour', start: () => series.start(), stop: async () => undefined },
@@ -138,7 +101,6 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
     { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
     { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
-    ...(heartbeat ? [{ name: 'flink heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() }] : []),
     { name: 'pipeline status', stop: () => services.pipeline.stop() },
   ];
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import type { Route } from '../http/route.js';
+import type { Route } from '../gateway/http-handler.js';
 import { loadGraphiqlAssets, type GraphiqlAssets } from './bundle.js';
 
 export const GRAPHIQL_ASSET_PREFIX = '/graphiql';

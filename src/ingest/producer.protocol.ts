@@ -10,16 +10,10 @@ import type { Config } from '../config.js';
 import type { WireMetric } from '../domain/metrics.js';
 import type { ValidReading } from '../domain/reading.js';
 
-/**
- * What the producer thread needs of the configuration: Kafka's settings and the log's. Nothing
- * else is copied into the thread (no credentials, no key material).
- */
-export type ProducerThreadConfig = Pick<Config, 'kafka' | 'logLevel'>;
-
 /** The thread's `workerData`. */
 export interface ProducerThreadSettings {
   /** For `createKafka` (brokers, client id, retry budget) and the thread's logger. */
-  config: ProducerThreadConfig;
+  config: Config;
   /** The publisher logger's bindings (`logger.bindings()`), so the thread's lines read like its own. */
   logBindings: Record<string, unknown>;
   topic: string;

@@ -12,6 +12,7 @@
  * starts a new thread.
  */
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -24,25 +25,20 @@ import {
   type ReadingPublisher,
   type Waiter,
 } from './reading.publisher.js';
-import { eventIdsOf } from '../kafka/reading.producer.js';
+import { eventIdsOf } from './reading.producer.js';
 import {
   fromThreadError,
   toColumns,
   type FromThread,
-  type ProducerThreadConfig,
   type ProducerThreadSettings,
   type ToThread,
 } from './producer.protocol.js';
 
-// Compiled (`npm run build`), the thread's body is plain JavaScript and starts as it is; from
-// TypeScript sources (tsx, vitest) a small boot module registers tsx's hooks in the thread first.
-const THREAD_ENTRY = import.meta.url.endsWith('.js')
-  ? new URL('./producer.thread.js', import.meta.url)
-  : new URL('./producer.thread.boot.mjs', import.meta.url);
+const THREAD_ENTRY = new URL('./producer.thread.boot.mjs', import.meta.url);
 
 export interface ThreadedReadingPublisherOptions {
-  /** The thread builds its own Kafka client from its slice (src/kafka/client.ts). */
-  config: ProducerThreadConfig;
+  /** The thread builds its own Kafka client from it (src/kafka/client.ts). */
+  config: Config;
   topic: string;
   logger: Logger;
   /** Upper bound on how long a caller waits for Kafka's acknowledgement. */
@@ -74,8 +70,7 @@ interface ProducerThread {
 export function createThreadedReadingPublisher(opts: ThreadedReadingPublisherOptions): ThreadedReadingPublisher {
   const { logger, ackTimeoutMs } = opts;
   const settings: ProducerThreadSettings = {
-    // Only its slice crosses into the thread: workerData is a copy of everything it is given.
-    config: { kafka: opts.config.kafka, logLevel: opts.config.logLevel },
+    config: opts.config,
     logBindings: logger.bindings(),
     topic: opts.topic,
     ackTimeoutMs,

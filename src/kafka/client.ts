@@ -1,5 +1,5 @@
 /** The one place kafkajs clients are configured: brokers, client id, retry budget, logging. */
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
@@ -17,7 +17,7 @@ export interface KafkaClientOptions {
   requestTimeoutMs?: number;
 }
 
-export function createKafka(config: Pick<Config, 'kafka'>, logger: Logger, opts: KafkaClientOptions = {}): Kafka {
+export function createKafka(config: Config, logger: Logger, opts: KafkaClientOptions = {}): Kafka {
   return new Kafka({
     clientId: opts.clientId ?? config.kafka.clientId,
     brokers: config.kafka.brokers,
@@ -32,18 +32,5 @@ export function createKafka(config: Pick<Config, 'kafka'>, logger: Logger, opts:
         // kafkajs logs every reconnect attempt as an error; they are retried, so warn is honest.
         logger[levels[level] === 'error' ? 'warn' : (levels[level] ?? 'info')]({ kafka: rest }, message);
       },
-  });
-}
-
-/**
- * A producer that partitions by key with the Java client's murmur2 partitioner, so a user's
- * messages land in the partition any other producer (or Flink) would pick for the same key.
- * Topics are never created by accident: they exist or the send fails.
- */
-export function createKeyedProducer(kafka: Kafka, options: Omit<ProducerConfig, 'createPartitioner'> = {}): Producer {
-  return kafka.producer({
-    allowAutoTopicCreation: false,
-    ...options,
-    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }

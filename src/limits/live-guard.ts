@@ -15,7 +15,7 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { ConnectionCredentials } from '../auth/connection-auth.js';
+import type { ConnectionCredentials } from '../live/connection-auth.js';
 import { checkCost } from './cost.js';
 import { rateLimitedError, type RateLimiter } from './rate-limit.js';
 

@@ -6,7 +6,6 @@
  */
 import type { Server } from 'node:http';
 import {
-  getOperationAST,
   GraphQLError,
   parse,
   validate,
@@ -18,7 +17,7 @@ import { CloseCode, type Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from '../auth/connection-auth.js';
+import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
 import { subscribe } from './subscribe.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
@@ -43,23 +42,6 @@ export interface LiveWebSocketOptions<TContext> {
   guard?: LiveGuard | undefined;
   /** graphql-js parse maxTokens for subscribe documents; 0 or unset: no limit. */
   maxTokens?: number | undefined;
-  /**
-   * Told of every operation once it is answered or refused: the same record the HTTP path makes
-   * (src/metrics/operation.record.ts), so a WebSocket operation is counted and logged too. For a
-   * subscription, `seconds` is the time to start it, not its lifetime.
-   */
-  onOperation?: ((record: WsOperationRecord) => void) | undefined;
-}
-
-export interface WsOperationRecord {
-  /** graphql-ws's operation id, unique within its connection. */
-  requestId: string;
-  operationName: string | null | undefined;
-  type: string;
-  outcome: 'ok' | 'error' | 'invalid';
-  seconds: number;
-  errors?: readonly GraphQLFormattedError[] | undefined;
-  transport: 'ws';
 }
 
 export interface LiveWebSocket {
@@ -139,30 +121,6 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const documentFor = documentCache(opts.schema, opts.maxTokens);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e, opts.development));
-  // When each operation of a connection arrived, until it is answered or refused.
-  const startedAt = new WeakMap<Ctx, Map<string, number>>();
-  const report = (
-    ctx: Ctx,
-    id: string,
-    operationName: string | null | undefined,
-    type: string,
-    outcome: WsOperationRecord['outcome'],
-    errors?: readonly GraphQLError[],
-  ): void => {
-    if (!opts.onOperation) return;
-    const pending = startedAt.get(ctx);
-    const started = pending?.get(id);
-    pending?.delete(id);
-    opts.onOperation({
-      requestId: id,
-      operationName,
-      type,
-      outcome,
-      seconds: started === undefined ? 0 : (performance.now() - started) / 1000,
-      errors: errors ? format(errors) : undefined,
-      transport: 'ws',
-    });
-  };
 
   const server = serveGraphqlWs<Params>(
     {
@@ -190,17 +148,9 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         return true;
       },
       // Returning ExecutionArgs replaces graphql-ws's own parse and validate; `context` still applies.
-      onSubscribe: (ctx, id, payload) => {
-        if (opts.onOperation) {
-          let pending = startedAt.get(ctx);
-          if (!pending) startedAt.set(ctx, (pending = new Map()));
-          pending.set(id, performance.now());
-        }
+      onSubscribe: (ctx, _id, payload) => {
         const document = documentFor(payload.query);
-        if (Array.isArray(document)) {
-          report(ctx, id, payload.operationName, 'unknown', 'invalid', document as readonly GraphQLError[]);
-          return document as readonly GraphQLError[];
-        }
+        if (Array.isArray(document)) return document as readonly GraphQLError[];
         if (opts.guard) {
           const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
           const refused = opts.guard.subscribing(
@@ -209,11 +159,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
             payload,
             Object.keys(ctx.subscriptions).length,
           );
-          if (refused) {
-            const type = getOperationAST(document as DocumentNode, payload.operationName)?.operation ?? 'unknown';
-            report(ctx, id, payload.operationName, type, 'error', refused);
-            return refused;
-          }
+          if (refused) return refused;
         }
         return {
           schema: opts.schema,
@@ -221,20 +167,6 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
           operationName: payload.operationName,
           variableValues: payload.variables,
         };
-      },
-      onOperation: (ctx, id, payload, args, result) => {
-        if (!opts.onOperation) return;
-        const type = getOperationAST(args.document, args.operationName)?.operation ?? 'unknown';
-        // A subscription's source stream is an AsyncIterable; a query's answer is a plain result.
-        const settled = (r: unknown): void => {
-          const errors =
-            r && typeof r === 'object' && !(Symbol.asyncIterator in r)
-              ? (r as { errors?: readonly GraphQLError[] }).errors
-              : undefined;
-          report(ctx, id, payload.operationName, type, errors && errors.length > 0 ? 'error' : 'ok', errors);
-        };
-        if (result instanceof Promise) void result.then(settled, () => undefined);
-        else settled(result);
       },
       onClose: (ctx) => {
         open.delete(ctx);

@@ -6,7 +6,6 @@ import { SeriesQueryResolver } from './query.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { UserResolver } from './user.resolver.js';
 import { StatusResolver } from './status.resolver.js';
-import { ErasureResolver } from './erasure.resolver.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const resolvers: NonEmptyArray<Function> = [
@@ -17,5 +16,4 @@ export const resolvers: NonEmptyArray<Function> = [
   UserResolver,
   SubscriptionResolver,
   StatusResolver,
-  ErasureResolver,
 ];

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext } from '../gateway/context.js';
 import { IngestResult, ReadingInput } from './types/ingest.type.js';
 
 @Resolver()

@@ -3,10 +3,21 @@
  * the same request still answer.
  */
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
+import { AppError, ErrorCode } from '../errors.js';
+import { isTrinoError } from '../trino/index.js';
 import { CohortPoint, LeaderboardEntry } from './types/cohort.type.js';
 import { Bucket, Metric } from './types/enums.js';
+
+/** TrinoError codes are the API's codes by design (src/trino/trino.errors.ts); this makes them AppErrors. */
+function toAppError(err: unknown): unknown {
+  if (!isTrinoError(err)) return err;
+  const code = (Object.values(ErrorCode) as string[]).includes(err.code)
+    ? (err.code as ErrorCode)
+    : ErrorCode.TRINO_UNAVAILABLE;
+  return new AppError(code, err.message, { retriable: err.retriable, cause: err });
+}
 
 @Resolver()
 export class AggregateQueryResolver {
@@ -20,22 +31,19 @@ export class AggregateQueryResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Arg('timeZone', () => String, {
-      nullable: true,
-      description: 'IANA time zone (default UTC) whose local hours and days HOUR and DAY follow.',
-    })
-    timeZone: string | null,
   ): Promise<CohortPoint[]> {
-    // A TrinoError is an AppError with its code: it fails this field only, as it is.
-    return [
-      ...(await ctx.services.trino.cohortStats(
-        metric as `${Metric}` as WireMetric,
-        from,
-        to,
-        bucket as `${Bucket}` as BucketName,
-        { timeZone },
-      )),
-    ];
+    try {
+      return [
+        ...(await ctx.services.trino.cohortStats(
+          metric as `${Metric}` as WireMetric,
+          from,
+          to,
+          bucket as `${Bucket}` as BucketName,
+        )),
+      ];
+    } catch (err) {
+      throw toAppError(err);
+    }
   }
 
   @Query(() => [LeaderboardEntry], {
@@ -49,8 +57,12 @@ export class AggregateQueryResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('limit', () => Int, { nullable: true, defaultValue: 10 }) limit: number | null,
   ): Promise<LeaderboardEntry[]> {
-    return [
-      ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),
-    ];
+    try {
+      return [
+        ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),
+      ];
+    } catch (err) {
+      throw toAppError(err);
+    }
   }
 }

@@ -1,11 +1,11 @@
 /**
- * Live subscriptions (docs/contracts.md): `metricWindows` and `alerts`. Thin: argument checks,
+ * Live subscriptions (DESIGN.md contract): `metricWindows` and `alerts`. Thin: argument checks,
  * then a subscription on the live hub (src/live), whose async iterator graphql-ws drains.
  */
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { USER_ID_PATTERN } from '../domain/reading.js';
 import { AppError, ErrorCode } from '../errors.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext } from '../gateway/context.js';
 import type { LiveAlert, LiveWindow } from '../live/events.js';
 import type { Delivery } from '../live/subscriber.js';
 import { Alert } from './types/alert.type.js';

@@ -2,15 +2,14 @@
  * `user`/`users` and the User fields. The fields go through the request's DataLoaders, so a list
  * of users costs one statement per distinct field arguments, not one per user.
  */
-import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
-import type { GatewayContext } from './context.js';
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { checkUserId } from '../timescale/series.range.js';
 import { Bucket, Metric } from './types/enums.js';
 import { Reading } from './types/reading.type.js';
 import { SeriesPoint } from './types/series.type.js';
-import { SeriesShapeArgs, shapeOf } from './types/series.args.js';
 import { User } from './types/user.type.js';
 
 /** One request's list of users; each User field is one statement for all of them. */
@@ -44,15 +43,8 @@ export class UserResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
   ): Promise<SeriesPoint[]> {
-    const args = {
-      metric: metric as `${Metric}` as WireMetric,
-      from,
-      to,
-      bucket: bucket as `${Bucket}` as BucketName,
-      ...shapeOf(shape),
-    };
+    const args = { metric: metric as `${Metric}` as WireMetric, from, to, bucket: bucket as `${Bucket}` as BucketName };
     // Checked here so a bad range fails each field with its code before any batch is formed.
     ctx.services.series.check(args);
     return ctx.loaders.series(args).load(user.id);

@@ -30,7 +30,7 @@ export function createLoaders(services: { series: SeriesService; readings: Readi
       return loader;
     },
     series(args) {
-      const key = `${args.metric}|${args.from.getTime()}|${args.to.getTime()}|${args.bucket}|${args.timeZone ?? ''}|${args.fill ?? ''}|${args.maxPoints ?? ''}`;
+      const key = `${args.metric}|${args.from.getTime()}|${args.to.getTime()}|${args.bucket}`;
       let loader = series.get(key);
       if (!loader) {
         loader = new DataLoader(async (ids) => {

@@ -8,8 +8,7 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { decodeCursor, encodeCursor } from './readings.cursor.js';
 import { checkMetric, checkRange, checkUserId } from './series.range.js';
-import { readerDatabaseError } from './database.errors.js';
-import { queryRows } from './series.sql.js';
+import { classifyDbError, queryRows } from './series.sql.js';
 
 export const READINGS_PAGE_DEFAULT = 100;
 export const READINGS_PAGE_MAX = 1000;
@@ -128,7 +127,7 @@ export function createReadingsService(pool: pg.Pool, config: Pick<Config, 'postg
           values: [[...new Set(userIds)], metric],
         }));
       } catch (err) {
-        throw readerDatabaseError(err);
+        throw classifyDbError(err);
       }
       for (const r of rows)
         out.set(r.user_id, { userId: r.user_id, metric, time: r.time, value: r.value, deviceId: r.device_id });

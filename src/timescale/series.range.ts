@@ -6,7 +6,6 @@
 import { AppError, ErrorCode } from '../errors.js';
 import { BUCKETS, isWireMetric, type BucketName, type WireMetric } from '../domain/metrics.js';
 import { USER_ID_PATTERN } from '../domain/reading.js';
-import { isTimeZone, UTC } from '../domain/local-time.js';
 
 const DAY_MS = 86_400_000;
 
@@ -74,52 +73,21 @@ export function checkRange(from: Date, to: Date, maxDays: number): { fromMs: num
   return { fromMs, toMs };
 }
 
-/**
- * A range check plus the point budget: refused, never truncated, when the buckets would exceed it.
- * With `downsampled` (the request set maxPoints) the answer is bounded by maxPoints instead, so
- * only the range's length is checked.
- */
+/** A range check plus the point budget: refused, never truncated, when the buckets would exceed it. */
 export function checkSeriesRange(
   from: Date,
   to: Date,
   bucket: BucketName,
   limits: RangeLimits,
-  downsampled = false,
 ): { fromMs: number; toMs: number } {
   const range = checkRange(from, to, limits.maxDays);
   const points = Math.ceil((range.toMs - range.fromMs) / BUCKETS[bucket]);
-  if (!downsampled && points > limits.maxPoints) {
+  if (points > limits.maxPoints) {
     throw new AppError(
       ErrorCode.TOO_MANY_POINTS,
-      `this range at ${bucket} buckets spans ${points} points, over the limit of ${limits.maxPoints}: use a wider bucket, a shorter range or maxPoints`,
+      `this range at ${bucket} buckets spans ${points} points, over the limit of ${limits.maxPoints}: use a wider bucket or a shorter range`,
       { details: { points, maxPoints: limits.maxPoints } },
     );
   }
   return range;
-}
-
-/** An IANA zone name (default UTC); anything else is INVALID_TIME_ZONE. */
-export function checkTimeZone(zone: unknown): string {
-  if (zone === undefined || zone === null) return UTC;
-  if (!isTimeZone(zone)) {
-    const shown = typeof zone === 'string' ? JSON.stringify(zone.slice(0, 70)) : typeof zone;
-    throw new AppError(
-      ErrorCode.INVALID_TIME_ZONE,
-      `timeZone: expected an IANA time zone name such as "Europe/Berlin" or "UTC", got ${shown}`,
-    );
-  }
-  return zone;
-}
-
-/** `maxPoints`: absent, or a whole number from 1 to the series point limit. */
-export function checkMaxPoints(maxPoints: unknown, limit: number): number | undefined {
-  if (maxPoints === undefined || maxPoints === null) return undefined;
-  if (typeof maxPoints !== 'number' || !Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > limit) {
-    throw new AppError(
-      ErrorCode.BAD_USER_INPUT,
-      `maxPoints: expected a whole number from 1 to ${limit}, got ${JSON.stringify(maxPoints)}`,
-      { details: { max: limit } },
-    );
-  }
-  return maxPoints;
 }

@@ -4,7 +4,6 @@
  * in order, a whole-number limit. Errors carry the API's input codes.
  */
 import { BUCKETS, isWireMetric, METRICS, type BucketName, type WireMetric } from '../domain/metrics.js';
-import { isLocalBucket, isTimeZone, UTC } from '../domain/local-time.js';
 import { TrinoError, TrinoErrorCode } from './trino.errors.js';
 
 export interface AggregateLimits {
@@ -21,8 +20,6 @@ export interface CohortStatsRequest {
   from: Date;
   to: Date;
   bucket: BucketName;
-  /** IANA zone whose local hours and days HOUR and DAY follow; UTC by default. */
-  timeZone: string;
 }
 
 export interface LeaderboardRequest {
@@ -96,22 +93,12 @@ export function bucketCount(from: Date, to: Date, bucket: BucketName): number {
   return bucketIndex(to.getTime() - 1, bucket) - bucketIndex(from.getTime(), bucket) + 1;
 }
 
-export function validateTimeZone(zone: unknown): string {
-  if (zone === undefined || zone === null) return UTC;
-  if (!isTimeZone(zone)) {
-    const shown = typeof zone === 'string' ? JSON.stringify(zone.slice(0, 70)) : typeof zone;
-    throw bad(TrinoErrorCode.INVALID_TIME_ZONE, `expected an IANA time zone name such as "Europe/Berlin", got ${shown}`);
-  }
-  return zone;
-}
-
 export function validateCohortStatsRequest(
-  input: { metric: unknown; from: unknown; to: unknown; bucket: unknown; timeZone?: unknown },
+  input: { metric: unknown; from: unknown; to: unknown; bucket: unknown },
   limits: AggregateLimits,
 ): CohortStatsRequest {
   const metric = validateMetric(input.metric);
   const bucket = validateBucket(input.bucket);
-  const timeZone = validateTimeZone(input.timeZone);
   const { from, to } = validateRange(input.from, input.to, limits);
   const buckets = bucketCount(from, to, bucket);
   if (buckets > limits.maxBuckets) {
@@ -120,8 +107,7 @@ export function validateCohortStatsRequest(
       `expected at most ${limits.maxBuckets} buckets, the range holds ${buckets} ${bucket} buckets; use a wider bucket or a shorter range`,
     );
   }
-  // Local buckets are labelled by the instant of their start; UTC ones need no zone at all.
-  return { metric, from, to, bucket, timeZone: isLocalBucket(bucket, timeZone) ? timeZone : UTC };
+  return { metric, from, to, bucket };
 }
 
 export function validateLeaderboardRequest(

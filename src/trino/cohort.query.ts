@@ -5,13 +5,9 @@
  *
  * The bucket is computed as an index (floor(epoch seconds / width)) and turned into its start
  * instant here, so SQL and labels share one definition of alignment: the Unix epoch, in UTC,
- * independent of the session time zone. HOUR and DAY in another zone are that zone's local hours
- * and days (src/domain/local-time.ts): `date_trunc` on the reading's instant seen in the zone,
- * which Trino floors from the instant (so the repeated hour of a night whose clock turns back
- * stays two hours), answered as the start's epoch seconds.
+ * independent of the session time zone.
  */
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
-import { isLocalBucket, UTC } from '../domain/local-time.js';
 import type { CohortStatsRequest } from './aggregate.request.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { integerOf, numberOf, shapeError } from './result-values.js';
@@ -50,32 +46,11 @@ export const COHORT_STATS_SQL = [
   'ORDER BY 1',
 ].join('\n');
 
-export const COHORT_STATS_LOCAL_STATEMENT = 'fitbit_cohort_stats_local';
-
-/** As COHORT_STATS_SQL, with the first column the local bucket's start in epoch seconds. */
-export const COHORT_STATS_LOCAL_SQL = COHORT_STATS_SQL.replace(
-  '  CAST(floor(to_unixtime(r."time") / ?) AS bigint) AS bucket_index,',
-  '  CAST(to_unixtime(date_trunc(?, at_timezone(r."time", ?))) AS bigint) AS bucket_start,',
-);
-
 export function bucketWidthSeconds(bucket: BucketName): number {
   return BUCKETS[bucket] / 1000;
 }
 
 export function cohortStatsStatement(request: CohortStatsRequest): PreparedStatement {
-  if (isLocalBucket(request.bucket, request.timeZone)) {
-    return {
-      name: COHORT_STATS_LOCAL_STATEMENT,
-      sql: COHORT_STATS_LOCAL_SQL,
-      params: [
-        { type: 'token', value: request.bucket === 'DAY' ? 'day' : 'hour' },
-        { type: 'zone', value: request.timeZone },
-        { type: 'token', value: request.metric },
-        { type: 'timestamp', value: request.from },
-        { type: 'timestamp', value: request.to },
-      ],
-    };
-  }
   return {
     name: COHORT_STATS_STATEMENT,
     sql: COHORT_STATS_SQL,
@@ -93,15 +68,13 @@ export function bucketStartOf(index: number, bucket: BucketName): Date {
   return new Date(index * BUCKETS[bucket]);
 }
 
-/** `timeZone`: the request's; with local buckets the first column is the start in epoch seconds. */
-export function parseCohortStatsRows(rows: readonly unknown[][], bucket: BucketName, timeZone = UTC): CohortPoint[] {
-  const local = isLocalBucket(bucket, timeZone);
-  const s = local ? COHORT_STATS_LOCAL_STATEMENT : COHORT_STATS_STATEMENT;
+export function parseCohortStatsRows(rows: readonly unknown[][], bucket: BucketName): CohortPoint[] {
+  const s = COHORT_STATS_STATEMENT;
   return rows.map((row) => {
     const [index, users, count, avg, min, max, percentiles] = row;
     if (!Array.isArray(percentiles) || percentiles.length !== 2) throw shapeError(s, 'two percentiles', percentiles);
     return {
-      time: local ? new Date(integerOf(s, index) * 1000) : bucketStartOf(integerOf(s, index), bucket),
+      time: bucketStartOf(integerOf(s, index), bucket),
       users: integerOf(s, users),
       count: integerOf(s, count),
       avg: numberOf(s, avg),

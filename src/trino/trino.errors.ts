@@ -4,34 +4,26 @@
  * say which backend failed. Messages are safe to show to a client: Trino's own message (which can
  * quote SQL, catalog and host names) is kept on the error for logs, never in `message`.
  */
-import { AppError, ErrorCode, isNetworkError, RETRIABLE_CODES } from '../errors.js';
 
-/** The codes of the API's vocabulary (src/errors.ts) that the Trino read path can fail with. */
-const TRINO_CODES = [
+export const TrinoErrorCode = {
   /** Trino cannot be reached, answers 5xx, or is still starting. Retriable. */
-  'TRINO_UNAVAILABLE',
+  TRINO_UNAVAILABLE: 'TRINO_UNAVAILABLE',
   /** Trino ran the query and reported a failure on a result page (SQL, connector, resources). */
-  'TRINO_QUERY_FAILED',
+  TRINO_QUERY_FAILED: 'TRINO_QUERY_FAILED',
   /** The query did not finish within the timeout; it was cancelled in Trino. */
-  'TRINO_TIMEOUT',
+  TRINO_TIMEOUT: 'TRINO_TIMEOUT',
   /** The caller went away (its AbortSignal fired); the query was cancelled in Trino. */
-  'TRINO_CANCELLED',
+  TRINO_CANCELLED: 'TRINO_CANCELLED',
   /** The metric is not one of the catalogue's. */
-  'INVALID_METRIC',
+  INVALID_METRIC: 'INVALID_METRIC',
   /** `from`/`to` are not valid instants, not in order, or span more than allowed. */
-  'INVALID_RANGE',
+  INVALID_RANGE: 'INVALID_RANGE',
   /** The range would produce more buckets than allowed. */
-  'TOO_MANY_POINTS',
-  /** The time zone is not an IANA zone name. */
-  'INVALID_TIME_ZONE',
+  TOO_MANY_POINTS: 'TOO_MANY_POINTS',
   /** Any other argument out of its domain (bucket name, leaderboard limit). */
-  'BAD_USER_INPUT',
-] as const satisfies readonly ErrorCode[];
-export type TrinoErrorCode = (typeof TRINO_CODES)[number];
-/** The subset of ErrorCode the Trino path uses, by name (`TrinoErrorCode.TRINO_TIMEOUT`). */
-export const TrinoErrorCode = Object.fromEntries(TRINO_CODES.map((c) => [c, ErrorCode[c]])) as {
-  readonly [K in TrinoErrorCode]: K;
-};
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+} as const;
+export type TrinoErrorCode = (typeof TrinoErrorCode)[keyof typeof TrinoErrorCode];
 
 export interface TrinoErrorOptions {
   retriable?: boolean;
@@ -44,21 +36,20 @@ export interface TrinoErrorOptions {
   cause?: unknown;
 }
 
-/**
- * An AppError of the Trino path: the resolver throws it as it is. Trino's own message stays in
- * `detail` for the logs; `message` is safe for a client.
- */
-export class TrinoError extends AppError {
+export class TrinoError extends Error {
+  readonly retriable: boolean;
   readonly queryId: string | undefined;
   readonly trinoErrorName: string | undefined;
   readonly detail: string | undefined;
 
-  declare readonly code: TrinoErrorCode;
-
-  constructor(code: TrinoErrorCode, message: string, options: TrinoErrorOptions = {}) {
-    // Always explicit, so a client sees `retriable` on every Trino failure.
-    super(code, message, { retriable: options.retriable ?? RETRIABLE_CODES.has(code), cause: options.cause });
+  constructor(
+    readonly code: TrinoErrorCode,
+    message: string,
+    options: TrinoErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TrinoError';
+    this.retriable = options.retriable ?? false;
     this.queryId = options.queryId;
     this.trinoErrorName = options.trinoErrorName;
     this.detail = options.detail;
@@ -74,24 +65,12 @@ export interface TrinoPageError {
   errorType?: string;
 }
 
-/**
- * Error names meaning "the cluster cannot take queries right now", not "this query is wrong". The
- * second group is a worker lost while it ran part of the query (killed, or cut off): the same
- * query succeeds once the coordinator has dropped the node or it is back.
- */
+/** Error names meaning "the cluster cannot take queries right now", not "this query is wrong". */
 const UNAVAILABLE_NAMES = new Set([
   'SERVER_STARTING_UP',
   'SERVER_SHUTTING_DOWN',
   'NO_NODES_AVAILABLE',
   'CLUSTER_OUT_OF_MEMORY',
-  'REMOTE_HOST_GONE',
-  'REMOTE_TASK_ERROR',
-  'REMOTE_TASK_FAILED',
-  'REMOTE_TASK_MISMATCH',
-  'REMOTE_BUFFER_CLOSE_FAILED',
-  'PAGE_TRANSPORT_ERROR',
-  'PAGE_TRANSPORT_TIMEOUT',
-  'TOO_MANY_REQUESTS_FAILED',
 ]);
 
 /** A failure Trino reported on a result page. */
@@ -121,6 +100,19 @@ export function fromPageError(error: TrinoPageError, queryId: string | undefined
   });
 }
 
+/** Transport codes that mean nothing answered (as opposed to an answer we did not like). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
 /**
  * A failure of the HTTP exchange itself (trino-client rejects with axios errors): no answer or a
  * 5xx means Trino is unavailable; any other status means the request itself was refused.
@@ -131,7 +123,7 @@ export function fromTransportError(err: unknown, queryId: string | undefined): T
   const status = typeof e?.response?.status === 'number' ? e.response.status : undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const detail = typeof e?.message === 'string' ? e.message : String(err);
-  if (status === undefined || status >= 500 || isNetworkError(err)) {
+  if (status === undefined || status >= 500 || (code !== undefined && NETWORK_CODES.has(code))) {
     return new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
       retriable: true,
       queryId,

@@ -42,11 +42,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface CohortStatsOptions extends CallOptions {
-  /** IANA zone whose local hours and days the HOUR and DAY buckets follow; default UTC. */
-  timeZone?: string | null | undefined;
-}
-
 export interface TrinoPing {
   latencyMs: number;
   queryId: string | undefined;
@@ -63,16 +58,13 @@ export interface TrinoService {
   readonly phase: TrinoServicePhase;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /**
-   * Per bucket (labelled by its start; HOUR and DAY local to `options.timeZone`, shorter ones
-   * epoch-aligned), across all users; empty buckets omitted.
-   */
+  /** Per bucket (epoch-aligned, UTC, labelled by its start), across all users; empty buckets omitted. */
   cohortStats(
     metric: string,
     from: Date,
     to: Date,
     bucket: BucketName,
-    options?: CohortStatsOptions,
+    options?: CallOptions,
   ): Promise<readonly CohortPoint[]>;
   /** Users ranked by sum (count-like metrics) or average (the others) over [from, to). */
   leaderboard(
@@ -85,8 +77,6 @@ export interface TrinoService {
   /** A real `SELECT 1` through Trino, uncached, bounded by a short timeout. */
   ping(options?: CallOptions & { timeoutMs?: number }): Promise<TrinoPing>;
   stats(): TrinoServiceStats;
-  /** Drops every cached answer (a user's data was erased); returns how many there were. */
-  clearCache(): number;
 }
 
 const PING_TIMEOUT_MS = 5_000;
@@ -126,7 +116,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
   const withLifetime = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, lifetime.signal]);
 
   const cohortKey = (r: CohortStatsRequest): string =>
-    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}|${r.timeZone}`;
+    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}`;
   const leaderboardKey = (r: LeaderboardRequest): string =>
     `leaderboard|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.limit}`;
 
@@ -146,13 +136,13 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     },
     async cohortStats(metric, from, to, bucket, callOptions = {}) {
       ensureServing();
-      const request = validateCohortStatsRequest({ metric, from, to, bucket, timeZone: callOptions.timeZone }, limits);
+      const request = validateCohortStatsRequest({ metric, from, to, bucket }, limits);
       return cache.get(
         cohortKey(request),
         async (signal) => {
           const outcome = await runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) });
           // Frozen: one answer is handed to every caller of the same key until it expires.
-          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket, request.timeZone).map((p) => Object.freeze(p)));
+          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket).map((p) => Object.freeze(p)));
         },
         callOptions.signal,
       );
@@ -178,11 +168,6 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
         timeoutMs: Math.min(callOptions.timeoutMs ?? PING_TIMEOUT_MS, config.trino.queryTimeoutMs),
       });
       return { latencyMs: outcome.elapsedMs, queryId: outcome.queryId };
-    },
-    clearCache() {
-      const { size } = cache.stats();
-      cache.clear();
-      return size;
     },
     stats() {
       return { ...cache.stats(), trinoQueries: runner.submitted };

@@ -1,24 +1,22 @@
 /** The stack's context from the environment, for the CLI and for tests that stop and restart services. */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { stackPaths, waitUntilReady } from './process.js';
-import { startTimeoutMs, type ServiceDefinition, type StackContext } from './service.js';
+import type { ServiceDefinition, StackContext } from './service.js';
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function createStackContext(
-  log: (m: string) => void = (m) => console.log(`[stack] ${m}`),
-  config: Config = loadConfig(),
-): StackContext {
-  return { config, paths: stackPaths(config.stack.dir, config.stack.distDir), repoDir, log };
+export function createStackContext(log: (m: string) => void = (m) => console.log(`[stack] ${m}`)): StackContext {
+  const config = loadConfig();
+  return { config, paths: stackPaths(config.stack.dir), repoDir, log };
 }
 
 /** Starts one service (if needed) and waits until it answers and its setup ran. */
 export async function bringUp(ctx: StackContext, s: ServiceDefinition): Promise<number> {
   const started = Date.now();
   await s.start(ctx);
-  await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), startTimeoutMs(ctx, s), s.processes(ctx));
+  await waitUntilReady(ctx.paths, s.name, () => s.probe(ctx), s.startTimeoutMs, s.processes(ctx));
   await s.afterStart?.(ctx);
   return Date.now() - started;
 }

@@ -17,13 +17,12 @@ export interface Paths {
   data: string;
 }
 
-/** The stack's folders under `root`; artifacts under `dist` (default `root/dist`), which stacks may share. */
-export function stackPaths(root: string, dist = join(root, 'dist')): Paths {
+export function stackPaths(root: string): Paths {
   const paths = {
     root,
     run: join(root, 'run'),
     logs: join(root, 'logs'),
-    dist,
+    dist: join(root, 'dist'),
     data: join(root, 'data'),
   };
   for (const p of Object.values(paths)) mkdirSync(p, { recursive: true });
@@ -43,9 +42,6 @@ export interface SpawnOptions {
   args: string[];
   cwd?: string;
   env?: Record<string, string | undefined>;
-  /** Run as this user and group (Postgres refuses to run as root). */
-  uid?: number;
-  gid?: number;
 }
 
 export function logFile(paths: Paths, name: string): string {
@@ -96,8 +92,6 @@ export function spawnDetached(paths: Paths, opts: SpawnOptions): number {
     env: { ...process.env, ...opts.env },
     detached: true,
     stdio: ['ignore', out, out],
-    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
-    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
@@ -168,11 +162,7 @@ export async function waitUntilReady(
     }
     if (Date.now() > deadline) {
       const reason = last instanceof Error ? last.message : String(last);
-      throw new ServiceStartError(
-        name,
-        `no answer after ${timeoutMs} ms (${reason})`,
-        logFile(paths, processNames[0] ?? name),
-      );
+      throw new ServiceStartError(name, `no answer after ${timeoutMs} ms (${reason})`, logFile(paths, name));
     }
     await sleep(500);
   }

@@ -33,11 +33,3 @@ export interface ServiceDefinition {
   /** Stops what this stack started (by recorded pid). Defaults to stopping `processes()` in reverse. */
   stop?(ctx: StackContext): Promise<void>;
 }
-
-/**
- * How long a service may take to answer after its start. A cluster starts two or three times as
- * many JVMs on the same cores, so each of its services gets three times its own allowance.
- */
-export function startTimeoutMs(ctx: StackContext, s: ServiceDefinition): number {
-  return ctx.config.stack.profile === 'cluster' ? 3 * s.startTimeoutMs : s.startTimeoutMs;
-}

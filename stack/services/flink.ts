@@ -1,6 +1,6 @@
 /**
- * Apache Flink 1.20 as local JVMs: a standalone session JobManager, one TaskManager (two in the
- * cluster profile) and the SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
+ * Apache Flink 1.20 as three local JVMs: a standalone session JobManager, one TaskManager and the
+ * SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
  * assembles (flink-dist is not on the reachable Maven mirror, so there are no Flink shell scripts
  * either). Everything the scripts would have computed is written out here instead: the conf dir,
  * the memory flags and the JDK 17 module flags.
@@ -72,41 +72,6 @@ const MEMORY = {
 } as const;
 const TASK_SLOTS = 4;
 
-/** TaskManagers of the profile: one, or two in the cluster (`flink-taskmanager-1`, `-2`). */
-function taskManagers(ctx: StackContext): string[] {
-  return ctx.config.stack.profile === 'cluster' ? [`${TASKMANAGER}-1`, `${TASKMANAGER}-2`] : [TASKMANAGER];
-}
-
-function processNames(ctx: StackContext): string[] {
-  return [JOBMANAGER, ...taskManagers(ctx), SQL_GATEWAY];
-}
-
-/**
- * Slots per TaskManager. In the cluster each TaskManager has a slot for every subtask of the job,
- * so that when one is lost the job restarts on the other alone instead of waiting for it.
- */
-function taskSlots(ctx: StackContext): number {
-  return ctx.config.stack.profile === 'cluster' ? Math.max(TASK_SLOTS, ctx.config.flink.parallelism) : TASK_SLOTS;
-}
-
-/**
- * The cluster's additions to config.yaml: subtasks spread over both TaskManagers, and a lost
- * TaskManager noticed within seconds (heartbeats every 2 s, gone after 10 s or two refused
- * heartbeat calls) rather than the default 50 s. Five JVMs starting at once on two busy cores
- * miss the RPC system's 10 s start-up and ask timeouts, so those are longer.
- */
-const CLUSTER_CONF = [
-  '',
-  '# Cluster profile (stack/services/flink.ts)',
-  'cluster.evenly-spread-out-slots: true',
-  'pekko.startup-timeout: 60 s',
-  'pekko.ask.timeout: 30 s',
-  'heartbeat.interval: 2000',
-  'heartbeat.timeout: 10000',
-  'heartbeat.rpc-failure-threshold: 2',
-  '',
-].join('\n');
-
 function dirs(ctx: StackContext) {
   const dist = join(ctx.paths.dist, NAME);
   const home = join(ctx.paths.data, NAME);
@@ -155,7 +120,7 @@ function writeConf(ctx: StackContext): void {
     JM_OFF_HEAP: mb(jm.offHeap),
     JM_METASPACE: mb(jm.metaspace),
     JM_OVERHEAD: mb(jm.overhead),
-    TM_SLOTS: taskSlots(ctx),
+    TM_SLOTS: TASK_SLOTS,
     TM_CPU_CORES: 2,
     TM_FRAMEWORK_HEAP: mb(tm.frameworkHeap),
     TM_TASK_HEAP: mb(tm.taskHeap),
@@ -173,20 +138,13 @@ function writeConf(ctx: StackContext): void {
   };
   for (const file of ['config.yaml', 'log4j-console.properties']) {
     const template = readFileSync(join(d.templates, file), 'utf8');
-    const extra = file === 'config.yaml' && ctx.config.stack.profile === 'cluster' ? CLUSTER_CONF : '';
-    writeFileSync(join(d.conf, file), render(template, values, file) + extra);
+    writeFileSync(join(d.conf, file), render(template, values, file));
   }
 }
 
 function jvmArgs(ctx: StackContext, name: string): string[] {
   const d = dirs(ctx);
   const tm = MEMORY.taskManager;
-  const taskManagerMemory = [
-    `-Xms${tm.frameworkHeap + tm.taskHeap}m`,
-    `-Xmx${tm.frameworkHeap + tm.taskHeap}m`,
-    `-XX:MaxDirectMemorySize=${tm.frameworkOffHeap + tm.taskOffHeap + tm.network}m`,
-    `-XX:MaxMetaspaceSize=${tm.metaspace}m`,
-  ];
   const memory: Record<string, string[]> = {
     [JOBMANAGER]: [
       `-Xms${MEMORY.jobManager.heap}m`,
@@ -194,7 +152,12 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
       `-XX:MaxDirectMemorySize=${MEMORY.jobManager.offHeap}m`,
       `-XX:MaxMetaspaceSize=${MEMORY.jobManager.metaspace}m`,
     ],
-    ...Object.fromEntries(taskManagers(ctx).map((n) => [n, taskManagerMemory])),
+    [TASKMANAGER]: [
+      `-Xms${tm.frameworkHeap + tm.taskHeap}m`,
+      `-Xmx${tm.frameworkHeap + tm.taskHeap}m`,
+      `-XX:MaxDirectMemorySize=${tm.frameworkOffHeap + tm.taskOffHeap + tm.network}m`,
+      `-XX:MaxMetaspaceSize=${tm.metaspace}m`,
+    ],
     [SQL_GATEWAY]: [`-Xmx${MEMORY.sqlGatewayHeap}m`],
   };
   return [
@@ -213,7 +176,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
 }
 
 function processArgs(ctx: StackContext, name: string): string[] {
-  const main = MAIN_CLASS[name.startsWith(TASKMANAGER) ? TASKMANAGER : name];
+  const main = MAIN_CLASS[name];
   if (main === undefined) throw new Error(`unknown Flink process ${name}`);
   // The SQL Gateway takes its conf dir from FLINK_CONF_DIR only; the cluster entry points want the flag.
   return name === SQL_GATEWAY
@@ -227,16 +190,18 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
+const PROCESSES = [JOBMANAGER, TASKMANAGER, SQL_GATEWAY];
+
 export const flink: ServiceDefinition = {
   name: NAME,
   // Three JVMs starting at once on two cores; the TaskManager registers a few seconds after the JobManager.
   startTimeoutMs: 120_000,
-  processes: (ctx) => processNames(ctx),
+  processes: () => [...PROCESSES],
   async fetch(ctx) {
-    await fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
-    const missing = processNames(ctx).filter((p) => runningPid(ctx.paths, p) === undefined);
+    const missing = PROCESSES.filter((p) => runningPid(ctx.paths, p) === undefined);
     if (missing.length === 0) return;
     const d = dirs(ctx);
     writeConf(ctx);
@@ -253,9 +218,8 @@ export const flink: ServiceDefinition = {
   },
   async probe(ctx) {
     const overview = (await getJson(`${ctx.config.flink.restUrl}/overview`)) as { taskmanagers?: number };
-    const expected = taskManagers(ctx).length;
-    if (!overview.taskmanagers || overview.taskmanagers < expected) {
-      throw new Error(`JobManager is up but ${overview.taskmanagers ?? 0} of ${expected} TaskManagers registered`);
+    if (!overview.taskmanagers || overview.taskmanagers < 1) {
+      throw new Error('JobManager is up but no TaskManager has registered yet');
     }
     await getJson(`${ctx.config.flink.sqlGatewayUrl}/v1/info`);
   },
@@ -267,7 +231,7 @@ export const flink: ServiceDefinition = {
     };
   },
   async stop(ctx) {
-    // Gateway first (it holds sessions), then the TaskManagers, so the JobManager sees them leave cleanly.
-    for (const name of [...processNames(ctx)].reverse()) await stopProcess(ctx.paths, name, 20_000);
+    // Gateway first (it holds sessions), then the TaskManager, so the JobManager sees it leave cleanly.
+    for (const name of [...PROCESSES].reverse()) await stopProcess(ctx.paths, name, 20_000);
   },
 };

@@ -1,6 +1,5 @@
 /**
- * Trino 476 as one JVM (coordinator that also runs tasks), or in the cluster profile a coordinator
- * and a separate worker, started without the Python launcher.
+ * Trino 476 as one JVM (coordinator that also runs tasks), started without the Python launcher.
  *
  * Layout: the server from stack/trino/pom.xml under `.stack/dist/trino` (lib/, plugin/), and a
  * generated etc/ under `.stack/data/trino` (config.properties, log.properties, catalog/ copied from
@@ -18,14 +17,12 @@ import { marker, runningPid, spawnDetached, stopProcess } from '../lib/process.j
 import type { ServiceDefinition, StackContext } from '../lib/service.js';
 
 const NAME = 'trino';
-/** The cluster profile's separate worker; it listens on TRINO_PORT + 1. */
-const WORKER = 'trino-worker';
 /** Trino 476 is compiled for Java 24 and refuses older runtimes. */
 const MIN_JAVA_MAJOR = 24;
 
-function dirs(ctx: StackContext, name: string = NAME) {
+function dirs(ctx: StackContext) {
   const dist = join(ctx.paths.dist, NAME);
-  const home = join(ctx.paths.data, name);
+  const home = join(ctx.paths.data, NAME);
   return {
     dist,
     lib: join(dist, 'lib'),
@@ -35,15 +32,6 @@ function dirs(ctx: StackContext, name: string = NAME) {
     catalogs: join(home, 'etc', 'catalog'),
     nodeData: join(home, 'node'),
   };
-}
-
-/** The processes of the profile: one coordinator that also runs tasks, or a coordinator and a worker. */
-function processNames(ctx: StackContext): string[] {
-  return ctx.config.stack.profile === 'cluster' ? [NAME, WORKER] : [NAME];
-}
-
-function nodePort(ctx: StackContext, name: string): number {
-  return name === WORKER ? ctx.config.trino.port + 1 : ctx.config.trino.port;
 }
 
 /** The JDK to run Trino with: TRINO_JAVA_HOME, else the newest suitable one under /usr/lib/jvm. */
@@ -96,45 +84,25 @@ export function catalogEnvironment(config: Config, repoDir: string): Record<stri
   };
 }
 
-/**
- * config.properties of one node. In the cluster the coordinator only plans and the worker runs
- * every task (`node-scheduler.include-coordinator=false`); the coordinator checks its nodes every
- * second, so that a worker that stops answering is dropped from scheduling within seconds.
- */
-function nodeConfig(ctx: StackContext, name: string): string[] {
+function writeEtc(ctx: StackContext): void {
+  const d = dirs(ctx);
   const { host, port } = ctx.config.trino;
-  const clustered = ctx.config.stack.profile === 'cluster';
-  const limits = [
-    // Sized for a 1.5-2 GB heap on a shared 2-core machine: the aggregates read one metric over a
-    // bounded range, so a query past these limits is a mistake to stop, not to spill.
-    'query.max-memory=1GB',
-    `query.max-memory-per-node=${clustered ? '640MB' : '768MB'}`,
-  ];
-  if (name === WORKER) {
-    return [
-      'coordinator=false',
-      `http-server.http.port=${nodePort(ctx, name)}`,
-      `discovery.uri=http://${host}:${port}`,
-      ...limits,
-    ];
-  }
-  return [
-    'coordinator=true',
-    `node-scheduler.include-coordinator=${clustered ? 'false' : 'true'}`,
-    `http-server.http.port=${port}`,
-    `discovery.uri=http://${host}:${port}`,
-    ...(clustered
-      ? ['failure-detector.heartbeat-interval=1s', 'failure-detector.warmup-time=5s', 'failure-detector.threshold=0.1']
-      : []),
-    ...limits,
-  ];
-}
-
-function writeEtc(ctx: StackContext, name: string): void {
-  const d = dirs(ctx, name);
   mkdirSync(d.catalogs, { recursive: true });
   mkdirSync(d.nodeData, { recursive: true });
-  writeFileSync(join(d.etc, 'config.properties'), [...nodeConfig(ctx, name), ''].join('\n'));
+  writeFileSync(
+    join(d.etc, 'config.properties'),
+    [
+      'coordinator=true',
+      'node-scheduler.include-coordinator=true',
+      `http-server.http.port=${port}`,
+      `discovery.uri=http://${host}:${port}`,
+      // Sized for a 2 GB heap on a shared 2-core machine: the aggregates read one metric over a
+      // bounded range, so a query past these limits is a mistake to stop, not to spill.
+      'query.max-memory=1GB',
+      'query.max-memory-per-node=768MB',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(d.etc, 'log.properties'), ['io.trino=INFO', 'io.airlift=WARN', ''].join('\n'));
   // Copied, not linked, so the running server keeps the set it started with even while the
   // repository's files are edited; a catalog removed from the repository disappears here too.
@@ -146,12 +114,11 @@ function writeEtc(ctx: StackContext, name: string): void {
 }
 
 /** JVM flags from Trino's container image (jvm.config), plus the node properties. */
-function jvmArgs(ctx: StackContext, name: string): string[] {
-  const d = dirs(ctx, name);
+function jvmArgs(ctx: StackContext): string[] {
+  const d = dirs(ctx);
   return [
-    marker(name),
-    // Two JVMs in the cluster: 1.5 GB each instead of one 2 GB.
-    ctx.config.stack.profile === 'cluster' ? '-Xmx1536M' : '-Xmx2G',
+    marker(NAME),
+    '-Xmx2G',
     '-XX:InitialRAMPercentage=2',
     '-XX:+ExplicitGCInvokesConcurrent',
     '-XX:+ExitOnOutOfMemoryError',
@@ -171,7 +138,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
     '--sun-misc-unsafe-memory-access=allow',
     '-Dfile.encoding=UTF-8',
     '-Dnode.environment=fitbit_local',
-    `-Dnode.id=fitbit-local-${name === WORKER ? 2 : 1}`,
+    '-Dnode.id=fitbit-local-1',
     `-Dnode.data-dir=${d.nodeData}`,
     `-Dconfig=${join(d.etc, 'config.properties')}`,
     `-Dlog.levels-file=${join(d.etc, 'log.properties')}`,
@@ -213,27 +180,24 @@ export const trino: ServiceDefinition = {
   // Cold start is 15-20 s on an idle 2-core machine; it takes far longer while Kafka and Flink
   // start beside it and compete for the same cores.
   startTimeoutMs: 180_000,
-  processes: (ctx) => processNames(ctx),
+  processes: () => [NAME],
   async fetch(ctx) {
-    await fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
-    for (const name of processNames(ctx)) {
-      if (runningPid(ctx.paths, name) !== undefined) continue;
-      const d = dirs(ctx, name);
-      for (const needed of [d.lib, join(d.plugins, 'postgresql'), join(d.plugins, 'kafka')]) {
-        if (!existsSync(needed)) throw new Error(`trino: ${needed} is missing; run \`npm run stack:fetch\` first`);
-      }
-      // Every node reads the same catalog files: a worker without a catalog cannot run its splits.
-      writeEtc(ctx, name);
-      spawnDetached(ctx.paths, {
-        name,
-        command: javaBin(trinoJavaHome(ctx.config)),
-        args: jvmArgs(ctx, name),
-        cwd: d.home,
-        env: catalogEnvironment(ctx.config, ctx.repoDir),
-      });
+    if (runningPid(ctx.paths, NAME) !== undefined) return;
+    const d = dirs(ctx);
+    for (const needed of [d.lib, join(d.plugins, 'postgresql'), join(d.plugins, 'kafka')]) {
+      if (!existsSync(needed)) throw new Error(`trino: ${needed} is missing; run \`npm run stack:fetch\` first`);
     }
+    writeEtc(ctx);
+    spawnDetached(ctx.paths, {
+      name: NAME,
+      command: javaBin(trinoJavaHome(ctx.config)),
+      args: jvmArgs(ctx),
+      cwd: d.home,
+      env: catalogEnvironment(ctx.config, ctx.repoDir),
+    });
   },
   async probe(ctx) {
     const server = ctx.config.trino.server;
@@ -244,12 +208,10 @@ export const trino: ServiceDefinition = {
     if (rows[0]?.[0] !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
   },
   endpoints(ctx) {
-    const out: Record<string, string> = { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/` };
-    if (ctx.config.stack.profile === 'cluster') out.worker = `http://${ctx.config.trino.host}:${nodePort(ctx, WORKER)}`;
-    return out;
+    return { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/` };
   },
   async stop(ctx) {
     // SIGTERM runs Trino's shutdown hooks (queries fail fast, no grace period needed here).
-    for (const name of [...processNames(ctx)].reverse()) await stopProcess(ctx.paths, name, 20_000);
+    await stopProcess(ctx.paths, NAME, 20_000);
   },
 };

@@ -1,7 +1,6 @@
 /** Reading a real topic from a known position, for assertions on what a test produced. */
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../src/config.js';
-import { topicReplication } from '../../stack/services/kafka.js';
 import { uniqueId, waitFor } from './wait.js';
 
 export function testKafka(): Kafka {
@@ -78,19 +77,14 @@ export async function collect(
   }
 }
 
-/**
- * Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. They
- * are replicated as the stack's own topics are: one copy, or three of which two acknowledge in the
- * cluster profile.
- */
+/** Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. */
 export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const replication = topicReplication(loadConfig());
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, ...replication })),
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     });
   } finally {
     await admin.disconnect();

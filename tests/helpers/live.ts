@@ -15,14 +15,7 @@ export interface LiveGateway {
 }
 
 export async function startLiveGateway(env: Record<string, string> = {}): Promise<LiveGateway> {
-  const config = loadConfig({
-    ...process.env,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    // Tests drive event time themselves (past hours, ticks); a test that wants heartbeats sets this.
-    FLINK_HEARTBEAT_INTERVAL_MS: '0',
-    ...env,
-    PORT: '0',
-  });
+  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env, PORT: '0' });
   const gateway = createGateway(config, createLogger(config, 'gateway-test'));
   const { url } = await gateway.start();
   return { gateway, config, url, wsUrl: url.replace(/^http/, 'ws'), stop: () => gateway.stop() };
@@ -83,7 +76,7 @@ export async function connectedProducer(kafka: Kafka): Promise<Producer> {
   return producer;
 }
 
-/** A metric window v1 object (docs/contracts.md) for a window of `widthMs` starting at `startMs`. */
+/** A metric window v1 object (DESIGN.md) for a window of `widthMs` starting at `startMs`. */
 export function windowV1(userId: string, metric: string, startMs: number, values: number[], widthMs = 60_000) {
   const sum = values.reduce((a, b) => a + b, 0);
   return {

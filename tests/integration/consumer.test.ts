@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
-import { insertIsolatingRefusals } from '../../src/timescale/readings.insert.js';
+import { insertIsolatingRefusals } from '../../src/consumer/readings.insert.js';
 import type { ValidReading } from '../../src/domain/reading.js';
 import { collect, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';

@@ -116,7 +116,6 @@ describe('series from the per-minute rollup', () => {
       min: r.min,
       max: r.max,
       sum: r.sum,
-      filled: false,
     }));
   }
 

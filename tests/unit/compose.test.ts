@@ -1,19 +1,17 @@
 /**
  * compose.yml cannot run on machines without Docker; this keeps it honest against stack/: the same
- * services in the cluster profile's shape, the same ports as the local stack's defaults, and only
- * files that exist in the repo.
+ * services, the same ports as the local stack's defaults, and only files that exist in the repo.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import type { StackContext } from '../../stack/lib/service.js';
 import { services as stackServices } from '../../stack/services/index.js';
 
 interface ComposeService {
   image?: string;
   profiles?: string[];
-  environment?: Record<string, string | number>;
+  environment?: Record<string, string>;
   depends_on?: Record<string, unknown>;
   build?: { context: string; dockerfile: string };
   ports?: string[];
@@ -23,21 +21,12 @@ interface ComposeService {
 const compose = parse(readFileSync('compose.yml', 'utf8')) as { services: Record<string, ComposeService> };
 const names = Object.keys(compose.services);
 
-/** Which compose services stand for each local stack service (its cluster profile's processes). */
+/** Which compose services stand for each local stack service. */
 const counterpart: Record<string, string[]> = {
   postgres: ['timescaledb'],
-  kafka: ['kafka-1', 'kafka-2', 'kafka-3', 'kafka-init'],
-  flink: ['flink-jobmanager', 'flink-taskmanager-1', 'flink-taskmanager-2', 'flink-sql-gateway', 'flink-job'],
-  trino: ['trino', 'trino-worker'],
-};
-
-/** The cluster profile as stack/ sees it; listing its processes touches no folder. */
-const none = '/nonexistent';
-const cluster: StackContext = {
-  config: loadConfig({ STACK_PROFILE: 'cluster' }),
-  paths: { root: none, run: none, logs: none, dist: none, data: none },
-  repoDir: process.cwd(),
-  log: () => undefined,
+  kafka: ['kafka', 'kafka-init'],
+  flink: ['flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway', 'flink-job'],
+  trino: ['trino'],
 };
 
 describe('compose.yml', () => {
@@ -49,27 +38,10 @@ describe('compose.yml', () => {
     expect(names).toEqual(expect.arrayContaining(['kafka-ui', 'gateway', 'consumer', 'prometheus']));
   });
 
-  it('runs as many brokers, TaskManagers and Trino nodes as the cluster profile', () => {
-    const processes = (name: string) => stackServices.find((s) => s.name === name)!.processes(cluster);
-    expect(names.filter((n) => /^kafka-\d+$/.test(n))).toHaveLength(processes('kafka').length);
-    expect(names.filter((n) => n.startsWith('flink-taskmanager'))).toHaveLength(
-      processes('flink').filter((p) => p.startsWith('flink-taskmanager')).length,
-    );
-    expect(names.filter((n) => n.startsWith('trino'))).toHaveLength(processes('trino').length);
-    const initScript = String((compose.services['kafka-init']?.command as string[] | undefined)?.[0]);
-    expect(initScript).toContain(`--replication-factor ${cluster.config.kafka.replicationFactor}`);
-    expect(initScript).toContain(`min.insync.replicas=${cluster.config.kafka.minInsyncReplicas}`);
-    expect(compose.services['kafka-1']?.environment?.KAFKA_MIN_INSYNC_REPLICAS).toBe(
-      cluster.config.kafka.minInsyncReplicas,
-    );
-    const coordinator = readFileSync('docker/trino/coordinator.properties', 'utf8');
-    expect(coordinator).toMatch(/^node-scheduler\.include-coordinator=false$/m);
-  });
-
   it('publishes the same ports as the local stack defaults', () => {
     const c = loadConfig({});
     const published = (svc: string) => (compose.services[svc]?.ports ?? []).map((p) => Number(p.split(':')[0]));
-    expect(published('kafka-1')).toContain(Number(c.kafka.brokers[0]!.split(':')[1]));
+    expect(published('kafka')).toContain(Number(c.kafka.brokers[0]!.split(':')[1]));
     expect(published('trino')).toContain(c.trino.port);
     expect(published('flink-jobmanager')).toContain(Number(new URL(c.flink.restUrl).port));
     expect(published('flink-sql-gateway')).toContain(Number(new URL(c.flink.sqlGatewayUrl).port));
@@ -95,10 +67,10 @@ describe('compose.yml', () => {
     expect(existsSync('trino/catalog/kafka.properties')).toBe(true);
   });
 
-  it('runs the maintained Kafka UI (kafbat) against the brokers, after the topics exist', () => {
+  it('runs the maintained Kafka UI (kafbat) against the broker, after the topics exist', () => {
     const ui = compose.services['kafka-ui']!;
     expect(ui.image).toMatch(/^ghcr\.io\/kafbat\/kafka-ui:/);
-    expect(ui.environment?.['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']).toBe('kafka-1:19092,kafka-2:19092,kafka-3:19092');
+    expect(ui.environment?.['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']).toBe('kafka:9092');
     expect(Object.keys(ui.depends_on ?? {})).toContain('kafka-init');
   });
 

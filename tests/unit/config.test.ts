@@ -47,32 +47,4 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/KAFKA_BROKER: expected a comma list of host:port/);
     expect(problems).toMatch(/DATABASE_URL: expected a postgres:\/\/ URL/);
   });
-
-  it('the cluster profile moves every port and the state folder, and keeps anything given', () => {
-    const d = loadConfig({});
-    const c = loadConfig({ STACK_PROFILE: 'cluster' });
-    expect(c.stack.profile).toBe('cluster');
-    expect(c.kafka.brokers).toHaveLength(3);
-    expect(c.kafka.replicationFactor).toBe(3);
-    expect(c.kafka.minInsyncReplicas).toBe(2);
-    expect(c.flink.parallelism).toBe(c.kafka.partitions);
-    expect(c.stack.dir).not.toBe(d.stack.dir);
-    expect(c.stack.distDir).toBe(d.stack.distDir);
-    const ports = (x: typeof d) => [
-      ...x.kafka.brokers.map((b) => Number(b.split(':')[1])),
-      x.kafka.controllerPort,
-      x.trino.port,
-      Number(new URL(x.flink.restUrl).port),
-      Number(new URL(x.flink.sqlGatewayUrl).port),
-      x.flink.rpcPort,
-      Number(new URL(x.postgres.url).port || 5432),
-      x.gateway.port,
-      x.consumer.metricsPort,
-    ];
-    for (const p of ports(c)) expect(ports(d)).not.toContain(p);
-    expect(loadConfig({ STACK_PROFILE: 'cluster', KAFKA_PARTITIONS: '4' }).flink.parallelism).toBe(4);
-    expect(loadConfig({ STACK_PROFILE: 'cluster', TRINO_PORT: '9999' }).trino.port).toBe(9999);
-    expect(d.kafka.replicationFactor).toBe(1);
-    expect(d.flink.parallelism).toBe(1);
-  });
 });

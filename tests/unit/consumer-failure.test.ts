@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../../src/consumer/failure.js';
-import { classifyDatabaseError } from '../../src/timescale/database.errors.js';
+import { backoffMs, classifyDatabaseError } from '../../src/consumer/failure.js';
 import {
   INSERT_READINGS_SQL,
   insertParams,
   numberArrayLiteral,
   textArrayLiteral,
-} from '../../src/timescale/readings.insert.js';
+} from '../../src/consumer/readings.insert.js';
 
 const pgError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -46,10 +45,8 @@ describe('backoffMs', () => {
 describe('insert of a batch', () => {
   it('is one statement over column arrays, idempotent on the identity', () => {
     expect(INSERT_READINGS_SQL).toMatch(
-      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\], \$7::int8\[\]\)/,
+      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/,
     );
-    // Erased users' messages sent before the erasure are skipped by the same statement.
-    expect(INSERT_READINGS_SQL).toMatch(/WHERE NOT EXISTS \(\s*SELECT 1 FROM erasure_ledger/);
     expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING$/);
   });
 

@@ -22,5 +22,5 @@ describe('generated files', () => {
 
   it('docs/api.md matches schema.graphql (run `npm run docs:api`)', async () => {
     expect(readFileSync('docs/api.md', 'utf8')).toBe(await apiDocs(readFileSync('schema.graphql', 'utf8')));
-  }, 30_000);
+  });
 });

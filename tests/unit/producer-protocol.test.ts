@@ -4,7 +4,7 @@ import type { ValidReading } from '../../src/domain/reading.js';
 import { AppError } from '../../src/errors.js';
 import { fromColumns, fromThreadError, toColumns, toThreadError } from '../../src/ingest/producer.protocol.js';
 import { classify } from '../../src/ingest/reading.publisher.js';
-import { readingMessages } from '../../src/kafka/reading.producer.js';
+import { readingMessages } from '../../src/ingest/reading.producer.js';
 
 const readings: ValidReading[] = [
   {

@@ -115,7 +115,7 @@ describe('metric -> aggregate', () => {
 
 describe('statements', () => {
   it('renders EXECUTE with typed literals only', () => {
-    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'FIVE_MINUTES', timeZone: 'UTC' });
+    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'FIVE_MINUTES' });
     expect(stmt.sql).toBe(COHORT_STATS_SQL);
     expect(executeSql(stmt)).toBe(
       "EXECUTE fitbit_cohort_stats USING 300, 'heart_rate', TIMESTAMP '2026-11-24 10:00:00.000 UTC', TIMESTAMP '2026-11-24 11:00:00.000 UTC'",
@@ -141,7 +141,7 @@ describe('statements', () => {
   });
 
   it('refuses a mismatch between placeholders and values', () => {
-    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'HOUR', timeZone: 'UTC' });
+    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'HOUR' });
     expect(() => executeSql({ ...stmt, params: stmt.params.slice(1) })).toThrow(SqlRenderError);
   });
 });

@@ -29,22 +29,5 @@ export enum Bucket {
 }
 registerEnumType(Bucket, {
   name: 'Bucket',
-  description:
-    'Bucket width, labelled by its start. HOUR and DAY follow the local clock of the timeZone argument (default UTC; a DST day has 23 or 25 hours); shorter buckets stay aligned to the Unix epoch.',
-});
-
-export enum Fill {
-  NONE = 'NONE',
-  PREVIOUS = 'PREVIOUS',
-  LINEAR = 'LINEAR',
-}
-registerEnumType(Fill, {
-  name: 'Fill',
-  description:
-    'Gap filling of a series. NONE omits buckets without readings; PREVIOUS carries the bucket before, LINEAR interpolates between the neighbours (and carries after the last bucket with readings).',
-  valuesConfig: {
-    NONE: { description: 'Buckets without readings are omitted.' },
-    PREVIOUS: { description: 'Every bucket is present; an empty one carries the values of the bucket before it.' },
-    LINEAR: { description: 'Every bucket is present; an empty one is interpolated between its neighbours by start time.' },
-  },
+  description: 'Bucket width; buckets are aligned to the Unix epoch in UTC and labelled by their start.',
 });

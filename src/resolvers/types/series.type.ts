@@ -4,14 +4,9 @@ import { AggregateWithSum } from './aggregate.type.js';
 @ObjectType({
   simpleResolvers: true,
   description:
-    'One bucket of a series, labelled by its start instant. Empty buckets are omitted unless fill asks for them; with maxPoints a point merges adjacent buckets.',
+    'One bucket of a series: aligned to the Unix epoch in UTC, labelled by its start. Empty buckets are omitted.',
 })
 export class SeriesPoint extends AggregateWithSum {
   @Field(() => Date, { description: 'Start of the bucket.' })
   time!: Date;
-
-  @Field(() => Boolean, {
-    description: 'True for a bucket without readings (count 0) whose values come from the fill.',
-  })
-  filled!: boolean;
 }

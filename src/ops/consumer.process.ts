@@ -8,10 +8,10 @@
 import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../logger.js';
-import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from './worker.js';
-import { createConsumerMetrics, type ConsumerMetrics } from './consumer.metrics.js';
-import { sharedAdmin } from '../kafka/offsets.js';
-import { createOpsServer } from '../http/ops-server.js';
+import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from '../consumer/worker.js';
+import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
+import { sharedAdmin } from './kafka-offsets.js';
+import { createOpsServer } from './ops-server.js';
 
 export interface ConsumerProcess {
   readonly worker: ConsumerWorker;

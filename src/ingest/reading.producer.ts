@@ -3,12 +3,14 @@
  * producer thread): the producer's settings and the messages of a batch of validated readings.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Message, Producer } from 'kafkajs';
-import { createKeyedProducer } from './client.js';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { READING_SCHEMA_VERSION, toWire, type ValidReading } from '../domain/reading.js';
 
 export function createReadingProducer(kafka: Kafka): Producer {
-  return createKeyedProducer(kafka, {
+  return kafka.producer({
+    // The Java client's murmur2 partitioner: a user's readings land in the partition any other
+    // producer (or Flink) would pick for the same key.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

@@ -4,29 +4,23 @@ import type { IngestService } from '../ingest/ingest.service.js';
 import type { LiveService } from '../live/live.service.js';
 import type { Loaders } from '../timescale/loaders.js';
 import type { ReadingsService } from '../timescale/readings.service.js';
-import type { ExportService } from '../timescale/export.service.js';
-import type { ErasureService } from '../privacy/erasure.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayMetrics } from '../metrics/gateway.metrics.js';
-import type { PipelineStatusService } from '../status/pipeline-status.service.js';
+import type { PipelineStatusService } from '../ops/pipeline-status.service.js';
 
 export interface GatewayServices {
   health: HealthService;
   ingest: IngestService;
   series: SeriesService;
   readings: ReadingsService;
-  /** `GET /users/{userId}/export`: a user's readings as NDJSON. */
-  exports: ExportService;
-  /** `eraseUserData` (src/privacy). */
-  erasure: ErasureService;
   trino: TrinoService;
   /** Subscriptions' fan-out from fitbit_processed / fitbit_alerts (src/live). */
   live: LiveService;
   /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
   metrics: GatewayMetrics;
-  /** `pipelineStatus` (src/status); admin only. */
+  /** `pipelineStatus` (src/ops); admin only. */
   pipeline: PipelineStatusService;
 }
 

@@ -5,30 +5,12 @@
  */
 import type pg from 'pg';
 import type { ValidReading } from '../domain/reading.js';
-import { classifyDatabaseError } from './database.errors.js';
+import { classifyDatabaseError } from './failure.js';
 
-/**
- * $7 are the rows' Kafka offsets, $8 and $9 the topic and partition they came from. A row of an
- * erased user sent before the erasure (its offset below the ledger's) is not inserted
- * (db/migrations/004_erasure_ledger.sql). The ledger is read by this same statement, after it
- * took its lock on readings: an erasure holds a lock that conflicts with it until its ledger row
- * and deletes commit, so a batch either finished before the erasure (and its rows were deleted by
- * it) or sees the ledger row.
- */
 export const INSERT_READINGS_SQL = `INSERT INTO readings (user_id, metric, time, value, device_id, event_id)
 SELECT u, m, to_timestamp(t / 1000::float8), v, d, e
-FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::text[], $7::int8[]) AS x(u, m, t, v, d, e, o)
-WHERE NOT EXISTS (
-  SELECT 1 FROM erasure_ledger l
-  WHERE l.user_id = x.u AND l.topic = $8 AND l.partition = $9 AND x.o < l.before_offset
-)
+FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::text[]) AS x(u, m, t, v, d, e)
 ON CONFLICT (user_id, metric, time) DO NOTHING`;
-
-/** Where a batch came from; without it (bulk loads that did not come through Kafka) the ledger never matches. */
-export interface RowOrigin {
-  topic: string;
-  partition: number;
-}
 
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPES = /["\\]/g;
@@ -95,22 +77,13 @@ export type Queryable = Pick<pg.Pool, 'query'>;
  */
 export const INSERT_TIMEOUT_MS = 30_000;
 
-/**
- * Inserts the readings; returns how many were new (the rest were already stored, or erased).
- * `offsets` are the rows' Kafka offsets (decimal strings), one per reading, with `origin`.
- */
-export async function insertReadings(
-  db: Queryable,
-  readings: readonly ValidReading[],
-  offsets?: readonly string[],
-  origin?: RowOrigin,
-): Promise<number> {
+/** Inserts the readings; returns how many were new (the rest were already stored). */
+export async function insertReadings(db: Queryable, readings: readonly ValidReading[]): Promise<number> {
   if (readings.length === 0) return 0;
-  const o = offsets && origin ? `{${offsets.join(',')}}` : `{${readings.map(() => '0').join(',')}}`;
   // query_timeout is a pg client option that @types/pg does not list on QueryConfig.
   const query = {
     text: INSERT_READINGS_SQL,
-    values: [...insertParams(readings), o, origin?.topic ?? '', origin?.partition ?? -1],
+    values: insertParams(readings),
     query_timeout: INSERT_TIMEOUT_MS,
   } as pg.QueryConfig;
   const res = await db.query(query);
@@ -132,18 +105,12 @@ export async function insertIsolatingRefusals<T>(
   db: Queryable,
   items: readonly T[],
   readingOf: (item: T) => ValidReading,
-  source?: { origin: RowOrigin; offsetOf: (item: T) => string },
 ): Promise<IsolatedInsert<T>> {
   const out: IsolatedInsert<T> = { inserted: 0, refused: [] };
   const run = async (part: readonly T[]): Promise<void> => {
     if (part.length === 0) return;
     try {
-      out.inserted += await insertReadings(
-        db,
-        part.map(readingOf),
-        source ? part.map(source.offsetOf) : undefined,
-        source?.origin,
-      );
+      out.inserted += await insertReadings(db, part.map(readingOf));
     } catch (err) {
       if (classifyDatabaseError(err) !== 'data') throw err;
       if (part.length === 1) {
