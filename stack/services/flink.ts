@@ -195,7 +195,7 @@ const PROCESSES = [JOBMANAGER, TASKMANAGER, SQL_GATEWAY];
 export const flink: ServiceDefinition = {
   name: NAME,
   // Three JVMs starting at once on two cores; the TaskManager registers a few seconds after the JobManager.
-  startTimeoutMs: 120_000,
+  startTimeoutMs: 300_000,
   processes: () => [...PROCESSES],
   async fetch(ctx) {
     fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);

@@ -121,7 +121,7 @@ function admin(ctx: StackContext) {
 
 export const kafka: ServiceDefinition = {
   name: NAME,
-  startTimeoutMs: 90_000,
+  startTimeoutMs: 300_000,
   processes: () => [NAME],
   async fetch(ctx) {
     fetchWithMaven(join(ctx.repoDir, 'stack', 'kafka', 'pom.xml'), dirs(ctx).dist, ctx.log);
