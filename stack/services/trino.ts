@@ -179,7 +179,7 @@ export const trino: ServiceDefinition = {
   name: NAME,
   // Cold start is 15-20 s on an idle 2-core machine; it takes far longer while Kafka and Flink
   // start beside it and compete for the same cores.
-  startTimeoutMs: 420_000,
+  startTimeoutMs: 600_000,
   processes: () => [NAME],
   async fetch(ctx) {
     fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
