@@ -9,7 +9,7 @@ import { createLogger } from '../logger.js';
 import { signToken } from '../auth/sign.js';
 import { createSimulator } from './simulator.js';
 import { createIngestClient } from './ingest.client.js';
-import { createRawProducer } from './raw.producer.js';
+import { createRawProducer } from '../kafka/raw.producer.js';
 
 const USAGE = `usage: npm run demo -- [options]
   --users N            users demo-1 ... demo-N (default 50)

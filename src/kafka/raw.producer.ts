@@ -6,7 +6,7 @@
 import type { Producer } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka } from './client.js';
 
 export interface RawProducer {
   send(key: string, value: string): Promise<void>;
