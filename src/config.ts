@@ -86,6 +86,8 @@ const schema = z.object({
   TRINO_SCHEMA: z.string().min(1).default('public'),
   TRINO_QUERY_TIMEOUT_MS: positiveInt.default(30_000),
   TRINO_CACHE_TTL_MS: nonNegativeInt.default(5_000),
+  TRINO_MAX_CONCURRENT_QUERIES: positiveInt.default(4),
+  TRINO_MAX_QUEUED_QUERIES: nonNegativeInt.default(16),
 
   // Flink
   FLINK_REST_URL: url.default('http://127.0.0.1:8081'),
@@ -123,6 +125,12 @@ const schema = z.object({
   AUTH_ISSUER: z.string().min(1).optional(),
   AUTH_AUDIENCE: z.string().min(1).optional(),
   AUTH_CLOCK_TOLERANCE_SECONDS: nonNegativeInt.default(5),
+  AUTH_REQUIRE_EXP: bool.default('true'),
+  AUTH_ACCEPT_FUTURE_IAT: bool.default('false'),
+
+  // Aggregates seen by roles that may not read single users (docs/security.md: aggregate privacy)
+  PRIVACY_MIN_RANGE_SECONDS: nonNegativeInt.default(3600),
+  PRIVACY_MIN_COHORT_USERS: nonNegativeInt.default(3),
 
   // Limits (src/limits, docs/security.md); 0 turns a limit off
   GRAPHQL_MAX_DEPTH: nonNegativeInt.default(10),
@@ -180,6 +188,10 @@ export interface Config {
     schema: string;
     queryTimeoutMs: number;
     cacheTtlMs: number;
+    /** Queries this gateway runs in Trino at once; cache hits and joined queries do not count. */
+    maxConcurrentQueries: number;
+    /** Queries waiting for a slot; past this, aggregates are refused with TRINO_BUSY (retriable). */
+    maxQueuedQueries: number;
   };
   flink: {
     restUrl: string;
@@ -228,6 +240,16 @@ export interface Config {
     issuer: string | undefined;
     audience: string | undefined;
     clockToleranceSeconds: number;
+    /** Refuse tokens without `exp` (they would be valid forever). */
+    requireExp: boolean;
+    /** Accept tokens whose `iat` is later than now (plus the clock tolerance). */
+    acceptFutureIat: boolean;
+  };
+  privacy: {
+    /** Shortest aggregate range a role other than admin may ask for, in ms (0: any). */
+    minRangeMs: number;
+    /** cohortStats buckets computed from fewer users are left out for roles other than admin (0: none). */
+    minCohortUsers: number;
   };
   limits: {
     /** Deepest selection nesting per operation (introspection fields not counted). */
@@ -327,6 +349,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       schema: r.TRINO_SCHEMA,
       queryTimeoutMs: r.TRINO_QUERY_TIMEOUT_MS,
       cacheTtlMs: r.TRINO_CACHE_TTL_MS,
+      maxConcurrentQueries: r.TRINO_MAX_CONCURRENT_QUERIES,
+      maxQueuedQueries: r.TRINO_MAX_QUEUED_QUERIES,
     },
     flink: {
       restUrl: r.FLINK_REST_URL.replace(/\/$/, ''),
@@ -363,6 +387,12 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       issuer: r.AUTH_ISSUER,
       audience: r.AUTH_AUDIENCE,
       clockToleranceSeconds: r.AUTH_CLOCK_TOLERANCE_SECONDS,
+      requireExp: r.AUTH_REQUIRE_EXP,
+      acceptFutureIat: r.AUTH_ACCEPT_FUTURE_IAT,
+    },
+    privacy: {
+      minRangeMs: r.PRIVACY_MIN_RANGE_SECONDS * 1000,
+      minCohortUsers: r.PRIVACY_MIN_COHORT_USERS,
     },
     limits: {
       maxDepth: r.GRAPHQL_MAX_DEPTH,

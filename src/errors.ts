@@ -20,6 +20,7 @@ export const ErrorCode = {
   BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   INVALID_RANGE: 'INVALID_RANGE',
+  RANGE_TOO_SHORT: 'RANGE_TOO_SHORT',
   TOO_MANY_POINTS: 'TOO_MANY_POINTS',
   INVALID_CURSOR: 'INVALID_CURSOR',
   KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
@@ -29,6 +30,7 @@ export const ErrorCode = {
   TRINO_QUERY_FAILED: 'TRINO_QUERY_FAILED',
   TRINO_TIMEOUT: 'TRINO_TIMEOUT',
   TRINO_CANCELLED: 'TRINO_CANCELLED',
+  TRINO_BUSY: 'TRINO_BUSY',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
@@ -72,15 +74,48 @@ function appErrorOf(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/** Longest error message sent to a client; longer ones (an echoed 2 MB input) are cut. */
+export const MAX_MESSAGE_CHARS = 512;
+
+/** A client-supplied value quoted in a message: JSON, cut to `max` characters. */
+export function quote(value: unknown, max = 64): string {
+  const text = typeof value === 'string' ? value : String(JSON.stringify(value) ?? typeof value);
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+function capMessage(message: string): string {
+  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}… (cut)` : message;
+}
+
+/** graphql-js's "Did you mean ...?" hints name fields and types a schema without introspection should not reveal. */
+function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean(.+?)\?$/s, '').trimEnd();
+}
+
+export interface FormatOptions {
+  /** Unknown errors keep their message (still coded INTERNAL_SERVER_ERROR). */
+  development: boolean;
+  /** Introspection is off: messages do not suggest field, type or enum names. */
+  hideSchemaDetails: boolean;
+}
+
 /**
- * Apollo's formatError: keeps AppErrors and graphql-js's own validation errors (which already
- * carry a code), masks the rest. Never throws.
+ * The one error normaliser of both transports (Apollo's formatError, graphql-ws's messages):
+ * keeps AppErrors and graphql-js's own validation errors (which already carry a code), masks the
+ * rest, caps what a message can echo back, and drops schema hints when introspection is off.
+ * Never throws.
  */
 export function formatError(
   formatted: GraphQLFormattedError,
   error: unknown,
-  development: boolean,
+  options: FormatOptions,
 ): GraphQLFormattedError {
+  const shown = format(formatted, error, options.development);
+  const message = capMessage(options.hideSchemaDetails ? withoutSuggestions(shown.message) : shown.message);
+  return message === shown.message ? shown : { ...shown, message };
+}
+
+function format(formatted: GraphQLFormattedError, error: unknown, development: boolean): GraphQLFormattedError {
   const app = appErrorOf(error);
   if (app) {
     // `http` (status, headers) is for the transport (Apollo reads it before formatting), not for clients.

@@ -6,9 +6,12 @@
  * - user: reads and subscribes to its own data (subject = user id) only.
  * - analyst: cohortStats and leaderboard (aggregates over users, no single user's raw data).
  * - admin: everything.
- * - health: any authenticated caller (it names services and latencies, no data).
+ * - health: any authenticated caller (it names services and latencies, no data); the detail of
+ *   each service (versions, hosts, reasons) only for admin.
+ * - aggregates for roles other than admin: no range shorter than a minimum, no cohort bucket from
+ *   fewer than a minimum of users (privacy.ts).
  */
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError, ErrorCode, quote } from '../errors.js';
 import { hasRole, type Principal, type Role } from './principal.js';
 
 export type Args = Readonly<Record<string, unknown>>;
@@ -29,6 +32,11 @@ const roles =
 /** May the principal read and subscribe to this user's data? */
 export function mayRead(p: Principal, userId: string): boolean {
   return hasRole(p, 'admin') || (hasRole(p, 'user') && p.subject === userId);
+}
+
+/** May the principal see what a health check says about a service (versions, hosts, reasons)? */
+export function maySeeServiceDetails(p: Principal): boolean {
+  return hasRole(p, 'admin');
 }
 
 /** May the principal ingest readings of this user? */
@@ -59,7 +67,7 @@ const ingest: Rule = (p, args) => {
   for (let i = 0; i < readings.length; i += 1) {
     const userId = (readings[i] as { userId?: unknown } | null)?.userId;
     if (typeof userId !== 'string' || !mayIngest(p, userId)) {
-      throw forbidden(`readings[${i}].userId: this device may not ingest for ${JSON.stringify(userId)}`);
+      throw forbidden(`readings[${i}].userId: this device may not ingest for ${quote(userId)}`);
     }
   }
 };

@@ -57,8 +57,32 @@ export function bearerToken(authorization: string): string {
   return m[1];
 }
 
-/** The claims this API reads, checked; a token that names no usable role is refused. */
-export function principalFromClaims(payload: JWTPayload): Principal {
+export interface ClaimRules {
+  /** Seconds of clock skew allowed between the issuer and this gateway. */
+  clockToleranceSeconds: number;
+  /** A token without `exp` is refused (it would be valid forever). */
+  requireExp: boolean;
+  /** A token issued in the future (beyond the tolerance) is accepted. */
+  acceptFutureIat: boolean;
+}
+
+const DEFAULT_CLAIM_RULES: ClaimRules = { clockToleranceSeconds: 0, requireExp: false, acceptFutureIat: true };
+
+/**
+ * The claims this API reads, checked; a token that names no usable role is refused. The
+ * principal's `expiresAt` includes the clock tolerance, so a token jose accepted is not refused
+ * later in the same request as expired (that would answer 200 with UNAUTHENTICATED, not 401).
+ */
+export function principalFromClaims(
+  payload: JWTPayload,
+  rules: ClaimRules = DEFAULT_CLAIM_RULES,
+  nowMs = Date.now(),
+): Principal {
+  const toleranceMs = rules.clockToleranceSeconds * 1000;
+  if (rules.requireExp && typeof payload.exp !== 'number')
+    throw unauthenticated('token: expected an `exp` claim (tokens without one are refused)', 'claims');
+  if (!rules.acceptFutureIat && typeof payload.iat === 'number' && payload.iat * 1000 > nowMs + toleranceMs)
+    throw unauthenticated('token: `iat` is in the future', 'claims');
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256)
     throw unauthenticated('token: expected a `sub` claim', 'claims');
@@ -78,7 +102,7 @@ export function principalFromClaims(payload: JWTPayload): Principal {
     subject: sub,
     roles,
     users: rawUsers as string[],
-    expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+    expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 + toleranceMs : undefined,
     development: false,
   };
 }
@@ -106,8 +130,8 @@ export interface TokenVerifierOptions {
  * that verified are kept, keyed by the exact token string (header, claims and signature: the same
  * string verifies the same way with the same key and options), until their `exp` or
  * TOKEN_CACHE_TTL_MS, whichever is first. Failures are not kept. The result is the same as
- * verifying every time, except that a token is dropped at `exp` exactly (jose still accepts it for
- * the clock tolerance, and then does).
+ * verifying every time: a kept token is dropped when its `expiresAt` (exp plus the clock
+ * tolerance, as jose accepts it) passes.
  */
 export function createTokenVerifier(
   auth: Config['auth'],
@@ -119,6 +143,11 @@ export function createTokenVerifier(
     clockTolerance: auth.clockToleranceSeconds,
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
+  };
+  const claimRules: ClaimRules = {
+    clockToleranceSeconds: auth.clockToleranceSeconds,
+    requireExp: auth.requireExp,
+    acceptFutureIat: auth.acceptFutureIat,
   };
   const capacity = opts.cacheEntries ?? TOKEN_CACHE_ENTRIES;
   const now = opts.now ?? Date.now;
@@ -135,7 +164,7 @@ export function createTokenVerifier(
     } catch (err) {
       throw toUnauthenticated(err);
     }
-    return principalFromClaims(payload);
+    return principalFromClaims(payload, claimRules, now());
   };
 
   return {

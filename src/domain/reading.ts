@@ -1,9 +1,11 @@
 /**
- * Reading v1 (DESIGN.md, contract) and its validation. The same function checks a mutation's
- * input and an untrusted Kafka message, so both paths accept and refuse exactly the same things.
- * It is hand-written (no per-object reflection validators) because it sits on the bulk-ingest hot path.
+ * Reading v1 (docs/contracts.md) and its validation. The same functions check a mutation's input
+ * (the DateTime scalar, then `checkFields`) and an untrusted Kafka message (`checkReading`), and
+ * the gateway publishes only what `checkReading` accepts back from the wire: the worker never
+ * refuses a reading the gateway acknowledged. Hand-written (no per-object reflection validators)
+ * because it sits on the bulk-ingest hot path.
  */
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, quote } from '../errors.js';
 import { METRICS, isWireMetric, type WireMetric } from './metrics.js';
 
 export interface ReadingV1 {
@@ -30,16 +32,53 @@ export type ReadingCheck = { ok: true; reading: ValidReading } | { ok: false; co
 
 export const READING_SCHEMA_VERSION = '1';
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 const MAX_FUTURE_MS = 5 * 60_000;
+/** Earliest instant a reading or a query range may name: the Unix epoch. */
+export const EARLIEST_INSTANT_MS = 0;
+/**
+ * Latest instant a query range may name, and past every reading's (which are at most minutes
+ * ahead of now): 9999-01-01T00:00:00Z, so every bucket and label stays a four-digit-year RFC 3339
+ * instant.
+ */
+export const LATEST_INSTANT_MS = Date.UTC(9999, 0, 1);
 const MAX_ID_LENGTH = 128;
 
 const fail = (code: ErrorCode, message: string): ReadingCheck => ({ ok: false, code, message });
 
-/** Parses an RFC 3339 timestamp with an offset or Z; NaN when it is not one. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysIn = (year: number, month: number): number => (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]!);
+
+/**
+ * Parses an RFC 3339 timestamp with an offset or Z to epoch milliseconds (a finer fraction is
+ * truncated); NaN when it is not one. Stricter than Date.parse, which moves impossible dates
+ * (`2024-02-30` becomes March 1st, `T24:00:00` the next day): every field must be in its range
+ * for that month and year. A leap second (`:60`) is refused; no stored instant can hold it.
+ */
 export function parseRfc3339(value: string): number {
-  if (!RFC3339.test(value)) return Number.NaN;
-  return Date.parse(value);
+  const m = RFC3339.exec(value);
+  if (!m) return Number.NaN;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return Number.NaN;
+  if (hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  let offsetMinutes = 0;
+  if (m[8] === undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
+    if (offsetHours > 23 || offsetMins > 59) return Number.NaN;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const millis = m[7] ? Number(m[7].slice(1, 4).padEnd(3, '0')) : 0;
+  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year);
+  return date.getTime() - offsetMinutes * 60_000;
 }
 
 /**
@@ -82,8 +121,11 @@ export function checkFields(
   if (!USER_ID_PATTERN.test(userId)) {
     return fail(ErrorCode.INVALID_USER_ID, 'userId: expected 1 to 64 characters of A-Z a-z 0-9 _ . : @ -');
   }
-  if (!isWireMetric(metric)) return fail(ErrorCode.INVALID_METRIC, `metric: unknown metric "${metric.slice(0, 64)}"`);
+  if (!isWireMetric(metric)) return fail(ErrorCode.INVALID_METRIC, `metric: unknown metric ${quote(metric)}`);
   if (!Number.isFinite(timeMs)) return fail(ErrorCode.INVALID_TIME, 'time: expected a valid timestamp');
+  // Before the epoch, toISOString can write a year the wire format does not allow ("-000001-..."):
+  // such a reading would be acknowledged here and refused by the worker.
+  if (timeMs < EARLIEST_INSTANT_MS) return fail(ErrorCode.INVALID_TIME, 'time: expected 1970-01-01T00:00:00Z or later');
   if (timeMs > nowMs + MAX_FUTURE_MS) return fail(ErrorCode.TIME_IN_FUTURE, 'time: more than 5 minutes in the future');
   if (!Number.isFinite(value)) return fail(ErrorCode.VALUE_NOT_FINITE, 'value: expected a finite number');
   const range = METRICS[metric];
@@ -101,6 +143,14 @@ export function checkFields(
     return fail(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters, no NUL`);
   }
   return { ok: true, reading: { eventId, userId, metric, timeMs, value, deviceId } };
+}
+
+/**
+ * The identity a stored reading is unique by (the table's primary key): a second reading with the
+ * same identity is a duplicate, stored once.
+ */
+export function identityOf(r: Pick<ValidReading, 'userId' | 'metric' | 'timeMs'>): string {
+  return `${r.userId}\u0000${r.metric}\u0000${r.timeMs}`;
 }
 
 /** The wire form of a valid reading (time normalised to UTC with milliseconds). */

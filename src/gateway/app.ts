@@ -21,11 +21,20 @@ import { attachLiveWebSocket } from '../live/ws-server.js';
 import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
-import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields } from '../auth/index.js';
+import {
+  authorizeOperation,
+  createAuthenticator,
+  protectSchema,
+  refusalStatus,
+  ROOT_RULES,
+  unclassifiedRootFields,
+} from '../auth/index.js';
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
 import { requestIdOf } from '../ops/request-id.js';
+import { currentRequestId, withRequestScope } from '../process/fault-scope.js';
+import type { Principal } from '../auth/principal.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -43,6 +52,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const parts = buildServices(config, logger);
   const { services } = parts;
   const development = config.env !== 'production';
+  const errorFormat = { development, hideSchemaDetails: !config.gateway.introspection };
   const httpServer: Server = createServer();
   // Access rules on every root field (src/auth/policy.ts), for HTTP and WebSocket alike.
   const auth = createAuthenticator(config, logger);
@@ -58,13 +68,30 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     parseOptions: config.limits.maxTokens > 0 ? { maxTokens: config.limits.maxTokens } : {},
     introspection: config.gateway.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatError(formatted, error, development),
+    formatError: (formatted, error) => formatError(formatted, error, errorFormat),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used; Apollo's default cache-control plugin would otherwise hook every
       // field resolution (8,640 of them for a day of MINUTE buckets).
       ApolloServerPluginCacheControlDisabled(),
+      // Every root field authorised before any runs (src/auth/authorize-operation.ts).
+      {
+        async requestDidStart() {
+          return {
+            async didResolveOperation(rc) {
+              const refused = authorizeOperation(
+                rc.schema,
+                rc.document,
+                rc.operationName,
+                rc.request.variables,
+                rc.contextValue.principal,
+              );
+              if (refused) throw withHttpStatus(refused, refusalStatus(refused));
+            },
+          };
+        },
+      },
       limits.costPlugin<GatewayContext>(),
       operationPlugin<GatewayContext>({ metrics: services.metrics, logger: logger.child({ part: 'graphql' }) }),
     ],
@@ -95,38 +122,43 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
   if (graphiql) routes.push(...graphiql.routes);
 
-  httpServer.on(
-    'request',
-    services.metrics.instrumentHttp(
-      createHttpHandler<GatewayContext>({
-        apollo,
-        context: async (req) => {
-          const authorization = req.headers.authorization;
-          let principal;
-          try {
-            principal = await auth.authenticate(authorization);
-          } catch (err) {
-            // 401 with a challenge: the whole request is refused before parsing (docs/security.md).
-            throw err instanceof AppError ? withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]) : err;
-          }
-          limits.takeHttpRequest(principal);
-          return {
-            requestId: requestIdOf(req),
-            services,
-            loaders: createLoaders(services),
-            authorization,
-            principal,
-          };
-        },
-        maxBodyBytes: config.gateway.maxBodyBytes,
-        graphqlPath: GRAPHQL_PATH,
-        routes,
-        graphiqlHtml: graphiql?.html,
-        onError: (err) => logger.error({ err }, 'unhandled error in HTTP handler'),
+  const handle = services.metrics.instrumentHttp(
+    createHttpHandler<GatewayContext, Principal>({
+      apollo,
+      authenticate: async (req) => {
+        let principal: Principal;
+        try {
+          principal = await auth.authenticate(req.headers.authorization);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          // No subject to charge: failed attempts are rate limited by the client's address.
+          limits.takeAnonymousHttpRequest(req.socket.remoteAddress ?? 'unknown');
+          // 401 with a challenge: the whole request is refused before its body is read (docs/security.md).
+          throw withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]);
+        }
+        limits.takeHttpRequest(principal);
+        return principal;
+      },
+      context: (req, principal) => ({
+        requestId: requestIdOf(req),
+        services,
+        loaders: createLoaders(services),
+        authorization: req.headers.authorization,
+        principal,
       }),
-      [GRAPHQL_PATH, ...routes.map((r) => r.path)],
-    ),
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      graphqlPath: GRAPHQL_PATH,
+      routes,
+      graphiqlHtml: graphiql?.html,
+      onError: (err, clientGone) => {
+        if (clientGone) logger.debug({ err, requestId: currentRequestId() }, 'client went away mid-request');
+        else logger.error({ err, requestId: currentRequestId() }, 'unhandled error in HTTP handler');
+      },
+    }),
+    [GRAPHQL_PATH, ...routes.map((r) => r.path)],
   );
+  // Everything a request schedules runs in its scope, so an error anywhere in it is logged with its id.
+  httpServer.on('request', (req, res) => withRequestScope(requestIdOf(req), () => handle(req, res)));
 
   // graphql-ws subscriptions on the same server and path (HTTP upgrade requests).
   const liveWs = attachLiveWebSocket<GatewayContext>({
@@ -135,12 +167,15 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     schema,
     logger,
     authenticate: auth.connection,
+    authorize: (credentials, document, request) =>
+      authorizeOperation(schema, document, request.operationName, request.variables, credentials.principal),
     guard: limits.liveGuard(schema),
     maxTokens: config.limits.maxTokens,
     context: ({ credentials }) => new WsOperationContext(services, credentials.authorization, credentials.principal),
     keepAliveMs: config.live.keepAliveMs,
     maxPayloadBytes: config.gateway.maxBodyBytes,
     development,
+    errorFormat,
     completeAll: () => services.live.completeAll(),
   });
 

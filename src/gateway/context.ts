@@ -7,6 +7,7 @@ import type { ReadingsService } from '../timescale/readings.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
+import type { AggregatePrivacy } from '../auth/privacy.js';
 import type { GatewayMetrics } from '../metrics/gateway.metrics.js';
 import type { PipelineStatusService } from '../ops/pipeline-status.service.js';
 
@@ -22,6 +23,8 @@ export interface GatewayServices {
   metrics: GatewayMetrics;
   /** `pipelineStatus` (src/ops); admin only. */
   pipeline: PipelineStatusService;
+  /** What aggregates may show a role that may not read single users (src/auth/privacy.ts). */
+  privacy: AggregatePrivacy;
 }
 
 export interface GatewayContext {

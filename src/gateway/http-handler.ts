@@ -1,11 +1,17 @@
 /**
- * A small node:http integration for Apollo Server: body limit, JSON parsing, and the routes the
- * gateway serves beside GraphQL. Apollo's CSRF prevention stays on (GET operations need a
- * preflight header such as `apollo-require-preflight`).
+ * A small node:http integration for Apollo Server: the request target read without throwing,
+ * authentication before the body is read, body limit, JSON parsing, and the routes the gateway
+ * serves beside GraphQL. Apollo's CSRF prevention stays on (GET operations need a preflight header
+ * such as `apollo-require-preflight`).
+ *
+ * Order matters for what an unauthenticated client can make the gateway do: a request that fails
+ * authentication (or its rate) is answered from its headers alone, before its body is read or any
+ * GraphQL is parsed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
-import { ErrorCode } from '../errors.js';
+import { AppError, ErrorCode } from '../errors.js';
+import { parseRequestTarget } from '../http/request-target.js';
 
 export interface Route {
   method: 'GET' | 'POST';
@@ -13,15 +19,21 @@ export interface Route {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
 }
 
-export interface HttpHandlerOptions<TContext extends BaseContext> {
+export interface HttpHandlerOptions<TContext extends BaseContext, TPrincipal> {
   apollo: ApolloServer<TContext>;
-  context: (req: IncomingMessage) => Promise<TContext>;
+  /**
+   * Who is calling, from the request's headers, before its body is read. Throws an AppError whose
+   * `http` extension (see withHttpStatus) gives the status and headers of the refusal.
+   */
+  authenticate: (req: IncomingMessage) => Promise<TPrincipal>;
+  context: (req: IncomingMessage, principal: TPrincipal) => Promise<TContext> | TContext;
   maxBodyBytes: number;
   graphqlPath: string;
   routes: Route[];
   /** Serves GraphiQL for GET `graphqlPath` with Accept: text/html, when set. */
   graphiqlHtml?: (() => string) | undefined;
-  onError: (err: unknown) => void;
+  /** An error no response could explain; `clientGone` when the client aborted (routine, not a fault). */
+  onError: (err: unknown, clientGone: boolean) => void;
 }
 
 function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
@@ -30,7 +42,34 @@ function sendJsonError(res: ServerResponse, status: number, code: string, messag
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
+/** A refusal coded as AppError: its `http` extension (withHttpStatus) gives status and headers. */
+function sendAppError(res: ServerResponse, err: AppError): void {
+  const { http, ...extensions } = err.extensions as { http?: { status?: number; headers?: HeaderMap } };
+  res.statusCode = http?.status ?? 400;
+  for (const [key, value] of http?.headers ?? []) res.setHeader(key, value);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ errors: [{ message: err.message, extensions }] }));
+}
+
 class BodyTooLarge extends Error {}
+
+/** How long the rest of an oversized body is read and thrown away so that the 413 reaches the client. */
+const DISCARD_MS = 2_000;
+
+/**
+ * Stops keeping an oversized body, and reads the rest into nothing until it ends or for at most
+ * DISCARD_MS: a socket closed with unread data in it is reset (TCP RST), and a client still
+ * sending would see that reset instead of the 413. `connection: close` ends the exchange after.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  req.removeAllListeners('data');
+  req.resume();
+  const timer = setTimeout(() => req.destroy(), DISCARD_MS);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
@@ -41,8 +80,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        chunks.length = 0;
         reject(new BodyTooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -52,20 +91,44 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandlerOptions<TContext>) {
+/** The client went away mid-request: nothing to answer, and nothing wrong with the gateway. */
+function isClientAbort(err: unknown, req: IncomingMessage): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    req.destroyed ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (err instanceof Error && err.message === 'aborted')
+  );
+}
+
+export function createHttpHandler<TContext extends BaseContext, TPrincipal>(
+  opts: HttpHandlerOptions<TContext, TPrincipal>,
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = parseRequestTarget(req.url);
+      if (!url) return sendJsonError(res, 400, ErrorCode.BAD_USER_INPUT, 'the request target is not a URL path');
       const method = (req.method ?? 'GET').toUpperCase();
       const route = opts.routes.find((r) => r.path === url.pathname && r.method === method);
       if (route) return await route.handle(req, res);
       if (url.pathname !== opts.graphqlPath)
-        return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname}`);
+        return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname.slice(0, 100)}`);
 
       if (method === 'GET' && opts.graphiqlHtml && (req.headers.accept ?? '').includes('text/html') && !url.search) {
         res.setHeader('content-type', 'text/html; charset=utf-8');
         res.end(opts.graphiqlHtml());
         return;
+      }
+
+      let principal: TPrincipal;
+      try {
+        principal = await opts.authenticate(req);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        if (method === 'POST') discardRest(req, res);
+        return sendAppError(res, err);
       }
 
       let body: unknown;
@@ -75,6 +138,7 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
           text = await readBody(req, opts.maxBodyBytes);
         } catch (err) {
           if (err instanceof BodyTooLarge) {
+            discardRest(req, res);
             return sendJsonError(
               res,
               413,
@@ -102,7 +166,7 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
       }
       const response = await opts.apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
-        context: () => opts.context(req),
+        context: async () => opts.context(req, principal),
       });
       for (const [key, value] of response.headers) res.setHeader(key, value);
       res.statusCode = response.status ?? 200;
@@ -113,7 +177,9 @@ export function createHttpHandler<TContext extends BaseContext>(opts: HttpHandle
       for await (const chunk of response.body.asyncIterator) res.write(chunk);
       res.end();
     } catch (err) {
-      opts.onError(err);
+      const clientGone = isClientAbort(err, req);
+      opts.onError(err, clientGone);
+      if (clientGone) return void res.destroy();
       if (!res.headersSent) sendJsonError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Unexpected error.');
       else res.end();
     }

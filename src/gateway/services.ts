@@ -21,6 +21,7 @@ import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
 import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
 import { sharedAdmin } from '../ops/kafka-offsets.js';
+import { createAggregatePrivacy } from '../auth/privacy.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */
 interface Part {
@@ -74,6 +75,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     trino,
     live,
     metrics,
+    privacy: createAggregatePrivacy(config.privacy),
     pipeline: createPipelineStatusService({
       config,
       logger,

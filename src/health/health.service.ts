@@ -1,6 +1,10 @@
 /**
  * The `health` query: asks each backing service a real question, in parallel, each bounded by a
  * timeout, and never throws: a service that is down is reported with ok=false and a readable detail.
+ *
+ * One probe serves every caller of the moment: a check that is running is joined, and its answer
+ * is reused for `reuseMs`. Thirty aliased `health` fields in one request, or a hundred monitors
+ * polling at once, cost the backends one question each, not one per field.
  */
 export interface ServiceHealthResult {
   name: string;
@@ -19,7 +23,18 @@ export interface HealthService {
   check(): Promise<ServiceHealthResult[]>;
 }
 
-export function createHealthService(checks: HealthCheck[], timeoutMs = 3000): HealthService {
+export interface HealthServiceOptions {
+  /** Bound on each check. Default 3000 ms. */
+  timeoutMs?: number;
+  /** How long a finished probe's answer is handed out again. Default 1000 ms. */
+  reuseMs?: number;
+  now?: () => number;
+}
+
+export function createHealthService(checks: HealthCheck[], options: HealthServiceOptions = {}): HealthService {
+  const timeoutMs = options.timeoutMs ?? 3000;
+  const reuseMs = options.reuseMs ?? 1000;
+  const now = options.now ?? Date.now;
   async function run(c: HealthCheck): Promise<ServiceHealthResult> {
     const started = performance.now();
     const ctrl = new AbortController();
@@ -41,7 +56,19 @@ export function createHealthService(checks: HealthCheck[], timeoutMs = 3000): He
       clearTimeout(timer);
     }
   }
-  return { check: () => Promise.all(checks.map(run)) };
+  let running: Promise<ServiceHealthResult[]> | undefined;
+  let last: { at: number; results: ServiceHealthResult[] } | undefined;
+  return {
+    check() {
+      if (last && now() - last.at < reuseMs) return Promise.resolve(last.results);
+      running ??= Promise.all(checks.map(run)).then((results) => {
+        last = { at: now(), results };
+        running = undefined;
+        return results;
+      });
+      return running;
+    },
+  };
 }
 
 function describe(err: unknown): string {

@@ -2,9 +2,14 @@
  * `ingestReadings`: validate each reading, publish the valid ones, answer once Kafka acknowledged
  * them. Invalid readings are reported by index and never published; a batch over the limit is
  * refused whole.
+ *
+ * Two valid readings of one identity (user, metric, millisecond: the table's key) in one batch are
+ * both accepted, but only the first is published: the table would keep one anyway, and the stream
+ * job would otherwise count it twice. `duplicates` says how many were folded, so `accepted -
+ * duplicates` is what the batch adds.
  */
 import { AppError, ErrorCode } from '../errors.js';
-import { checkFields, type ValidReading } from '../domain/reading.js';
+import { checkFields, identityOf, type ValidReading } from '../domain/reading.js';
 import type { ReadingPublisher } from './reading.publisher.js';
 
 /** A reading as GraphQL hands it over: types already checked, rules not yet. */
@@ -25,6 +30,8 @@ export interface Rejected {
 
 export interface IngestOutcome {
   accepted: number;
+  /** Accepted readings whose identity an earlier reading of the same batch already had. */
+  duplicates: number;
   rejected: Rejected[];
 }
 
@@ -52,6 +59,8 @@ export function createIngestService(opts: {
       const nowMs = now();
       const valid: ValidReading[] = [];
       const rejected: Rejected[] = [];
+      const identities = new Set<string>();
+      let duplicates = 0;
       for (let i = 0; i < readings.length; i += 1) {
         const r = readings[i]!;
         const check = checkFields(
@@ -63,11 +72,19 @@ export function createIngestService(opts: {
           r.deviceId ?? undefined,
           nowMs,
         );
-        if (check.ok) valid.push(check.reading);
-        else rejected.push({ index: i, code: check.code, message: check.message });
+        if (!check.ok) {
+          rejected.push({ index: i, code: check.code, message: check.message });
+          continue;
+        }
+        const identity = identityOf(check.reading);
+        if (identities.has(identity)) duplicates += 1;
+        else {
+          identities.add(identity);
+          valid.push(check.reading);
+        }
       }
       if (valid.length > 0) await opts.publisher.publish(valid, requestId);
-      return { accepted: valid.length, rejected };
+      return { accepted: valid.length + duplicates, duplicates, rejected };
     },
   };
 }

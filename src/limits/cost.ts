@@ -9,7 +9,11 @@
  * - first (readings, default 100), limit (leaderboard, default 10);
  * - ids (users) and readings (ingestReadings): the list's length.
  *
- * `health` is priced at 10: it asks four services a question each.
+ * Fields answered by a backend query are priced by what that query costs, beyond the objects it
+ * returns: a Trino aggregate (`cohortStats`, `leaderboard`) is a distributed query of seconds, so
+ * it starts at TRINO_QUERY_COST (with the default limit, at most 20 of them per operation);
+ * `pipelineStatus` asks Kafka, Flink and Postgres several questions. `health` is priced at 10: its
+ * probe is shared by every caller of the moment (src/health/health.service.ts).
  */
 import {
   getNamedType,
@@ -28,6 +32,14 @@ import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 
 const FIXED: Readonly<Record<string, number>> = { 'Query.health': 10 };
+/** What one Trino aggregate query costs, in the unit of the cost model (objects produced). */
+export const TRINO_QUERY_COST = 5_000;
+/** Added to a field's own cost: the backend work behind it. */
+const BACKEND: Readonly<Record<string, number>> = {
+  'Query.cohortStats': TRINO_QUERY_COST,
+  'Query.leaderboard': TRINO_QUERY_COST,
+  'Query.pipelineStatus': 100,
+};
 const DEFAULT_FIRST = 100;
 const DEFAULT_LIMIT = 10;
 
@@ -70,13 +82,15 @@ export function expectedLength(
 export const rowEstimator =
   (maxBuckets = Number.POSITIVE_INFINITY): ComplexityEstimator =>
   ({ type, field, args, childComplexity }) => {
-    const fixed = FIXED[`${type.name}.${field.name}`];
+    const coordinate = `${type.name}.${field.name}`;
+    const fixed = FIXED[coordinate];
     if (fixed !== undefined) return fixed;
+    const backend = BACKEND[coordinate] ?? 0;
     if (!isCompositeType(getNamedType(field.type))) {
       // A mutation's input list is the work even though its result is small.
       return Array.isArray(args['readings']) ? args['readings'].length : 0;
     }
-    return expectedLength(args, isList(field.type), maxBuckets) * (1 + childComplexity);
+    return backend + expectedLength(args, isList(field.type), maxBuckets) * (1 + childComplexity);
   };
 
 /**

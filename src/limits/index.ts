@@ -24,6 +24,8 @@ export interface Limits {
   readonly rate: RateLimiter;
   /** Throws RATE_LIMITED (HTTP 429 + Retry-After) when the subject is over its rate. */
   takeHttpRequest(principal: Principal): void;
+  /** The same for a request with no subject (authentication failed), charged to the client's address. */
+  takeAnonymousHttpRequest(address: string): void;
   /**
    * After Apollo resolved the operation: refuses operations over the cost limit (400,
    * QUERY_TOO_COMPLEX) and subscriptions over HTTP (400, OPERATION_NOT_SUPPORTED).
@@ -43,6 +45,11 @@ export function createLimits(limits: Config['limits'], maxPoints = Number.POSITI
       // The development stand-in is one shared subject for every local test and benchmark.
       if (principal.development) return;
       const decision = rate.take(principal.subject);
+      if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds, true);
+    },
+    takeAnonymousHttpRequest(address) {
+      // A prefix no token subject can collide with: subjects are charged by name, addresses by this key.
+      const decision = rate.take(`\u0000address:${address}`);
       if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds, true);
     },
     costPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {

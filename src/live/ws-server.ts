@@ -7,7 +7,9 @@
 import type { Server } from 'node:http';
 import {
   GraphQLError,
+  NoSchemaIntrospectionCustomRule,
   parse,
+  specifiedRules,
   validate,
   type DocumentNode,
   type GraphQLFormattedError,
@@ -15,7 +17,7 @@ import {
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import { formatError } from '../errors.js';
+import { formatError, type FormatOptions } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
@@ -29,6 +31,12 @@ export interface LiveWebSocketOptions<TContext> {
   logger: Logger;
   /** Builds an operation's context from the connection's checked credentials. */
   context: (connection: { credentials: ConnectionCredentials }) => TContext;
+  /** Authorises every root field of an operation before it runs; the refusal, or undefined. */
+  authorize?: (
+    credentials: ConnectionCredentials,
+    document: DocumentNode,
+    request: { operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined },
+  ) => GraphQLError | undefined;
   /** Checks `connection_init`; default: accept every connection and carry its credential along. */
   authenticate?: ConnectionAuthenticator;
   /** Server ping interval in ms; a peer that misses the pong for as long is terminated. 0 disables. */
@@ -36,6 +44,8 @@ export interface LiveWebSocketOptions<TContext> {
   /** Largest client message accepted, in bytes. */
   maxPayloadBytes: number;
   development: boolean;
+  /** The same error normalisation as HTTP; `hideSchemaDetails` also refuses introspection here. */
+  errorFormat: FormatOptions;
   /** Ends every open subscription (the hub's completeAll); run first on dispose. */
   completeAll: () => void;
   /** Limits (src/limits): connections per subject, subscriptions per connection, rate, document limits. */
@@ -62,14 +72,16 @@ const DOCUMENT_CACHE_SIZE = 500;
  * subscription: sharing one document saves a parse and a validation per subscribe, and the AST's
  * memory per subscriber.
  */
-function documentCache(schema: GraphQLSchema, maxTokens?: number) {
+function documentCache(schema: GraphQLSchema, maxTokens: number | undefined, introspection: boolean) {
+  // The HTTP path refuses introspection through Apollo's `introspection: false`; this is the same rule.
+  const rules = introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const cache = new Map<string, DocumentNode | readonly GraphQLError[]>();
   return (query: string): DocumentNode | readonly GraphQLError[] => {
     let entry = cache.get(query);
     if (entry === undefined) {
       try {
         const document = parse(query, maxTokens ? { maxTokens } : undefined);
-        const errors = validate(schema, document);
+        const errors = validate(schema, document, rules);
         entry = errors.length > 0 ? errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) : document;
       } catch (err) {
         // A document nested deeply enough overflows the parser's stack: a client's mistake, not a crash.
@@ -109,6 +121,8 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const authenticate = opts.authenticate ?? acceptAllConnections;
   const credentialsOf = new WeakMap<Ctx, ConnectionCredentials>();
   const open = new Set<Ctx>();
+  /** Connections whose socket closed; a connect check still running for one of them must not count it. */
+  const closed = new WeakSet<Ctx>();
   const wss = new WebSocketServer({
     server: opts.httpServer,
     path: opts.path,
@@ -118,9 +132,9 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
     clientTracking: false,
   });
 
-  const documentFor = documentCache(opts.schema, opts.maxTokens);
+  const documentFor = documentCache(opts.schema, opts.maxTokens, !opts.errorFormat.hideSchemaDetails);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
-    errors.map((e) => formatError(e.toJSON(), e, opts.development));
+    errors.map((e) => formatError(e.toJSON(), e, opts.errorFormat));
 
   const server = serveGraphqlWs<Params>(
     {
@@ -131,6 +145,9 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         // Only connection_init needs them; an open connection does not keep them.
         ctx.extra.upgradeHeaders = undefined;
         const check = await authenticate(ctx.connectionParams, headers);
+        // The socket may have closed while the token was checked; onClose has run already, so a
+        // slot taken now would never be given back.
+        if (closed.has(ctx) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (!check.ok) {
           log.info({ reason: check.reason }, 'connection refused');
           // Closing first makes graphql-ws's own close (4403) a no-op, so the client sees this code.
@@ -151,8 +168,10 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       onSubscribe: (ctx, _id, payload) => {
         const document = documentFor(payload.query);
         if (Array.isArray(document)) return document as readonly GraphQLError[];
+        const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
+        const refused = opts.authorize?.(credentials, document as DocumentNode, payload);
+        if (refused) return [refused];
         if (opts.guard) {
-          const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
           const refused = opts.guard.subscribing(
             credentials,
             document as DocumentNode,
@@ -169,6 +188,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         };
       },
       onClose: (ctx) => {
+        closed.add(ctx);
         open.delete(ctx);
         const credentials = credentialsOf.get(ctx);
         if (credentials) opts.guard?.closed(credentials);

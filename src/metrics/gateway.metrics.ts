@@ -4,17 +4,18 @@
  * (live subscriptions, Trino cache, pg pool, Flink job) are read from the services on each scrape.
  * See docs/operations.md for what each series means and the alerts built on them.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { LiveStats } from '../live/hub.js';
 import type { TrinoServiceStats } from '../trino/index.js';
-import { createRegistry, readGauge, routeLabel, serveMetrics, totalsCounter } from './registry.js';
+import { boundedLabels, createRegistry, readGauge, routeLabel, serveMetrics, totalsCounter } from './registry.js';
 
 /** Seconds; from a cached Trino answer (sub-millisecond) to a slow aggregate or a produce timeout. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/** Operation names come from clients; past this many distinct names, new ones are counted as 'other'. */
+/** Operation names come from clients; past this many distinct names (or a long or odd one), they are counted as 'other'. */
 const MAX_OPERATION_NAMES = 200;
 
 export type OperationOutcome = 'ok' | 'error' | 'invalid';
@@ -118,14 +119,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     registers: [registry],
   });
 
-  const operationNames = new Set<string>();
-  const operationLabel = (name: string | null | undefined): string => {
-    if (!name) return 'anonymous';
-    if (operationNames.has(name)) return name;
-    if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
-    operationNames.add(name);
-    return name;
-  };
+  const operationNames = boundedLabels(MAX_OPERATION_NAMES);
+  const operationLabel = (name: string | null | undefined): string => (name ? operationNames(name) : 'anonymous');
 
   let attached = false;
   const attach = (s: GatewayMetricSources): void => {
@@ -187,6 +182,26 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     ]);
     readGauge(
       registry,
+      'fitbit_trino_gate_queries',
+      'Aggregate queries of this gateway in Trino, by state (running, queued: waiting for a slot; TRINO_MAX_CONCURRENT_QUERIES, TRINO_MAX_QUEUED_QUERIES).',
+      ['state'],
+      () => {
+        const g = s.trino.stats().gate;
+        return [
+          [{ state: 'running' }, g.running],
+          [{ state: 'queued' }, g.queued],
+        ];
+      },
+    );
+    totalsCounter(
+      registry,
+      'fitbit_trino_busy_refusals_total',
+      'Aggregate requests refused with TRINO_BUSY because this gateway already ran and queued as many Trino queries as it may.',
+      [],
+      () => [[{}, s.trino.stats().gate.refused]],
+    );
+    readGauge(
+      registry,
       'fitbit_pg_pool_connections',
       "Connections of the gateway's Postgres pool, by state (total, idle).",
       ['state'],
@@ -240,8 +255,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       const known = new Set(routes);
       return (req, res) => {
         const end = http.startTimer();
-        res.once('close', () =>
-          end({ route: routeLabel(req, known), method: req.method ?? 'GET', status: String(res.statusCode) }),
+        // Bound to the request's scope: an error in it is logged with the request id (src/process/fault-scope.ts).
+        res.once(
+          'close',
+          AsyncResource.bind(() =>
+            end({ route: routeLabel(req, known), method: req.method ?? 'GET', status: String(res.statusCode) }),
+          ),
         );
         void listener(req, res);
       };

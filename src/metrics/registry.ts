@@ -5,12 +5,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { pathOf } from '../http/request-target.js';
+import { uncaughtTotals } from '../process/fault-scope.js';
 
 export function createRegistry(labels: Record<string, string>): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
   // Process CPU, memory, event-loop lag and GC, standard names (process_*, nodejs_*).
   collectDefaultMetrics({ register: registry });
+  totalsCounter(
+    registry,
+    'fitbit_uncaught_errors_total',
+    'Errors thrown by a request, socket or timer callback (or promises nobody awaited) that the serving process caught, logged with the request id and survived, by kind (exception, rejection).',
+    ['kind'],
+    uncaughtTotals,
+  );
   return registry;
 }
 
@@ -83,6 +92,26 @@ export async function serveMetrics(
 export const OTHER_ROUTE = 'other';
 
 export function routeLabel(req: IncomingMessage, known: ReadonlySet<string>): string {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  return known.has(path) ? path : OTHER_ROUTE;
+  const path = pathOf(req.url);
+  return path !== undefined && known.has(path) ? path : OTHER_ROUTE;
+}
+
+/** Longest label value taken from a client (an operation name); longer ones are counted as OTHER_ROUTE. */
+export const MAX_CLIENT_LABEL_LENGTH = 64;
+
+/**
+ * Label values that come from clients: at most `maxValues` distinct ones, each a GraphQL name of
+ * at most MAX_CLIENT_LABEL_LENGTH characters; anything else is 'other'. Without this, one client
+ * sending megabyte-long or ever-new operation names grows /metrics (and the memory behind it)
+ * without bound.
+ */
+export function boundedLabels(maxValues: number, maxLength = MAX_CLIENT_LABEL_LENGTH): (value: string) => string {
+  const seen = new Set<string>();
+  const name = /^[_A-Za-z][_0-9A-Za-z]*$/;
+  return (value) => {
+    if (seen.has(value)) return value;
+    if (value.length > maxLength || !name.test(value) || seen.size >= maxValues) return OTHER_ROUTE;
+    seen.add(value);
+    return value;
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathOf } from '../http/request-target.js';
 
 export interface OpsServerOptions {
   host: string;
@@ -29,7 +30,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 export function createOpsServer(options: OpsServerOptions): OpsServer {
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req.url);
+    if (path === undefined) return json(res, 400, { error: 'the request target is not a URL path' });
     if (req.method !== 'GET') return json(res, 405, { error: 'GET only' });
     switch (path) {
       case '/metrics':
@@ -43,7 +45,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
         return json(res, ready ? 200 : 503, { ready });
       }
       default:
-        return json(res, 404, { error: `no route for ${path}` });
+        return json(res, 404, { error: `no route for ${path.slice(0, 100)}` });
     }
   });
   // Scrapes are short; an idle keep-alive socket must not hold stop() open.

@@ -13,7 +13,15 @@ export const KAFKA_REQUEST_ID_HEADER = 'request-id';
 
 const ACCEPTABLE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
+const assigned = new WeakMap<object, string>();
+
+/** The request's id: the same value every time it is asked for the same request. */
 export function requestIdOf(req: Pick<IncomingMessage, 'headers'>): string {
-  const given = req.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && ACCEPTABLE.test(given) ? given : randomUUID();
+  let id = assigned.get(req);
+  if (id === undefined) {
+    const given = req.headers[REQUEST_ID_HEADER];
+    id = typeof given === 'string' && ACCEPTABLE.test(given) ? given : randomUUID();
+    assigned.set(req, id);
+  }
+  return id;
 }

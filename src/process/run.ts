@@ -5,8 +5,12 @@
  * close). Two things bound it: a second signal exits at once, and a stop that outlasts
  * `shutdownTimeoutMs` exits non-zero, so an orchestrator's kill deadline never finds the process
  * half stopped without a log line saying so.
+ *
+ * Once started, the process installs the fault scope (fault-scope.ts): an exception from a
+ * request, socket or timer callback is logged and counted, and the process keeps serving.
  */
 import type { Logger } from '../logger.js';
+import { installFaultScope } from './fault-scope.js';
 
 export interface Lifecycle {
   start(): Promise<unknown>;
@@ -54,4 +58,6 @@ export async function runProcess(proc: Lifecycle, logger: Logger, options: RunOp
     await proc.stop().catch(() => undefined);
     process.exit(1);
   }
+  // Serving from here on: an error thrown by one request's callback is logged and survived.
+  installFaultScope(logger);
 }

@@ -1,12 +1,14 @@
 /**
- * Cross-user aggregates answered by Trino (src/trino): `cohortStats` and `leaderboard`. A Trino failure fails only these fields, with its code; the time-series fields of
- * the same request still answer.
+ * Cross-user aggregates answered by Trino (src/trino): `cohortStats` and `leaderboard`. A Trino
+ * failure fails only these fields, with its code; the time-series fields of the same request
+ * still answer. What a role other than admin may see of them is the privacy rule's (src/auth/privacy.ts).
  */
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { isTrinoError } from '../trino/index.js';
+import { principalOf } from '../auth/index.js';
 import { CohortPoint, LeaderboardEntry } from './types/cohort.type.js';
 import { Bucket, Metric } from './types/enums.js';
 
@@ -32,15 +34,16 @@ export class AggregateQueryResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
   ): Promise<CohortPoint[]> {
+    const principal = principalOf(ctx);
+    ctx.services.privacy.checkRange(principal, from, to);
     try {
-      return [
-        ...(await ctx.services.trino.cohortStats(
-          metric as `${Metric}` as WireMetric,
-          from,
-          to,
-          bucket as `${Bucket}` as BucketName,
-        )),
-      ];
+      const points = await ctx.services.trino.cohortStats(
+        metric as `${Metric}` as WireMetric,
+        from,
+        to,
+        bucket as `${Bucket}` as BucketName,
+      );
+      return [...ctx.services.privacy.cohort(principal, points)];
     } catch (err) {
       throw toAppError(err);
     }
@@ -57,6 +60,7 @@ export class AggregateQueryResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('limit', () => Int, { nullable: true, defaultValue: 10 }) limit: number | null,
   ): Promise<LeaderboardEntry[]> {
+    ctx.services.privacy.checkRange(principalOf(ctx), from, to);
     try {
       return [
         ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),

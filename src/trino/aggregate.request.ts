@@ -5,6 +5,7 @@
  */
 import { BUCKETS, isWireMetric, METRICS, type BucketName, type WireMetric } from '../domain/metrics.js';
 import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { EARLIEST_INSTANT_MS, LATEST_INSTANT_MS } from '../domain/reading.js';
 
 export interface AggregateLimits {
   /** Longest allowed `to - from`, in days (config: RANGE_MAX_DAYS). */
@@ -76,7 +77,10 @@ export function validateRange(
       `expected \`from\` before \`to\`, got ${f.toISOString()} .. ${t.toISOString()}`,
     );
   }
-  if (f.getTime() < 0) throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');
+  if (f.getTime() < EARLIEST_INSTANT_MS)
+    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');
+  if (t.getTime() > LATEST_INSTANT_MS)
+    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `to` at or before 9999-01-01T00:00:00Z');
   if (t.getTime() - f.getTime() > limits.maxRangeDays * DAY_MS) {
     throw bad(TrinoErrorCode.INVALID_RANGE, `expected a range of at most ${limits.maxRangeDays} days`);
   }

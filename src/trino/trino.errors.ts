@@ -14,6 +14,8 @@ export const TrinoErrorCode = {
   TRINO_TIMEOUT: 'TRINO_TIMEOUT',
   /** The caller went away (its AbortSignal fired); the query was cancelled in Trino. */
   TRINO_CANCELLED: 'TRINO_CANCELLED',
+  /** This gateway already runs and queues as many Trino queries as it may; retry shortly. Retriable. */
+  TRINO_BUSY: 'TRINO_BUSY',
   /** The metric is not one of the catalogue's. */
   INVALID_METRIC: 'INVALID_METRIC',
   /** `from`/`to` are not valid instants, not in order, or span more than allowed. */

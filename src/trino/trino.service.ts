@@ -21,6 +21,7 @@ import { cohortStatsStatement, parseCohortStatsRows, type CohortPoint } from './
 import { leaderboardStatement, parseLeaderboardRows, type LeaderboardEntry } from './leaderboard.query.js';
 import { createResultCache, type ResultCacheStats } from './result-cache.js';
 import { createTrinoRunner } from './trino.client.js';
+import { createQueryGate, type QueryGateStats } from './query-gate.js';
 import { TrinoError, TrinoErrorCode } from './trino.errors.js';
 
 export type { CohortPoint } from './cohort.query.js';
@@ -50,6 +51,8 @@ export interface TrinoPing {
 export interface TrinoServiceStats extends ResultCacheStats {
   /** Queries this service submitted to Trino (pings included). */
   trinoQueries: number;
+  /** Aggregate queries running, waiting for a slot, and refused with TRINO_BUSY (query-gate.ts). */
+  gate: QueryGateStats;
 }
 
 export type TrinoServicePhase = 'created' | 'started' | 'stopped';
@@ -100,6 +103,10 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
   const cache = createResultCache({ ttlMs: config.trino.cacheTtlMs });
+  const gate = createQueryGate({
+    maxRunning: config.trino.maxConcurrentQueries,
+    maxQueued: config.trino.maxQueuedQueries,
+  });
   // Aborted by stop(): every running query hears it through its combined signal.
   let lifetime = new AbortController();
   let phase: TrinoServicePhase = 'created';
@@ -140,7 +147,10 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.get(
         cohortKey(request),
         async (signal) => {
-          const outcome = await runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) });
+          const outcome = await gate.run(
+            () => runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) }),
+            signal,
+          );
           // Frozen: one answer is handed to every caller of the same key until it expires.
           return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket).map((p) => Object.freeze(p)));
         },
@@ -154,7 +164,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
         leaderboardKey(request),
         async (signal) => {
           const statement = leaderboardStatement(request);
-          const outcome = await runner.run(statement, { signal: withLifetime(signal) });
+          const outcome = await gate.run(() => runner.run(statement, { signal: withLifetime(signal) }), signal);
           return Object.freeze(parseLeaderboardRows(outcome.rows, statement.name).map((e) => Object.freeze(e)));
         },
         callOptions.signal,
@@ -170,7 +180,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return { latencyMs: outcome.elapsedMs, queryId: outcome.queryId };
     },
     stats() {
-      return { ...cache.stats(), trinoQueries: runner.submitted };
+      return { ...cache.stats(), trinoQueries: runner.submitted, gate: gate.stats() };
     },
   };
 }

@@ -10,7 +10,7 @@ import {
   operationLimitRule,
   RateLimiter,
 } from '../../src/limits/index.js';
-import { costDependsOnVariables } from '../../src/limits/cost.js';
+import { costDependsOnVariables, TRINO_QUERY_COST } from '../../src/limits/cost.js';
 
 const schema = buildGatewaySchema();
 const codes = (query: string, rule: ReturnType<typeof depthLimitRule>) =>
@@ -59,7 +59,8 @@ describe('cost', () => {
   it('grows with the buckets in the range', () => {
     expect(cost(`{ series(userId: "u", metric: STEPS, ${day}, bucket: HOUR) { sum } }`)).toBe(24);
     expect(cost(`{ series(userId: "u", metric: STEPS, ${day}, bucket: MINUTE) { sum } }`)).toBe(1440);
-    expect(cost(`{ cohortStats(metric: STEPS, ${day}, bucket: SECOND) { p50 } }`)).toBe(86_400);
+    // A Trino aggregate also costs its query (TRINO_QUERY_COST), beyond the buckets it returns.
+    expect(cost(`{ cohortStats(metric: STEPS, ${day}, bucket: SECOND) { p50 } }`)).toBe(86_400 + TRINO_QUERY_COST);
   });
 
   it('reads variables', () => {
@@ -73,8 +74,8 @@ describe('cost', () => {
   it('grows with list sizes (ids, first, limit) and multiplies through nesting', () => {
     expect(cost(`{ readings(userId: "u", metric: STEPS, ${day}, first: 500) { nodes { value } } }`)).toBe(500 * 2);
     expect(cost(`{ readings(userId: "u", metric: STEPS, ${day}) { nodes { value } } }`)).toBe(100 * 2);
-    expect(cost(`{ leaderboard(metric: STEPS, ${day}, limit: 50) { rank } }`)).toBe(50);
-    expect(cost(`{ leaderboard(metric: STEPS, ${day}) { rank } }`)).toBe(10);
+    expect(cost(`{ leaderboard(metric: STEPS, ${day}, limit: 50) { rank } }`)).toBe(TRINO_QUERY_COST + 50);
+    expect(cost(`{ leaderboard(metric: STEPS, ${day}) { rank } }`)).toBe(TRINO_QUERY_COST + 10);
     const ids = JSON.stringify(Array.from({ length: 100 }, (_, i) => `u${i}`));
     expect(cost(`{ users(ids: ${ids}) { id series(metric: STEPS, ${day}, bucket: HOUR) { sum } } }`)).toBe(
       100 * (1 + 24),

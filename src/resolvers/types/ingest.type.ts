@@ -40,6 +40,12 @@ export class IngestResult {
   @Field(() => Int)
   accepted!: number;
 
+  @Field(() => Int, {
+    description:
+      'Accepted readings whose identity (userId, metric, time to the millisecond) an earlier reading of this batch already had; stored once. accepted - duplicates is what this batch adds.',
+  })
+  duplicates!: number;
+
   @Field(() => [RejectedReading])
   rejected!: RejectedReading[];
 }
