@@ -68,15 +68,18 @@ export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka,
     groupId,
     async start() {
       // Pin the start to the end of the topics as of now, rather than as of whenever the group join
-      // completes: every event appended after start() resolves is delivered.
+      // completes: every event appended after start() resolves is delivered. The group is this
+      // instance's own and new, so its offsets are set before it has a member; seeking after run()
+      // instead fails when the first group join is retried (kafkajs drops the group meanwhile).
       const admin = kafka.admin();
       await admin.connect();
-      let ends: { topic: string; partition: number; offset: string }[];
       try {
-        ends = [];
         for (const topic of [processed, alerts]) {
-          for (const p of await admin.fetchTopicOffsets(topic))
-            ends.push({ topic, partition: p.partition, offset: p.high });
+          const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
+            partition: p.partition,
+            offset: p.high,
+          }));
+          await admin.setOffsets({ groupId, topic, partitions });
         }
       } finally {
         await admin.disconnect();
@@ -85,7 +88,6 @@ export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka,
       await consumer.connect();
       await consumer.subscribe({ topics: [processed, alerts], fromBeginning: false });
       await consumer.run({ autoCommit: false, eachBatch });
-      for (const end of ends) consumer.seek(end);
       log.info({ topics: [processed, alerts] }, 'live consumer started');
     },
     async stop() {
