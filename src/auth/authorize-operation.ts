@@ -1,13 +1,16 @@
 /**
- * Every root field of an operation is authorised before any of it runs. graphql-js executes a
+ * Every root field of a mutation is authorised before any of it runs. graphql-js executes a
  * mutation's root fields one after another, so a rule checked only inside each resolver lets
  * `{ a: ingestReadings(own user) b: ingestReadings(foreign user) }` store `a`'s readings and then
  * refuse `b`: the client sees `data: null` and cannot tell that half of it happened. This check
  * runs the same rules (policy.ts) with the same coerced arguments, for HTTP (an Apollo plugin) and
- * graphql-ws (ws-server's onSubscribe), once the operation is known and before execution.
+ * graphql-ws (ws-server's onSubscribe), once the operation is known and before execution, and
+ * refuses the whole mutation.
  *
- * The resolvers keep their own check (protect-schema.ts): it is what guards each delivered
- * subscription event and any path that skips this one.
+ * Queries and subscriptions change nothing, and each of their root fields is refused by its own
+ * guard (protect-schema.ts) before its service runs; there a refused field fails alone and the
+ * others still answer, as GraphQL answers per field. The guard also checks each delivered
+ * subscription event, and any path that skips this one.
  */
 import {
   GraphQLIncludeDirective,
@@ -73,7 +76,7 @@ export function authorizeOperation(
   principal: Principal | undefined,
 ): AppError | undefined {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return undefined;
+  if (!operation || operation.operation !== 'mutation') return undefined;
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) return undefined;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
