@@ -57,12 +57,13 @@ class BodyTooLarge extends Error {}
 const DISCARD_MS = 2_000;
 
 /**
- * Stops keeping an oversized body, and reads the rest into nothing until it ends or for at most
- * DISCARD_MS: a socket closed with unread data in it is reset (TCP RST), and a client still
- * sending would see that reset instead of the 413. `connection: close` ends the exchange after.
+ * Stops keeping a body that will not be used (over the limit, or sent by a caller that failed
+ * authentication), and reads the rest into nothing until it ends, for at most DISCARD_MS. A socket
+ * closed with unread data in it is reset (TCP RST): a client still sending would see that reset
+ * instead of the answer. So the connection stays open while the rest arrives (and can be reused
+ * after); a client that keeps sending past the deadline is cut off.
  */
-function discardRest(req: IncomingMessage, res: ServerResponse): void {
-  res.setHeader('connection', 'close');
+function discardRest(req: IncomingMessage): void {
   req.removeAllListeners('data');
   req.resume();
   const timer = setTimeout(() => req.destroy(), DISCARD_MS);
@@ -127,7 +128,7 @@ export function createHttpHandler<TContext extends BaseContext, TPrincipal>(
         principal = await opts.authenticate(req);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        if (method === 'POST') discardRest(req, res);
+        if (method === 'POST') discardRest(req);
         return sendAppError(res, err);
       }
 
@@ -138,7 +139,7 @@ export function createHttpHandler<TContext extends BaseContext, TPrincipal>(
           text = await readBody(req, opts.maxBodyBytes);
         } catch (err) {
           if (err instanceof BodyTooLarge) {
-            discardRest(req, res);
+            discardRest(req);
             return sendJsonError(
               res,
               413,
