@@ -53,6 +53,7 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: listenPort.default(4000),
   GRAPHIQL: bool.optional(),
+  DASHBOARD: bool.default('true'),
   INGEST_MAX_READINGS: positiveInt.default(5000),
   HTTP_MAX_BODY_BYTES: positiveInt.default(5 * 1024 * 1024),
   INGEST_ACK_TIMEOUT_MS: positiveInt.default(10_000),
@@ -159,6 +160,8 @@ export interface Config {
     port: number;
     graphiql: boolean;
     introspection: boolean;
+    /** Serve the dashboard at /, /users/{id} and /pipeline (its panels follow the caller's token). */
+    dashboard: boolean;
     maxReadingsPerMutation: number;
     maxBodyBytes: number;
     ingestAckTimeoutMs: number;
@@ -316,6 +319,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       port: r.PORT,
       graphiql: r.GRAPHIQL ?? development,
       introspection: r.GRAPHIQL ?? development,
+      dashboard: r.DASHBOARD,
       maxReadingsPerMutation: r.INGEST_MAX_READINGS,
       maxBodyBytes: r.HTTP_MAX_BODY_BYTES,
       ingestAckTimeoutMs: r.INGEST_ACK_TIMEOUT_MS,

@@ -51,7 +51,8 @@ function rootFields(
   for (const selection of selectionSet.selections) {
     if (!included(selection, variables)) continue;
     if (selection.kind === Kind.FIELD) out.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) rootFields(selection.selectionSet, fragments, variables, out, seen);
+    else if (selection.kind === Kind.INLINE_FRAGMENT)
+      rootFields(selection.selectionSet, fragments, variables, out, seen);
     else {
       const name = selection.name.value;
       const fragment = fragments.get(name);

@@ -91,6 +91,7 @@ export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.cohortStats': roles('analyst'),
   'Query.leaderboard': roles('analyst'),
   'Query.pipelineStatus': roles('admin'),
+  'Query.deadLetters': roles('admin'),
   'Mutation.ingestReadings': ingest,
   'Subscription.metricWindows': ownUser('userId'),
   'Subscription.alerts': alerts,

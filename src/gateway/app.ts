@@ -21,6 +21,7 @@ import { attachLiveWebSocket } from '../live/ws-server.js';
 import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
+import { createDashboard } from '../dashboard/routes.js';
 import {
   authorizeOperation,
   createAuthenticator,
@@ -121,6 +122,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   // GraphiQL from local assets (no CDN); off in production together with introspection.
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
   if (graphiql) routes.push(...graphiql.routes);
+  if (config.gateway.dashboard) routes.push(...createDashboard(logger.child({ part: 'dashboard' })));
 
   const handle = services.metrics.instrumentHttp(
     createHttpHandler<GatewayContext, Principal>({

@@ -16,6 +16,8 @@ import { parseRequestTarget } from '../http/request-target.js';
 export interface Route {
   method: 'GET' | 'POST';
   path: string;
+  /** Matches every path under `path` (which then ends with '/'), e.g. /users/{id}. */
+  prefix?: boolean;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
 }
 
@@ -112,7 +114,9 @@ export function createHttpHandler<TContext extends BaseContext, TPrincipal>(
       const url = parseRequestTarget(req.url);
       if (!url) return sendJsonError(res, 400, ErrorCode.BAD_USER_INPUT, 'the request target is not a URL path');
       const method = (req.method ?? 'GET').toUpperCase();
-      const route = opts.routes.find((r) => r.path === url.pathname && r.method === method);
+      const route = opts.routes.find(
+        (r) => r.method === method && (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname),
+      );
       if (route) return await route.handle(req, res);
       if (url.pathname !== opts.graphqlPath)
         return sendJsonError(res, 404, 'NOT_FOUND', `no route for ${method} ${url.pathname.slice(0, 100)}`);

@@ -3,6 +3,9 @@
  * own, so every instance sees every event (subscribers can be connected to any of them), and starts
  * at the end of the topics: a subscription is about what happens from now on. Nothing is committed;
  * the group is deleted on stop.
+ *
+ * It also reads the dead-letter topic, from a few messages before its end, into a ring of recent
+ * refusals (dead-letters.ts) for operators.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +14,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { parseAlert, parseWindow } from './events.js';
 import type { LiveHub } from './hub.js';
+import type { DeadLetterRing } from './dead-letters.js';
 
 export interface LiveConsumer {
   readonly groupId: string;
@@ -23,8 +27,17 @@ export function liveGroupId(clientId: string): string {
   return `${clientId}-live-${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka, hub: LiveHub): LiveConsumer {
-  const { processed, alerts } = config.kafka.topics;
+/** Dead letters read back per partition on start. */
+const DEAD_LETTER_BACKLOG = 20;
+
+export function createLiveConsumer(
+  config: Config,
+  logger: Logger,
+  kafka: Kafka,
+  hub: LiveHub,
+  deadLetters: DeadLetterRing,
+): LiveConsumer {
+  const { processed, alerts, dlq } = config.kafka.topics;
   const groupId = liveGroupId(config.kafka.clientId);
   const log = logger.child({ component: 'live-consumer', groupId });
   let consumer: Consumer | undefined;
@@ -46,6 +59,10 @@ export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka,
 
   const eachBatch = async ({ batch }: EachBatchPayload): Promise<void> => {
     const { topic, partition } = batch;
+    if (topic === dlq) {
+      for (const message of batch.messages) deadLetters.add(partition, message);
+      return;
+    }
     let sinceYield = 0;
     for (const message of batch.messages) {
       if (++sinceYield > yieldEvery) {
@@ -73,22 +90,36 @@ export function createLiveConsumer(config: Config, logger: Logger, kafka: Kafka,
       // instead fails when the first group join is retried (kafkajs drops the group meanwhile).
       const admin = kafka.admin();
       await admin.connect();
+      const topics = [processed, alerts];
       try {
-        for (const topic of [processed, alerts]) {
+        for (const topic of topics) {
           const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
             partition: p.partition,
             offset: p.high,
           }));
           await admin.setOffsets({ groupId, topic, partitions });
         }
+        // The dead letters are for operators: a missing topic leaves their list empty, nothing more.
+        const dlqOffsets = await admin.fetchTopicOffsets(dlq).catch((err: unknown) => {
+          log.warn({ err, topic: dlq }, 'dead-letter topic not readable; recent dead letters stay empty');
+          return undefined;
+        });
+        if (dlqOffsets) {
+          const partitions = dlqOffsets.map((p) => ({
+            partition: p.partition,
+            offset: String(Math.max(Number(p.low), Number(p.high) - DEAD_LETTER_BACKLOG)),
+          }));
+          await admin.setOffsets({ groupId, topic: dlq, partitions });
+          topics.push(dlq);
+        }
       } finally {
         await admin.disconnect();
       }
       consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
       await consumer.connect();
-      await consumer.subscribe({ topics: [processed, alerts], fromBeginning: false });
+      await consumer.subscribe({ topics, fromBeginning: false });
       await consumer.run({ autoCommit: false, eachBatch });
-      log.info({ topics: [processed, alerts] }, 'live consumer started');
+      log.info({ topics }, 'live consumer started');
     },
     async stop() {
       if (!consumer) return;

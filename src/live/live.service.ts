@@ -10,12 +10,15 @@ import { createLiveConsumer } from './consumer.js';
 import type { LiveAlert, LiveWindow } from './events.js';
 import { LiveHub, type LiveStats } from './hub.js';
 import type { Subscriber } from './subscriber.js';
+import { DeadLetterRing, type DeadLetter } from './dead-letters.js';
 
 export interface LiveService {
   subscribeWindows(userId: string, metrics?: readonly WireMetric[] | null): Subscriber<LiveWindow>;
   subscribeAlerts(userId?: string | null): Subscriber<LiveAlert>;
   /** Counts for health and metrics: live subscribers, dropped and duplicate events, buffers. */
   stats(): LiveStats;
+  /** The dead-letter topic's most recent messages, newest first. */
+  deadLetters(limit: number): DeadLetter[];
   /** Completes every open subscription; called on shutdown before the sockets close. */
   completeAll(): void;
   start(): Promise<void>;
@@ -24,11 +27,13 @@ export interface LiveService {
 
 export function createLiveService(config: Config, logger: Logger, kafka: Kafka): LiveService {
   const hub = new LiveHub({ bufferSize: config.live.bufferSize, dedupEntries: config.live.dedupEntries });
-  const consumer = createLiveConsumer(config, logger, kafka, hub);
+  const deadLetters = new DeadLetterRing();
+  const consumer = createLiveConsumer(config, logger, kafka, hub, deadLetters);
   return {
     subscribeWindows: (userId, metrics) => hub.subscribeWindows(userId, metrics),
     subscribeAlerts: (userId) => hub.subscribeAlerts(userId),
     stats: () => hub.stats(),
+    deadLetters: (limit) => deadLetters.recent(limit),
     completeAll: () => hub.completeAll(),
     start: () => consumer.start(),
     async stop() {

@@ -62,6 +62,8 @@ describe('mutation -> Kafka -> worker -> table', () => {
       ],
     });
     expect(first.data?.ingestReadings.accepted).toBe(4);
+    // The in-batch repeat is folded by the gateway and reported: 4 - 1 rows come from this batch.
+    expect(first.data?.ingestReadings.duplicates).toBe(1);
     expect(first.data?.ingestReadings.rejected.map((r) => r.code)).toEqual(['VALUE_OUT_OF_RANGE']);
 
     // The same identity again in a later request, with an offset instead of Z.
@@ -83,8 +85,8 @@ describe('mutation -> Kafka -> worker -> table', () => {
       ['steps', iso(t), 12, null],
       ['heart_rate', iso(t + 5000), 75, null],
     ]);
-    // Both repeats reached the worker and were counted as duplicates.
-    await waitFor(() => worker.stats().duplicates >= 2, { what: 'two duplicates counted' });
+    // The repeat of the later request reached the worker and was counted as a duplicate there.
+    await waitFor(() => worker.stats().duplicates >= 1, { what: 'the later repeat counted as a duplicate' });
   });
 
   it('stores readings from another producer (raw kafkajs, reading v1 JSON) the same way', async () => {

@@ -15,11 +15,11 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "query Health {\n  health {\n    name\n    ok\n    latencyMs\n    detail\n  }\n}": typeof types.HealthDocument,
-    "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}": typeof types.IngestReadingsDocument,
+    "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    duplicates\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}": typeof types.IngestReadingsDocument,
 };
 const documents: Documents = {
     "query Health {\n  health {\n    name\n    ok\n    latencyMs\n    detail\n  }\n}": types.HealthDocument,
-    "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}": types.IngestReadingsDocument,
+    "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    duplicates\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}": types.IngestReadingsDocument,
 };
 
 /**
@@ -43,7 +43,7 @@ export function graphql(source: "query Health {\n  health {\n    name\n    ok\n 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}"): (typeof documents)["mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}"];
+export function graphql(source: "mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    duplicates\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}"): (typeof documents)["mutation IngestReadings($readings: [ReadingInput!]!) {\n  ingestReadings(readings: $readings) {\n    accepted\n    duplicates\n    rejected {\n      index\n      code\n      message\n    }\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

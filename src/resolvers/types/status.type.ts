@@ -160,3 +160,27 @@ export class PipelineStatus {
   })
   services!: ServiceHealth[];
 }
+
+@ObjectType({ description: 'A message the worker refused and sent to the dead-letter topic.' })
+export class DeadLetter {
+  @Field(() => Int)
+  partition!: number;
+
+  @Field(() => String)
+  offset!: string;
+
+  @Field(() => Date, { description: 'When the worker published it to the dead-letter topic.' })
+  time!: Date;
+
+  @Field(() => String, { description: 'The error-code header, e.g. INVALID_TIME.' })
+  code!: string;
+
+  @Field(() => String, { description: 'The error-message header: why it was refused.' })
+  message!: string;
+
+  @Field(() => String, { nullable: true, description: 'The request id of the mutation that produced it, if any.' })
+  requestId!: string | null;
+
+  @Field(() => String, { description: 'The refused message as received, cut to 500 characters.' })
+  value!: string;
+}
