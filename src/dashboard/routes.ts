@@ -40,14 +40,29 @@ function servePage(_req: IncomingMessage, res: ServerResponse): void {
   res.end(PAGE);
 }
 
-export function createDashboard(
-  logger: Logger,
-  load: () => Promise<WebAssets> = () => loadAssets(DASHBOARD_APP, 'npm run dashboard:build'),
-): Route[] {
+export interface DashboardOptions {
+  /**
+   * Build the assets now, in the background, so the first visitor does not wait for the bundle
+   * (off in tests, which start many gateways and open few pages).
+   */
+  warm?: boolean;
+  load?: () => Promise<WebAssets>;
+}
+
+export function createDashboard(logger: Logger, options: DashboardOptions = {}): Route[] {
+  const load = options.load ?? (() => loadAssets(DASHBOARD_APP, 'npm run dashboard:build'));
+  let early = options.warm ? load() : undefined;
+  // A failed early build is reported by the first request for the assets, which then tries again.
+  early?.catch(() => undefined);
+  const loader = (): Promise<WebAssets> => {
+    const p = early ?? load();
+    early = undefined;
+    return p;
+  };
   return [
     { method: 'GET', path: '/', handle: servePage },
     { method: 'GET', path: '/pipeline', handle: servePage },
     { method: 'GET', path: '/users/', prefix: true, handle: servePage },
-    ...assetRoutes(DASHBOARD_ASSET_PREFIX, 'dashboard', load, logger),
+    ...assetRoutes(DASHBOARD_ASSET_PREFIX, 'dashboard', loader, logger),
   ];
 }

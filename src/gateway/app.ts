@@ -122,7 +122,8 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   // GraphiQL from local assets (no CDN); off in production together with introspection.
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
   if (graphiql) routes.push(...graphiql.routes);
-  if (config.gateway.dashboard) routes.push(...createDashboard(logger.child({ part: 'dashboard' })));
+  if (config.gateway.dashboard)
+    routes.push(...createDashboard(logger.child({ part: 'dashboard' }), { warm: config.env !== 'test' }));
 
   const handle = services.metrics.instrumentHttp(
     createHttpHandler<GatewayContext, Principal>({

@@ -26,6 +26,7 @@ import {
   type LiveGateway,
 } from '../helpers/live.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
+import { signToken } from '../../src/auth/sign.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -227,5 +228,34 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium, with the simulato
     await shot(page, 'pipeline');
     await page.close();
     expect(problems).toEqual([]);
+  });
+
+  it('with auth required, asks for a token and follows its role', async () => {
+    const secret = 'dashboard-secret-0123456789-abcdefghijk';
+    const guarded = await startLiveGateway({ AUTH_MODE: 'required', AUTH_JWT_SECRET: secret });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const origin = new URL(guarded.url).origin;
+      await page.goto(`${origin}/`);
+      await page.waitForSelector('#cohort .problem[data-code="UNAUTHENTICATED"]', { timeout: 30_000 });
+      // An analyst's token: the fleet's aggregates answer; the operator's pipeline is refused.
+      const analyst = await signToken({ sub: 'analyst-1', roles: ['analyst'] }, { secret });
+      await page.evaluate((t) => localStorage.setItem('fitbit-dashboard-token', t), analyst);
+      await page.reload();
+      await page.waitForFunction(
+        () => Number(document.querySelector('#cohort figure.chart')?.getAttribute('data-points')) > 0,
+        null,
+        { timeout: 60_000 },
+      );
+      expect(await page.locator('#cohort .problem').count()).toBe(0);
+      await page.goto(`${origin}/pipeline`);
+      await page.waitForSelector('.problem[data-code="FORBIDDEN"]', { timeout: 30_000 });
+      await page.goto(`${origin}/users/demo-1`);
+      await page.waitForSelector('#latest .problem[data-code="FORBIDDEN"]', { timeout: 30_000 });
+    } finally {
+      await context.close();
+      await guarded.stop();
+    }
   });
 });

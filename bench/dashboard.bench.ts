@@ -1,0 +1,147 @@
+/**
+ * `npm run bench dashboard`: how fast the dashboard paints, and what it costs the gateway.
+ *
+ * With the device simulator streaming (3 users, one tick a second) through a gateway whose
+ * dashboard assets were built at start (as `npm run dev` does), headless Chromium opens `/` again
+ * and again and reads its first contentful paint. Baseline, same run and browser: a static page of
+ * the same size served by a bare node:http server. Then the gateway's CPU over 10 s with no page
+ * open, against the same process's CPU over 10 s with the fleet page open (it polls).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createGateway } from '../src/gateway/app.js';
+import { createSimulator } from '../src/demo/simulator.js';
+import { createIngestClient } from '../src/demo/ingest.client.js';
+import { mode, round, writeResult, type Figure } from './lib/report.js';
+import { summarize } from './lib/util.js';
+
+const RUNS = mode() === 'full' ? 30 : 10;
+const IDLE_MS = 10_000;
+
+async function firstPaints(browser: Browser, url: string, runs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const page = await browser.newPage();
+    await page.goto(url);
+    const fcp = await page.waitForFunction(
+      () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+      null,
+      { timeout: 30_000 },
+    );
+    out.push(Number(await fcp.jsonValue()));
+    await page.close();
+  }
+  return out;
+}
+
+/** CPU (user + system) the process spent over `ms`, in ms. */
+async function cpuOver(ms: number): Promise<number> {
+  const before = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, ms));
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1000;
+}
+
+const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development' });
+const gateway = createGateway(config, createLogger(config, 'bench-dashboard'));
+const { url } = await gateway.start();
+const origin = new URL(url).origin;
+const simulator = createSimulator({
+  users: 3,
+  rate: 1,
+  thresholds: config.flink.alerts,
+  windowSeconds: config.flink.windowSeconds,
+  rawBadEverySeconds: 0,
+  send: createIngestClient({ url }),
+  print: () => undefined,
+});
+await simulator.start();
+
+// The baseline: the same bytes of HTML, script and style from a server that does nothing else.
+const [html, js, css] = await Promise.all(
+  ['/', '/dashboard/app.js', '/dashboard/app.css'].map(async (p) =>
+    Buffer.from(await (await fetch(origin + p)).arrayBuffer()),
+  ),
+);
+const bare = createServer((req, res) => {
+  const body = req.url === '/dashboard/app.js' ? js : req.url === '/dashboard/app.css' ? css : html;
+  res.setHeader(
+    'content-type',
+    req.url?.endsWith('.js') ? 'text/javascript' : req.url?.endsWith('.css') ? 'text/css' : 'text/html',
+  );
+  res.end(body);
+});
+await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const figures: Figure[] = [];
+try {
+  const dashboard = summarize(await firstPaints(browser, `${origin}/`, RUNS));
+  const baseline = summarize(await firstPaints(browser, bareUrl, RUNS));
+  figures.push({
+    name: `first contentful paint of / (p50 of ${RUNS}, simulator running)`,
+    figure: round(dashboard.p50, 0),
+    unit: 'ms',
+    baseline: round(baseline.p50, 0),
+    baselineName: 'the same page and assets from a bare node:http server',
+    ratio: round(dashboard.p50 / baseline.p50),
+    better: 'lower',
+    target: '< 1000 ms',
+  });
+  figures.push({
+    name: `first contentful paint of / (p99 of ${RUNS})`,
+    figure: round(dashboard.p99, 0),
+    unit: 'ms',
+    baseline: round(baseline.p99, 0),
+    baselineName: 'bare node:http server',
+    ratio: round(dashboard.p99 / baseline.p99),
+    better: 'lower',
+  });
+
+  // The simulator's own sends run in this process too: both windows include them equally.
+  const idle = await cpuOver(IDLE_MS);
+  const page = await browser.newPage();
+  await page.goto(`${origin}/`);
+  const open = await cpuOver(IDLE_MS);
+  await page.close();
+  figures.push({
+    name: 'process CPU over 10 s, simulator running, no dashboard open',
+    figure: round(idle, 0),
+    unit: 'ms',
+  });
+  figures.push({
+    name: 'process CPU over 10 s, simulator running, the fleet page open (polling)',
+    figure: round(open, 0),
+    unit: 'ms',
+    baseline: round(idle, 0),
+    baselineName: 'no page open',
+    ratio: round(open / idle),
+    better: 'lower',
+  });
+} finally {
+  await browser.close();
+  await simulator.stop();
+  await gateway.stop();
+  bare.close();
+}
+
+console.log(writeResult({ bench: 'dashboard', mode: mode(), figures }));
+for (const f of figures)
+  console.log(
+    `${f.name}: ${f.figure} ${f.unit}${f.baseline !== undefined ? ` (baseline ${f.baseline}, ratio ${f.ratio})` : ''}`,
+  );
+process.exit(0);
