@@ -4,8 +4,9 @@
  * With the device simulator streaming (3 users, one tick a second) through a gateway whose
  * dashboard assets were built at start (as `npm run dev` does), headless Chromium opens `/` again
  * and again and reads its first contentful paint. Baseline, same run and browser: a static page of
- * the same size served by a bare node:http server. Then the gateway's CPU over 10 s with no page
- * open, against the same process's CPU over 10 s with the fleet page open (it polls).
+ * the same size served by a bare node:http server. Then this process's CPU (gateway and simulator)
+ * over 10 s with the dashboard served but no page open, against the same with a gateway that does
+ * not serve it (DASHBOARD=false), and with the fleet page open (it polls).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,19 +47,42 @@ async function cpuOver(ms: number): Promise<number> {
 }
 
 const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development' });
-const gateway = createGateway(config, createLogger(config, 'bench-dashboard'));
-const { url } = await gateway.start();
+
+/** A gateway with the simulator sending to it. */
+async function startWithSimulator(dashboard: boolean) {
+  const env = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development', DASHBOARD: String(dashboard) };
+  const c = loadConfig(env);
+  const gw = createGateway(c, createLogger(c, 'bench-dashboard'));
+  const { url } = await gw.start();
+  const sim = createSimulator({
+    users: 3,
+    rate: 1,
+    thresholds: config.flink.alerts,
+    windowSeconds: config.flink.windowSeconds,
+    rawBadEverySeconds: 0,
+    send: createIngestClient({ url }),
+    print: () => undefined,
+  });
+  await sim.start();
+  return {
+    url,
+    async stop() {
+      await sim.stop();
+      await gw.stop();
+    },
+  };
+}
+
+// Without the dashboard: what the gateway and the simulator cost on their own.
+const plain = await startWithSimulator(false);
+await new Promise((r) => setTimeout(r, 3_000));
+const withoutDashboard = await cpuOver(IDLE_MS);
+await plain.stop();
+
+const served = await startWithSimulator(true);
+const url = served.url;
 const origin = new URL(url).origin;
-const simulator = createSimulator({
-  users: 3,
-  rate: 1,
-  thresholds: config.flink.alerts,
-  windowSeconds: config.flink.windowSeconds,
-  rawBadEverySeconds: 0,
-  send: createIngestClient({ url }),
-  print: () => undefined,
-});
-await simulator.start();
+await new Promise((r) => setTimeout(r, 3_000));
 
 // The baseline: the same bytes of HTML, script and style from a server that does nothing else.
 const [html, js, css] = await Promise.all(
@@ -112,16 +136,21 @@ try {
     better: 'lower',
   });
 
-  // The simulator's own sends run in this process too: both windows include them equally.
+  // The simulator's own sends run in this process too: every window includes them equally.
   const idle = await cpuOver(IDLE_MS);
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
   const open = await cpuOver(IDLE_MS);
   await page.close();
   figures.push({
-    name: 'process CPU over 10 s, simulator running, no dashboard open',
+    name: 'process CPU over 10 s, simulator running, dashboard served, no page open',
     figure: round(idle, 0),
     unit: 'ms',
+    baseline: round(withoutDashboard, 0),
+    baselineName: 'the same with DASHBOARD=false',
+    ratio: round(idle / withoutDashboard),
+    better: 'lower',
+    target: 'no measurable difference',
   });
   figures.push({
     name: 'process CPU over 10 s, simulator running, the fleet page open (polling)',
@@ -134,8 +163,7 @@ try {
   });
 } finally {
   await browser.close();
-  await simulator.stop();
-  await gateway.stop();
+  await served.stop();
   bare.close();
 }
 
