@@ -7,6 +7,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  INVALID_INPUT: 'INVALID_INPUT',
   INVALID_METRIC: 'INVALID_METRIC',
   INVALID_USER_ID: 'INVALID_USER_ID',
   INVALID_TIME: 'INVALID_TIME',

@@ -2,7 +2,7 @@
  * Who may use which root field. One rule per root field of Query, Mutation and Subscription; a
  * root field without a rule is admin-only, so a new field is closed until someone decides.
  *
- * - device: ingestReadings for its own subject or the user ids in its `users` claim.
+ * - device: ingestReadings and ingestSeries for its own subject or the user ids in its `users` claim.
  * - user: reads and subscribes to its own data (subject = user id) only.
  * - analyst: cohortStats and leaderboard (aggregates over users, no single user's raw data).
  * - admin: everything.
@@ -72,6 +72,13 @@ const ingest: Rule = (p, args) => {
   }
 };
 
+const ingestSeries: Rule = (p, args) => {
+  if (!hasRole(p, 'admin') && !hasRole(p, 'device')) throw forbidden('ingestSeries requires the role device');
+  const userId = args['userId'];
+  if (typeof userId !== 'string' || !mayIngest(p, userId))
+    throw forbidden(`userId: this device may not ingest for ${quote(userId)}`);
+};
+
 const alerts: Rule = (p, args) => {
   const userId = args['userId'];
   if (userId === undefined || userId === null) {
@@ -93,6 +100,7 @@ export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.pipelineStatus': roles('admin'),
   'Query.deadLetters': roles('admin'),
   'Mutation.ingestReadings': ingest,
+  'Mutation.ingestSeries': ingestSeries,
   'Subscription.metricWindows': ownUser('userId'),
   'Subscription.alerts': alerts,
 };

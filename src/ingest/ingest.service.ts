@@ -35,8 +35,19 @@ export interface IngestOutcome {
   rejected: Rejected[];
 }
 
+/** `ingestSeries`: one user's metric as two parallel arrays, the shape of a device's intraday sync. */
+export interface SeriesFields {
+  userId: string;
+  metric: string;
+  deviceId?: string | null | undefined;
+  times: Date[];
+  values: number[];
+}
+
 export interface IngestService {
   ingest(readings: ReadingFields[], requestId?: string): Promise<IngestOutcome>;
+  /** The same rules as `ingest`, reading i being (times[i], values[i]); `rejected` indexes into the arrays. */
+  ingestSeries(series: SeriesFields, requestId?: string): Promise<IngestOutcome>;
 }
 
 export function createIngestService(opts: {
@@ -45,7 +56,27 @@ export function createIngestService(opts: {
   now?: () => number;
 }): IngestService {
   const now = opts.now ?? Date.now;
-  return {
+  const service: IngestService = {
+    async ingestSeries(series, requestId) {
+      if (series.times.length !== series.values.length) {
+        throw new AppError(
+          ErrorCode.INVALID_INPUT,
+          `times and values must have the same length; got ${series.times.length} times and ${series.values.length} values`,
+          { details: { times: series.times.length, values: series.values.length } },
+        );
+      }
+      const readings = new Array<ReadingFields>(series.times.length);
+      for (let i = 0; i < readings.length; i += 1) {
+        readings[i] = {
+          userId: series.userId,
+          metric: series.metric,
+          time: series.times[i]!,
+          value: series.values[i]!,
+          deviceId: series.deviceId,
+        };
+      }
+      return service.ingest(readings, requestId);
+    },
     async ingest(readings, requestId) {
       if (readings.length > opts.maxReadings) {
         throw new AppError(
@@ -87,4 +118,5 @@ export function createIngestService(opts: {
       return { accepted: valid.length + duplicates, duplicates, rejected };
     },
   };
+  return service;
 }

@@ -7,7 +7,7 @@
  * - from/to/bucket (series, cohortStats): the number of buckets in the range, counted up to
  *   SERIES_MAX_POINTS + 1 (beyond, the field refuses with TOO_MANY_POINTS);
  * - first (readings, default 100), limit (leaderboard, default 10);
- * - ids (users) and readings (ingestReadings): the list's length.
+ * - ids (users), readings (ingestReadings) and times (ingestSeries): the list's length.
  *
  * Fields answered by a backend query are priced by what that query costs, beyond the objects it
  * returns: a Trino aggregate (`cohortStats`, `leaderboard`) is a distributed query of seconds, so
@@ -52,6 +52,7 @@ export const COST_ARGUMENTS: ReadonlySet<string> = new Set([
   'limit',
   'ids',
   'readings',
+  'times',
 ]);
 
 const isList = (t: GraphQLOutputType): boolean => isListType(isNonNullType(t) ? t.ofType : t);
@@ -62,7 +63,7 @@ export function expectedLength(
   list: boolean,
   maxBuckets = Number.POSITIVE_INFINITY,
 ): number {
-  const { from, to, bucket, first, limit, ids, readings } = args;
+  const { from, to, bucket, first, limit, ids, readings, times } = args;
   if (from instanceof Date && to instanceof Date && typeof bucket === 'string' && bucket in BUCKETS) {
     const span = to.getTime() - from.getTime();
     // Past maxBuckets the field refuses the range itself (TOO_MANY_POINTS), a more useful answer than a cost error.
@@ -76,6 +77,7 @@ export function expectedLength(
   if ('limit' in args) return typeof limit === 'number' && limit > 0 ? limit : DEFAULT_LIMIT;
   if (Array.isArray(ids)) return Math.max(1, ids.length);
   if (Array.isArray(readings)) return Math.max(1, readings.length);
+  if (Array.isArray(times)) return Math.max(1, times.length);
   return 1;
 }
 

@@ -18,6 +18,9 @@ export function createPool(
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'fitbit-gateway',
     types: pgTypes,
+    // Postgres JIT compiled plans for 0.5-0.9 s inside single range queries over `readings`: a
+    // pool serving interactive reads and batched writes never gains that back.
+    options: '-c jit=off',
   });
   // An idle client that loses its connection emits here; without a listener it would crash the process.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));

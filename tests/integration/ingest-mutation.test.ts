@@ -150,4 +150,44 @@ describe('ingestReadings -> fitbit_ingestion', () => {
     );
     expect(new Set(got.map((m) => (JSON.parse(m.value!) as { time: string }).time)).size).toBe(500);
   });
+
+  it('ingestSeries publishes the arrays as readings, by the same rules, and refuses mismatched lengths', async () => {
+    const user = uniqueId('series-sync');
+    const since = await endOffsets(kafka, topic);
+    const t0 = Math.floor((Date.now() - 600_000) / 1000) * 1000;
+    const times = [0, 5, 5, 10, 15].map((s) => new Date(t0 + s * 1000).toISOString());
+    const SERIES = `mutation S($u: ID!, $t: [DateTime!]!, $v: [Float!]!) {
+      ingestSeries(userId: $u, metric: HEART_RATE, deviceId: "sense2", times: $t, values: $v) {
+        accepted duplicates rejected { index code }
+      }
+    }`;
+    const res = await gw.gql<{
+      ingestSeries: { accepted: number; duplicates: number; rejected: { index: number; code: string }[] };
+    }>(SERIES, { u: user, t: times, v: [60, 61, 62, 300, 64] });
+    expect(res.errors).toBeUndefined();
+    // Index 2 repeats index 1's instant (a duplicate); index 3 is out of range.
+    expect(res.data?.ingestSeries).toEqual({
+      accepted: 4,
+      duplicates: 1,
+      rejected: [{ index: 3, code: 'VALUE_OUT_OF_RANGE' }],
+    });
+    const got = await collect(
+      kafka,
+      topic,
+      since,
+      (m) => m.key === user,
+      (all) => all.length >= 3,
+    );
+    const published = got.map(
+      (m) => JSON.parse(m.value!) as { metric: string; time: string; value: number; deviceId: string },
+    );
+    expect(published.map((r) => [r.metric, r.time, r.value, r.deviceId])).toEqual([
+      ['heart_rate', times[0], 60, 'sense2'],
+      ['heart_rate', times[1], 61, 'sense2'],
+      ['heart_rate', times[4], 64, 'sense2'],
+    ]);
+
+    const mismatch = await gw.gql(SERIES, { u: user, t: times, v: [60] });
+    expect(mismatch.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
+  });
 });
