@@ -3,7 +3,7 @@
 -- One statement set, so one Flink job that reads the source topic once. `npm run flink:deploy`
 -- (src/flink/) fills in every ${...} placeholder from the configuration and submits the statements
 -- in order through the SQL Gateway; after substitution the file also runs as-is in Flink's SQL client.
--- Message shapes are the contracts of DESIGN.md: reading v1 in, metric window v1 and alert v1 out.
+-- Message shapes are the contracts of docs/contracts.md: reading v1 in, metric window v1 and alert v1 out.
 -- Durations arrive as 'D HH:MM:SS.mmm' day-to-second literals (FLINK_WINDOW_SECONDS=60 gives
 -- '0 00:01:00.000'): Flink's code generation only takes SECOND intervals up to 999 s.
 
@@ -60,7 +60,7 @@ CREATE TEMPORARY TABLE readings (
 );
 
 -- The reading v1 rules the consumer worker enforces, repeated here so a reading the worker sends to
--- the DLQ never lands in a window either. Ranges are the metric catalogue of DESIGN.md.
+-- the DLQ never lands in a window either. Ranges are the metric catalogue of docs/contracts.md.
 CREATE TEMPORARY VIEW valid_readings AS
 SELECT userId, metric, `value`, eventTime
 FROM readings

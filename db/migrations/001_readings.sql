@@ -1,4 +1,4 @@
--- Readings as stored by the consumer worker. The identity of a reading (DESIGN.md) is
+-- Readings as stored by the consumer worker. The identity of a reading (docs/contracts.md) is
 -- (user_id, metric, time): the primary key makes a replayed or duplicated message harmless.
 CREATE TABLE IF NOT EXISTS readings (
   user_id     text             NOT NULL,

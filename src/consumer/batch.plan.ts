@@ -30,7 +30,7 @@ export interface BatchPlan {
   duplicatesInBatch: number;
 }
 
-/** The identity of DESIGN.md: (userId, metric, time). U+0000 cannot occur in a valid userId. */
+/** The identity of docs/contracts.md: (userId, metric, time). U+0000 cannot occur in a valid userId. */
 export const identityKey = (r: ValidReading): string => `${r.userId}\u0000${r.metric}\u0000${r.timeMs}`;
 
 export function planBatch(messages: readonly SourceMessage[], nowMs: number): BatchPlan {

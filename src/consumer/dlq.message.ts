@@ -1,5 +1,5 @@
 /**
- * The dead-letter message of DESIGN.md (contract): key and value exactly as received, the
+ * The dead-letter message of docs/contracts.md: key and value exactly as received, the
  * original headers kept, and five headers saying why and from where. Pure; unit-tested.
  */
 import type { IHeaders, Message } from 'kafkajs';

@@ -33,7 +33,7 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
 }
 
 /**
- * The header `schema-version` may be absent (plain producers that write reading v1 as DESIGN.md
+ * The header `schema-version` may be absent (plain producers that write reading v1 as docs/contracts.md
  * shows it, without headers) or '1'. Anything else is a version this worker cannot read, so it
  * goes to the DLQ rather than being guessed at.
  */

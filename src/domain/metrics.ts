@@ -1,5 +1,5 @@
 /**
- * The metric catalogue of DESIGN.md (a contract): lower snake case on the wire and in the
+ * The metric catalogue of docs/contracts.md (a contract): lower snake case on the wire and in the
  * database, upper case as the GraphQL enum.
  */
 export const METRICS = {

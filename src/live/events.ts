@@ -1,5 +1,5 @@
 /**
- * Metric window v1 and alert v1 (DESIGN.md, contract) as read from the output topics. Parsed and
+ * Metric window v1 and alert v1 (docs/contracts.md) as read from the output topics. Parsed and
  * checked once per event at ingress, so every subscriber shares one immutable object.
  */
 import { USER_ID_PATTERN, parseRfc3339 } from '../domain/reading.js';
@@ -82,7 +82,7 @@ export function parseAlert(raw: Buffer | string | null): ParseResult<LiveAlert> 
   return { ok: true, event: { alertId, userId, kind, time: t, message, details: details ?? null } };
 }
 
-/** The identity of a window (DESIGN.md): a repeat has the same key. */
+/** The identity of a window (docs/contracts.md): a repeat has the same key. */
 export const windowKey = (w: LiveWindow): string =>
   `w\u0000${w.userId}\u0000${w.metric}\u0000${w.windowStart.getTime()}`;
 /** What the window says; an emission with the same key but another fingerprint is an update. */

@@ -27,7 +27,6 @@ export function instrumentIngest(
   };
   return {
     ingest: (readings, requestId) => counted(readings.length, () => service.ingest(readings, requestId)),
-    ingestSeries: (series, requestId) =>
-      counted(series.times.length, () => service.ingestSeries(series, requestId)),
+    ingestSeries: (series, requestId) => counted(series.times.length, () => service.ingestSeries(series, requestId)),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Live subscriptions (DESIGN.md contract): `metricWindows` and `alerts`. Thin: argument checks,
+ * Live subscriptions (docs/contracts.md): `metricWindows` and `alerts`. Thin: argument checks,
  * then a subscription on the live hub (src/live), whose async iterator graphql-ws drains.
  */
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';

@@ -1,6 +1,6 @@
 /**
  * Opaque cursors for `readings`. Within one (user, metric) the time is the identity of a reading
- * (DESIGN.md), so a cursor only needs the time of the last reading returned. It is kept in whole
+ * (docs/contracts.md), so a cursor only needs the time of the last reading returned. It is kept in whole
  * microseconds, Postgres's own precision, so a row stored with sub-millisecond time is never
  * skipped or repeated. Clients must treat the string as opaque; the `r1:` tag lets the format change.
  */

@@ -1,6 +1,6 @@
 /**
  * Kafka 3.9 in KRaft combined mode (broker and controller in one JVM), on loopback.
- * Storage is formatted on the first start; the topics of DESIGN.md are created after every start
+ * Storage is formatted on the first start; the topics of docs/contracts.md are created after every start
  * (creating an existing topic is a no-op).
  */
 import { spawnSync } from 'node:child_process';

@@ -123,7 +123,7 @@ describe('Trino stopped', () => {
     expect(byName.get('postgres')?.ok).toBe(true);
     expect(byName.get('kafka')?.ok).toBe(true);
 
-    // In one request with a Trino field: cohortStats is non-null at the root (DESIGN.md), so its
+    // In one request with a Trino field: cohortStats is non-null at the root (docs/contracts.md), so its
     // error nulls `data` as GraphQL requires; the error still names the field and the code, and
     // nothing else failed. Clients that want the Postgres fields regardless send them apart.
     const mixed = await gw.gql<Series>(MIXED, vars);

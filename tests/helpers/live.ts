@@ -76,7 +76,7 @@ export async function connectedProducer(kafka: Kafka): Promise<Producer> {
   return producer;
 }
 
-/** A metric window v1 object (DESIGN.md) for a window of `widthMs` starting at `startMs`. */
+/** A metric window v1 object (docs/contracts.md) for a window of `widthMs` starting at `startMs`. */
 export function windowV1(userId: string, metric: string, startMs: number, values: number[], widthMs = 60_000) {
   const sum = values.reduce((a, b) => a + b, 0);
   return {

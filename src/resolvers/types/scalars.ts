@@ -1,4 +1,4 @@
-/** `scalar DateTime` (DESIGN.md): an RFC 3339 string on the wire, a Date inside. */
+/** `scalar DateTime` (docs/contracts.md): an RFC 3339 string on the wire, a Date inside. */
 import { GraphQLScalarType, Kind } from 'graphql';
 import { AppError, ErrorCode } from '../../errors.js';
 import { parseRfc3339 } from '../../domain/reading.js';
