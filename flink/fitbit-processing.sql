@@ -43,6 +43,9 @@ CREATE TEMPORARY TABLE readings (
   ),
   -- Readings may arrive up to the lateness out of order. LEAST keeps a reading stamped in the future
   -- from dragging the watermark ahead of the wall clock and making everyone else's readings late.
+  -- The gateway's heartbeat records ({"type":"heartbeat","time":<wall clock>}, one per partition every
+  -- FLINK_HEARTBEAT_INTERVAL_MS) move this watermark when no readings arrive, so windows close by the
+  -- wall clock; having no userId, they are dropped by `valid_readings` and never reach a window.
   WATERMARK FOR eventTime AS LEAST(eventTime, CURRENT_TIMESTAMP) - INTERVAL '${LATENESS}' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',

@@ -98,6 +98,7 @@ const schema = z.object({
   FLINK_WINDOW_SECONDS: positiveInt.default(60),
   FLINK_LATENESS_SECONDS: nonNegativeInt.default(30),
   FLINK_IDLE_TIMEOUT_SECONDS: positiveInt.default(10),
+  FLINK_HEARTBEAT_INTERVAL_MS: nonNegativeInt.default(2000),
   FLINK_CHECKPOINT_INTERVAL_MS: positiveInt.default(10_000),
   FLINK_PARALLELISM: positiveInt.default(1),
   ALERT_HR_REST_BPM: finite.default(100),
@@ -204,6 +205,11 @@ export interface Config {
     windowSeconds: number;
     latenessSeconds: number;
     idleTimeoutSeconds: number;
+    /**
+     * Heartbeat records the gateway writes into every partition of the ingestion topic, so windows
+     * close by the wall clock when readings stop (src/kafka/heartbeat.ts). 0 disables.
+     */
+    heartbeatIntervalMs: number;
     checkpointIntervalMs: number;
     parallelism: number;
     alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
@@ -364,6 +370,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       windowSeconds: r.FLINK_WINDOW_SECONDS,
       latenessSeconds: r.FLINK_LATENESS_SECONDS,
       idleTimeoutSeconds: r.FLINK_IDLE_TIMEOUT_SECONDS,
+      heartbeatIntervalMs: r.FLINK_HEARTBEAT_INTERVAL_MS,
       checkpointIntervalMs: r.FLINK_CHECKPOINT_INTERVAL_MS,
       parallelism: r.FLINK_PARALLELISM,
       alerts: {

@@ -4,7 +4,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { ValidReading } from '../domain/reading.js';
-import { decodeMessage, type RawMessage } from './message.decode.js';
+import { decodeMessage, isHeartbeat, type RawMessage } from './message.decode.js';
 
 export interface SourceMessage extends RawMessage {
   key: Buffer | null;
@@ -28,6 +28,8 @@ export interface BatchPlan {
   rejected: Rejected[];
   /** Valid messages whose identity appeared earlier in the same batch. */
   duplicatesInBatch: number;
+  /** Heartbeat records, skipped: neither rows nor DLQ messages. */
+  heartbeats: number;
 }
 
 /** The identity of docs/contracts.md: (userId, metric, time). U+0000 cannot occur in a valid userId. */
@@ -38,7 +40,12 @@ export function planBatch(messages: readonly SourceMessage[], nowMs: number): Ba
   const rejected: Rejected[] = [];
   const seen = new Set<string>();
   let duplicatesInBatch = 0;
+  let heartbeats = 0;
   for (const source of messages) {
+    if (isHeartbeat(source.headers)) {
+      heartbeats += 1;
+      continue;
+    }
     const d = decodeMessage(source, nowMs);
     if (!d.ok) {
       rejected.push({ source, code: d.code, message: d.message });
@@ -53,5 +60,5 @@ export function planBatch(messages: readonly SourceMessage[], nowMs: number): Ba
     seen.add(key);
     rows.push({ reading: d.reading, source });
   }
-  return { rows, rejected, duplicatesInBatch };
+  return { rows, rejected, duplicatesInBatch, heartbeats };
 }

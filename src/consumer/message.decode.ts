@@ -6,6 +6,7 @@
 import type { IHeaders } from 'kafkajs';
 import { ErrorCode } from '../errors.js';
 import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
+import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER } from '../domain/heartbeat.js';
 
 export const SCHEMA_VERSION_HEADER = 'schema-version';
 
@@ -45,6 +46,14 @@ function checkSchemaVersion(headers: IHeaders | undefined): Decoded | undefined 
     ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
     `header ${SCHEMA_VERSION_HEADER}: expected absent or "${READING_SCHEMA_VERSION}", got ${JSON.stringify(Array.isArray(v) ? v : v.slice(0, 32))}`,
   );
+}
+
+/**
+ * A heartbeat (src/domain/heartbeat.ts) is there for the Flink job's watermark only: it is neither
+ * a reading nor an error, so it is skipped without a row and without a DLQ copy.
+ */
+export function isHeartbeat(headers: IHeaders | undefined): boolean {
+  return headerText(headers, RECORD_TYPE_HEADER) === HEARTBEAT_RECORD_TYPE;
 }
 
 export function decodeMessage(message: RawMessage, nowMs: number): Decoded {

@@ -36,6 +36,8 @@ export interface ConsumerWorkerStats {
   duplicates: number;
   /** Messages published to the DLQ. */
   dlq: number;
+  /** Heartbeat records of the Flink watermark, skipped (src/domain/heartbeat.ts). */
+  heartbeats: number;
   /** The same, by error code. */
   dlqByCode: Record<string, number>;
   /** Retries of a batch after a retriable failure (database or DLQ unavailable). */
@@ -95,7 +97,16 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   // Wakes back-off sleeps at stop, so a worker waiting for Postgres stops at once.
   const stopSignal = new AbortController();
 
-  const counters = { batches: 0, messages: 0, rowsInserted: 0, duplicates: 0, dlq: 0, retries: 0, groupJoins: 0 };
+  const counters = {
+    batches: 0,
+    messages: 0,
+    rowsInserted: 0,
+    duplicates: 0,
+    dlq: 0,
+    heartbeats: 0,
+    retries: 0,
+    groupJoins: 0,
+  };
   let assignments: Record<string, number[]> = {};
   const dlqByCode: Record<string, number> = {};
   const retriesBy = { database: 0, dlq: 0 };
@@ -201,6 +212,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     counters.rowsInserted += written.inserted;
     counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted);
     counters.dlq += dead.length;
+    counters.heartbeats += plan.heartbeats;
     for (const m of dead) {
       const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'UNKNOWN');
       dlqByCode[code] = (dlqByCode[code] ?? 0) + 1;

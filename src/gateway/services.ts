@@ -16,6 +16,7 @@ import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
+import { createHeartbeat } from '../kafka/heartbeat.js';
 import type { GatewayServices } from './context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
@@ -96,6 +97,16 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     flinkJobRunning: (signal) => jobStatus(config, { signal }).then((j) => j.running),
   });
 
+  const heartbeat =
+    config.flink.heartbeatIntervalMs > 0
+      ? createHeartbeat({
+          kafka,
+          topic: config.kafka.topics.ingestion,
+          intervalMs: config.flink.heartbeatIntervalMs,
+          logger,
+        })
+      : undefined;
+
   const parts: Part[] = [
     { name: 'postgres pool', stop: () => pool.end() },
     { name: 'series flavour', start: () => series.start(), stop: async () => undefined },
@@ -103,6 +114,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
     { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
     { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
+    ...(heartbeat ? [{ name: 'flink heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() }] : []),
     { name: 'pipeline status', stop: () => services.pipeline.stop() },
   ];
 

@@ -23,7 +23,14 @@ export interface TestGateway {
 }
 
 export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env, PORT: '0' });
+  const config = loadConfig({
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // Tests drive event time themselves (past hours, ticks); a test that wants heartbeats sets this.
+    FLINK_HEARTBEAT_INTERVAL_MS: '0',
+    ...env,
+    PORT: '0',
+  });
   const gateway = createGateway(config, createLogger(config, 'gateway-test'));
   const { url } = await gateway.start();
   return {

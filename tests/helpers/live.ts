@@ -15,7 +15,14 @@ export interface LiveGateway {
 }
 
 export async function startLiveGateway(env: Record<string, string> = {}): Promise<LiveGateway> {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env, PORT: '0' });
+  const config = loadConfig({
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // Tests drive event time themselves (past hours, ticks); a test that wants heartbeats sets this.
+    FLINK_HEARTBEAT_INTERVAL_MS: '0',
+    ...env,
+    PORT: '0',
+  });
   const gateway = createGateway(config, createLogger(config, 'gateway-test'));
   const { url } = await gateway.start();
   return { gateway, config, url, wsUrl: url.replace(/^http/, 'ws'), stop: () => gateway.stop() };

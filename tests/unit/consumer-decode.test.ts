@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, headerText } from '../../src/consumer/message.decode.js';
 import { identityKey, planBatch, type SourceMessage } from '../../src/consumer/batch.plan.js';
 import { dlqMessage } from '../../src/consumer/dlq.message.js';
+import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER, heartbeatValue } from '../../src/domain/heartbeat.js';
 
 const NOW = Date.UTC(2026, 0, 2);
 const good = { userId: 'user-1', metric: 'heart_rate', time: '2026-01-01T10:00:00.000Z', value: 72 };
@@ -87,6 +88,18 @@ describe('planBatch', () => {
     expect(plan.rows[0]!.reading.value).toBe(72);
     expect(plan.duplicatesInBatch).toBe(2);
     expect(plan.rejected.map((r) => [r.source.offset, r.code])).toEqual([['12', 'INVALID_JSON']]);
+  });
+
+  it('skips heartbeat records: no row, no DLQ message, counted', () => {
+    const beat = (offset: string) => msg(heartbeatValue(NOW), { [RECORD_TYPE_HEADER]: HEARTBEAT_RECORD_TYPE }, offset);
+    const plan = planBatch([beat('20'), msg(good, {}, '21'), beat('22')], NOW);
+    expect(plan.heartbeats).toBe(2);
+    expect(plan.rows.map((r) => r.source.offset)).toEqual(['21']);
+    expect(plan.rejected).toEqual([]);
+    // The same value without the header is not a heartbeat: it is refused like any other non-reading.
+    const unmarked = planBatch([msg(heartbeatValue(NOW), {}, '23')], NOW);
+    expect(unmarked.heartbeats).toBe(0);
+    expect(unmarked.rejected).toHaveLength(1);
   });
 
   it('tells identities apart by user, metric and millisecond', () => {

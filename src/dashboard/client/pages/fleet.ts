@@ -167,7 +167,13 @@ function RatesPanel() {
     { title: 'Readings per second', id: 'rates' },
     h(Problem, { error }),
     h('p', { className: 'big' }, `in ${number(rates.ingest.at(-1), 1)}/s · stored ${number(rates.stored.at(-1), 1)}/s`),
-    h(Chart, { title: 'ingested and stored, 5 s samples', unit: 'readings/s', times: rates.times, lines, height: 160 }),
+    h(Chart, {
+      title: 'onto the ingestion topic (readings and the gateways’ heartbeats) and into the table, 5 s samples',
+      unit: 'messages/s',
+      times: rates.times,
+      lines,
+      height: 160,
+    }),
   );
 }
 
