@@ -1,10 +1,10 @@
 /**
- * A seeded corpus of malformed input sent through every door: HTTP (bodies, queries, variables,
- * credentials), graphql-ws (frames and subscribe payloads) and straight onto an ingestion topic
- * read by a real consumer worker. Pass: every case gets a clear error (an error with
- * extensions.code, a rejected reading with its code, a graphql-ws close code, or a DLQ entry with
- * its error-code header), no 5xx for a client's mistake, the gateway and worker keep running, and
- * the table holds only valid readings.
+ * A seeded corpus of malformed input sent through every door: HTTP (raw request lines, URLs and
+ * headers; bodies, queries, variables, credentials), graphql-ws (frames and subscribe payloads)
+ * and straight onto an ingestion topic read by a real consumer worker. Pass: every case gets a
+ * clear error (an error with extensions.code, a rejected reading with its code, a graphql-ws close
+ * code, or a DLQ entry with its error-code header), no 5xx for a client's mistake, the gateway and
+ * worker keep running, and the table holds only valid readings.
  *
  * BAD_INPUT_SEED=<n> replays another corpus; the seed is printed on failure.
  */
@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
 import { startLiveGateway, type LiveGateway } from '../helpers/live.js';
 import { testKafka } from '../helpers/kafka.js';
+import { rawRequestCorpus, sendRaw } from '../helpers/raw-http.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   createTopics,
@@ -586,6 +587,22 @@ describe(`bad input corpus (seed ${SEED})`, () => {
       body: '{"query":"{ __typename }"}',
     });
     expect(alive.status).toBe(200);
+  });
+
+  it('raw request lines, URLs and headers: each answered below 500 or refused by the parser, never a crash', async () => {
+    const port = Number(new URL(gw.url).port);
+    const outcomes: Outcome[] = [];
+    for (const c of rawRequestCorpus()) {
+      const answer = await sendRaw(port, c.raw);
+      const alive = await fetch(gw.url.replace('/graphql', '/healthz')).then((r) => r.status);
+      outcomes.push({
+        kind: c.name,
+        ok: (answer === 'closed' || answer < 500) && alive === 200,
+        detail: `${answer}, then /healthz ${alive}`,
+      });
+    }
+    report('raw HTTP', outcomes);
+    expect(outcomes.filter((o) => !o.ok).map((o) => `${o.kind}: ${o.detail}`)).toEqual([]);
   });
 
   it(`graphql-ws: ${WS_CASES} cases, each an error message or a 4xxx close, never 4500 or a hang`, async () => {
