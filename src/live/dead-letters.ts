@@ -4,8 +4,7 @@
  * `capacity`; on start the consumer reads back the last few per partition, so the list is not
  * empty after a restart.
  */
-import type { IHeaders } from 'kafkajs';
-import { headerText } from '../consumer/message.decode.js';
+import { headerText, type RawMessage } from '../consumer/message.decode.js';
 
 export interface DeadLetter {
   partition: number;
@@ -29,10 +28,7 @@ export class DeadLetterRing {
 
   constructor(private readonly capacity = 200) {}
 
-  add(
-    partition: number,
-    message: { offset: string; timestamp: string; value: Buffer | null; headers?: IHeaders },
-  ): void {
+  add(partition: number, message: RawMessage & { offset: string; timestamp: string }): void {
     const text = (name: string): string | undefined => {
       const v = headerText(message.headers, name);
       return Array.isArray(v) ? v[0] : v;

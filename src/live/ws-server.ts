@@ -121,8 +121,6 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const authenticate = opts.authenticate ?? acceptAllConnections;
   const credentialsOf = new WeakMap<Ctx, ConnectionCredentials>();
   const open = new Set<Ctx>();
-  /** Connections whose socket closed; a connect check still running for one of them must not count it. */
-  const closed = new WeakSet<Ctx>();
   const wss = new WebSocketServer({
     server: opts.httpServer,
     path: opts.path,
@@ -147,7 +145,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         const check = await authenticate(ctx.connectionParams, headers);
         // The socket may have closed while the token was checked; onClose has run already, so a
         // slot taken now would never be given back.
-        if (closed.has(ctx) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (!check.ok) {
           log.info({ reason: check.reason }, 'connection refused');
           // Closing first makes graphql-ws's own close (4403) a no-op, so the client sees this code.
@@ -188,7 +186,6 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
         };
       },
       onClose: (ctx) => {
-        closed.add(ctx);
         open.delete(ctx);
         const credentials = credentialsOf.get(ctx);
         if (credentials) opts.guard?.closed(credentials);

@@ -7,10 +7,11 @@
  * the worker gave it. Screenshots of each page go to test-results/screenshots/.
  * Skipped, saying why, only when /usr/bin/chromium is absent (`apt-get install -y chromium`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -28,8 +29,6 @@ import {
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { signToken } from '../../src/auth/sign.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`skipping the dashboard browser test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
 
@@ -112,19 +111,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium, with the simulato
         ) > 0,
       { timeoutMs: 60_000, what: "demo-1's readings stored" },
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

@@ -4,9 +4,9 @@
  * data, and a subscription receives a metric window through graphql-ws.
  * Skipped, saying why, only when /usr/bin/chromium is absent (`apt-get install -y chromium`).
  */
-import { existsSync } from 'node:fs';
 import type pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -17,8 +17,6 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { signToken } from '../../src/auth/sign.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`skipping the GraphiQL browser test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
 
@@ -73,17 +71,7 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
       [user],
     );
     gw = await startGateway({ GRAPHIQL: 'true' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     // Everything the page loads must come from the gateway: no CDN.
     page.on('request', (r) => {

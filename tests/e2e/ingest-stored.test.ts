@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../src/logger.js';
+import { seededRandom } from '../../src/demo/signals.js';
 import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/worker.js';
 import { startLiveGateway, type LiveGateway } from '../helpers/live.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -42,17 +43,6 @@ interface Batch {
   duplicates?: number;
   /** The code the whole request is refused with (a time that is not a DateTime fails its variable). */
   error?: string;
-}
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function corpus(prefix: string): Batch[] {
@@ -120,7 +110,7 @@ function corpus(prefix: string): Batch[] {
   add('a hostile but valid user id', () => ({ readings: [hr(`${prefix}-o.brien@x:1_-`, ago(10_000))] }));
 
   // The random part: batches that mix valid readings, repeats of them, and invalid ones.
-  const r = rng(SEED);
+  const r = seededRandom(SEED);
   for (let b = 0; b < 25; b += 1) {
     const users = [user(), user()];
     const base = Date.UTC(2026, 0, 5) + b * 3_600_000;

@@ -10,9 +10,10 @@ import { AppError } from '../../src/errors.js';
 import { createTokenVerifier, loadVerifyKey } from '../../src/auth/verifier.js';
 import { signToken } from '../../src/auth/sign.js';
 import { mayIngest, mayRead, ROOT_RULES, ruleFor } from '../../src/auth/policy.js';
-import { developmentPrincipal, type Principal, type Role } from '../../src/auth/principal.js';
+import { developmentPrincipal, type Principal } from '../../src/auth/principal.js';
 import { protectSchema, unclassifiedRootFields } from '../../src/auth/protect-schema.js';
 import { buildGatewaySchema } from '../../src/schema/build.js';
+import { principal } from '../helpers/principal.js';
 import { createAuthenticator } from '../../src/auth/authenticator.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -30,14 +31,6 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: unknown; reason: unk
   }
   throw new Error('expected a rejection');
 }
-
-const principal = (subject: string, roles: Role[], users: string[] = []): Principal => ({
-  subject,
-  roles: new Set(roles),
-  users,
-  expiresAt: undefined,
-  development: false,
-});
 
 describe('configuration', () => {
   it('refuses production without key material, and development mode in production', () => {

@@ -19,19 +19,12 @@ import { createTokenVerifier, loadVerifyKey } from '../../src/auth/verifier.js';
 import { principalOf, protectSchema } from '../../src/auth/protect-schema.js';
 import { createAggregatePrivacy } from '../../src/auth/privacy.js';
 import { authorizeOperation } from '../../src/auth/authorize-operation.js';
-import type { Principal, Role } from '../../src/auth/principal.js';
+import type { Principal } from '../../src/auth/principal.js';
 import { createQueryGate } from '../../src/trino/query-gate.js';
 import { type TrinoError } from '../../src/trino/trino.errors.js';
 import { createHealthService } from '../../src/health/health.service.js';
 import { buildGatewaySchema } from '../../src/schema/build.js';
-
-const principal = (subject: string, roles: Role[], users: string[] = []): Principal => ({
-  subject,
-  roles: new Set(roles),
-  users,
-  expiresAt: undefined,
-  development: false,
-});
+import { principal } from '../helpers/principal.js';
 
 describe('request targets', () => {
   it('reads every target Node accepts without throwing; `//x` is a path, never a host', () => {
