@@ -6,6 +6,7 @@
  * Defaults match the local stack that `npm run stack:up` starts. `.env.example` lists the same
  * names with the same defaults.
  */
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -113,11 +114,14 @@ const schema = z.object({
   CONSUMER_RETRY_INITIAL_MS: positiveInt.default(200),
   CONSUMER_RETRY_MAX_MS: positiveInt.default(10_000),
   CONSUMER_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
+  CONSUMER_STORE_HISTORY: bool.default('true'),
 
   // Live subscriptions (graphql-ws)
   LIVE_BUFFER_SIZE: positiveInt.default(256),
   LIVE_KEEPALIVE_MS: nonNegativeInt.default(12_000),
   LIVE_DEDUP_ENTRIES: positiveInt.default(50_000),
+  LIVE_REPLAY_PER_PARTITION: nonNegativeInt.default(10_000),
+  LIVE_CURSOR_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
 
   // Authentication (src/auth, docs/security.md)
   AUTH_MODE: z.enum(['development', 'required']).optional(),
@@ -227,6 +231,8 @@ export interface Config {
     retryMaxMs: number;
     /** A member silent this long (crashed) loses its partitions to the rest of the group. */
     sessionTimeoutMs: number;
+    /** Also store the job's output (windows, alerts) for the history queries and old cursors. */
+    storeHistory: boolean;
   };
   live: {
     /** Events held per subscriber before the oldest are dropped. */
@@ -235,6 +241,14 @@ export interface Config {
     keepAliveMs: number;
     /** Window and alert identities remembered to drop repeats from the output topics. */
     dedupEntries: number;
+    /** Events kept per partition of each output topic for subscriptions resumed with a cursor. */
+    replayPerPartition: number;
+    /**
+     * Key of the cursors' MAC. Every gateway of a deployment needs the same one, so that a client
+     * can resume on any of them: LIVE_CURSOR_SECRET, else derived from AUTH_JWT_SECRET, else a
+     * fixed development key (cursors then are checked for integrity, not origin).
+     */
+    cursorSecret: string;
   };
   stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
   auth: {
@@ -387,8 +401,15 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       retryInitialMs: r.CONSUMER_RETRY_INITIAL_MS,
       retryMaxMs: r.CONSUMER_RETRY_MAX_MS,
       sessionTimeoutMs: r.CONSUMER_SESSION_TIMEOUT_MS,
+      storeHistory: r.CONSUMER_STORE_HISTORY,
     },
-    live: { bufferSize: r.LIVE_BUFFER_SIZE, keepAliveMs: r.LIVE_KEEPALIVE_MS, dedupEntries: r.LIVE_DEDUP_ENTRIES },
+    live: {
+      bufferSize: r.LIVE_BUFFER_SIZE,
+      keepAliveMs: r.LIVE_KEEPALIVE_MS,
+      dedupEntries: r.LIVE_DEDUP_ENTRIES,
+      replayPerPartition: r.LIVE_REPLAY_PER_PARTITION,
+      cursorSecret: cursorSecret(r.LIVE_CURSOR_SECRET, r.AUTH_JWT_SECRET),
+    },
     stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
     auth: {
       mode: r.AUTH_MODE ?? (development ? 'development' : 'required'),
@@ -450,4 +471,14 @@ function checkAuthSettings(r: Raw): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * The cursor MAC key: its own secret when set; otherwise one derived from the HS256 secret (a
+ * different key, so a cursor MAC never doubles as a token signature); otherwise a development key.
+ */
+function cursorSecret(own: string | undefined, jwtSecret: string | undefined): string {
+  if (own) return own;
+  if (jwtSecret) return createHmac('sha256', jwtSecret).update('fitbit-live-cursor-v1').digest('base64');
+  return 'fitbit-live-cursor-development-key-v1';
 }

@@ -86,7 +86,7 @@ const alerts: Rule = (p, args) => {
     throw forbidden('alerts without userId (every user) requires the role admin');
   }
   if (typeof userId === 'string' && mayRead(p, userId)) return;
-  throw forbidden('userId: may only subscribe to your own alerts');
+  throw forbidden('userId: may only read your own alerts');
 };
 
 export const ROOT_RULES: Readonly<Record<string, Rule>> = {
@@ -99,6 +99,9 @@ export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.leaderboard': roles('analyst'),
   'Query.pipelineStatus': roles('admin'),
   'Query.deadLetters': roles('admin'),
+  // The history of what the subscriptions deliver, under the same rules.
+  'Query.windows': ownUser('userId'),
+  'Query.alerts': alerts,
   'Mutation.ingestReadings': ingest,
   'Mutation.ingestSeries': ingestSeries,
   'Subscription.metricWindows': ownUser('userId'),
@@ -112,8 +115,11 @@ export function ruleFor(coordinate: string): Rule {
   return ROOT_RULES[coordinate] ?? adminOnly;
 }
 
-/** The user id an event is about, for the second check on what a subscription delivers. */
+/**
+ * The user id an event is about, for the second check on what a subscription delivers: the root
+ * is a delivery of a replay-log entry (src/live/hub.ts), `{ event: { event: { userId } } }`.
+ */
 export function eventUserId(root: unknown): string | undefined {
-  const event = (root as { event?: { userId?: unknown } } | null)?.event;
+  const event = (root as { event?: { event?: { userId?: unknown } } } | null)?.event?.event;
   return typeof event?.userId === 'string' ? event.userId : undefined;
 }

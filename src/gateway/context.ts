@@ -5,6 +5,7 @@ import type { LiveService } from '../live/live.service.js';
 import type { Loaders } from '../timescale/loaders.js';
 import type { ReadingsService } from '../timescale/readings.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
+import type { HistoryService } from '../timescale/history.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { AggregatePrivacy } from '../auth/privacy.js';
@@ -19,6 +20,8 @@ export interface GatewayServices {
   trino: TrinoService;
   /** Subscriptions' fan-out from fitbit_processed / fitbit_alerts (src/live). */
   live: LiveService;
+  /** The job's stored output: the windows and alerts queries (src/timescale/history.service.ts). */
+  history: HistoryService;
   /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
   metrics: GatewayMetrics;
   /** `pipelineStatus` (src/ops); admin only. */

@@ -16,6 +16,8 @@ import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
+import { createHistoryService } from '../timescale/history.service.js';
+import { historyGroupId } from '../consumer/history.writer.js';
 import { createHeartbeat } from '../kafka/heartbeat.js';
 import type { GatewayServices } from './context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
@@ -58,7 +60,19 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     logger,
     onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
   });
-  const live = createLiveService(config, logger.child({ part: 'live' }), kafka);
+  const history = createHistoryService(pool, config);
+  const offsetsAdmin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
+  const live = createLiveService(config, logger.child({ part: 'live' }), kafka, {
+    history,
+    // The history writer commits a batch's offsets after its rows: its committed offset is how far
+    // the store is complete. A group that never committed has stored nothing yet.
+    storedUpTo: (topic, partition) =>
+      offsetsAdmin.use(async (admin) => {
+        const [committed] = await admin.fetchOffsets({ groupId: historyGroupId(config), topics: [topic] });
+        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        return Math.max(0, Number(offset));
+      }),
+  });
 
   const services: GatewayServices = {
     health: createHealthService([
@@ -75,6 +89,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     readings: createReadingsService(pool, config),
     trino,
     live,
+    history,
     metrics,
     privacy: createAggregatePrivacy(config.privacy),
     pipeline: createPipelineStatusService({
@@ -116,6 +131,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
     ...(heartbeat ? [{ name: 'flink heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() }] : []),
     { name: 'pipeline status', stop: () => services.pipeline.stop() },
+    { name: 'history offsets', stop: () => offsetsAdmin.close() },
   ];
 
   return {

@@ -1,8 +1,10 @@
 /**
  * The gateway instance's reader of the output topics. Each instance uses a consumer group of its
- * own, so every instance sees every event (subscribers can be connected to any of them), and starts
- * at the end of the topics: a subscription is about what happens from now on. Nothing is committed;
- * the group is deleted on stop.
+ * own, so every instance sees every event (subscribers can be connected to any of them). It starts
+ * a little before the end of the topics: the last `replayPerPartition` events of each partition are
+ * read into the hub's replay log (for subscriptions resumed with a cursor, also right after this
+ * gateway restarted), and only what comes after the end as of start is live for new subscriptions.
+ * Nothing is committed; the group is deleted on stop.
  *
  * It also reads the dead-letter topic, from a few messages before its end, into a ring of recent
  * refusals (dead-letters.ts) for operators.
@@ -38,13 +40,14 @@ export function createLiveConsumer(
   deadLetters: DeadLetterRing,
 ): LiveConsumer {
   const { processed, alerts, dlq } = config.kafka.topics;
+  const { replayPerPartition } = config.live;
   const groupId = liveGroupId(config.kafka.clientId);
   const log = logger.child({ component: 'live-consumer', groupId });
   let consumer: Consumer | undefined;
   let malformedLogged = 0;
 
   const skip = (topic: string, partition: number, offset: string, reason: string): void => {
-    hub.countMalformed();
+    hub.skipMalformed(topic === processed ? 'window' : 'alert', partition, Number(offset));
     // Counted always, logged sparingly: a bad producer must not flood the log.
     if (malformedLogged < 20) {
       malformedLogged += 1;
@@ -69,13 +72,14 @@ export function createLiveConsumer(
         sinceYield = 1;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      const offset = Number(message.offset);
       if (topic === processed) {
         const parsed = parseWindow(message.value);
-        if (parsed.ok) hub.publishWindow(parsed.event);
+        if (parsed.ok) hub.publishWindow(parsed.event, partition, offset);
         else skip(topic, partition, message.offset, parsed.reason);
       } else {
         const parsed = parseAlert(message.value);
-        if (parsed.ok) hub.publishAlert(parsed.event);
+        if (parsed.ok) hub.publishAlert(parsed.event, partition, offset);
         else skip(topic, partition, message.offset, parsed.reason);
       }
     }
@@ -84,7 +88,7 @@ export function createLiveConsumer(
   return {
     groupId,
     async start() {
-      // Pin the start to the end of the topics as of now, rather than as of whenever the group join
+      // Pin "live" to the end of the topics as of now, rather than as of whenever the group join
       // completes: every event appended after start() resolves is delivered. The group is this
       // instance's own and new, so its offsets are set before it has a member; seeking after run()
       // instead fails when the first group join is retried (kafkajs drops the group meanwhile).
@@ -93,10 +97,13 @@ export function createLiveConsumer(
       const topics = [processed, alerts];
       try {
         for (const topic of topics) {
-          const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
-            partition: p.partition,
-            offset: p.high,
-          }));
+          const kind = topic === processed ? 'window' : 'alert';
+          const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => {
+            const high = Number(p.high);
+            const from = Math.max(Number(p.low), high - replayPerPartition);
+            hub.openPartition(kind, p.partition, from, high);
+            return { partition: p.partition, offset: String(from) };
+          });
           await admin.setOffsets({ groupId, topic, partitions });
         }
         // The dead letters are for operators: a missing topic leaves their list empty, nothing more.

@@ -28,6 +28,9 @@ export interface SubscriberHooks<T> {
 
 export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
   private readonly queue: BoundedQueue<T>;
+  /** Events replayed from before the subscription (resumed with a cursor), delivered first. */
+  private backlog: readonly T[] = [];
+  private backlogAt = 0;
   private waiting: ((result: IteratorResult<Delivery<T>>) => void) | undefined;
   private droppedSinceLast = 0;
   private closed = false;
@@ -43,6 +46,16 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
 
   get buffered(): number {
     return this.queue.size;
+  }
+
+  /**
+   * Events to deliver before anything pushed from now on. Held as the array given (shared entries,
+   * no copy), so a long replay costs no queue capacity and drops nothing; live events that arrive
+   * meanwhile wait in the queue.
+   */
+  replay(events: readonly T[]): void {
+    this.backlog = events;
+    this.backlogAt = 0;
   }
 
   get isClosed(): boolean {
@@ -64,6 +77,12 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
   }
 
   next(): Promise<IteratorResult<Delivery<T>>> {
+    if (this.backlogAt < this.backlog.length) {
+      const replayed = this.backlog[this.backlogAt]!;
+      this.backlogAt += 1;
+      if (this.backlogAt === this.backlog.length) this.backlog = [];
+      return Promise.resolve({ done: false, value: { event: replayed, dropped: 0 } });
+    }
     const event = this.queue.shift();
     if (event !== undefined) return Promise.resolve({ done: false, value: this.take(event) });
     if (this.closed) return Promise.resolve({ done: true, value: undefined });
@@ -88,6 +107,7 @@ export class Subscriber<T> implements AsyncIterableIterator<Delivery<T>> {
     if (this.closed) return;
     this.closed = true;
     this.queue.clear();
+    this.backlog = [];
     const resolve = this.waiting;
     this.waiting = undefined;
     resolve?.({ done: true, value: undefined });

@@ -9,12 +9,16 @@ import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../logger.js';
 import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from '../consumer/worker.js';
+import { createHistoryWriter, type HistoryWriter } from '../consumer/history.writer.js';
+import { createPool } from '../timescale/pool.js';
 import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
 import { sharedAdmin } from './kafka-offsets.js';
 import { createOpsServer } from './ops-server.js';
 
 export interface ConsumerProcess {
   readonly worker: ConsumerWorker;
+  /** Stores the job's output; undefined with CONSUMER_STORE_HISTORY=false. */
+  readonly history: HistoryWriter | undefined;
   readonly metrics: ConsumerMetrics;
   /** Resolves once consuming; returns where the ops endpoints listen. */
   start(): Promise<{ opsUrl: string; port: number }>;
@@ -27,6 +31,10 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
   const { config, logger } = options;
   const kafka = createKafka(config, logger, { clientId: `${config.kafka.clientId}-consumer` });
   const worker = createConsumerWorker({ ...options, kafka });
+  const historyPool = config.consumer.storeHistory
+    ? createPool(config, logger, { max: 2, applicationName: 'fitbit-history-writer' })
+    : undefined;
+  const history = historyPool ? createHistoryWriter({ config, logger, kafka, pool: historyPool }) : undefined;
   const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
   const metrics = createConsumerMetrics({
     stats: () => worker.stats(),
@@ -49,16 +57,21 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
 
   return {
     worker,
+    history,
     metrics,
     async start() {
       const { url, port } = await ops.start();
       logger.info({ url }, 'consumer ops endpoints listening (/metrics, /healthz, /readyz)');
+      // The worker migrates the database first; the history tables exist once it has started.
       await worker.start();
+      await history?.start();
       return { opsUrl: url, port };
     },
     async stop() {
       if (stopping) return;
       stopping = true;
+      await history?.stop();
+      await historyPool?.end();
       await worker.stop();
       await admin.close();
       await ops.stop();

@@ -6,12 +6,14 @@ import { SeriesQueryResolver } from './query.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { UserResolver } from './user.resolver.js';
 import { StatusResolver } from './status.resolver.js';
+import { HistoryQueryResolver } from './history.resolver.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const resolvers: NonEmptyArray<Function> = [
   HealthResolver,
   IngestResolver,
   SeriesQueryResolver,
+  HistoryQueryResolver,
   AggregateQueryResolver,
   UserResolver,
   SubscriptionResolver,

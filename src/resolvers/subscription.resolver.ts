@@ -2,11 +2,11 @@
  * Live subscriptions (docs/contracts.md): `metricWindows` and `alerts`. Thin: argument checks,
  * then a subscription on the live hub (src/live), whose async iterator graphql-ws drains.
  */
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { USER_ID_PATTERN } from '../domain/reading.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../gateway/context.js';
-import type { LiveAlert, LiveWindow } from '../live/events.js';
+import type { AlertEntry, WindowEntry } from '../live/hub.js';
 import type { Delivery } from '../live/subscriber.js';
 import { Alert } from './types/alert.type.js';
 import { Metric } from './types/enums.js';
@@ -15,7 +15,16 @@ import { MetricWindow } from './types/window.type.js';
 interface WindowArgs {
   userId: string;
   metrics?: Metric[] | null;
+  after?: string | null;
 }
+
+interface AlertArgs {
+  userId?: string | null;
+  after?: string | null;
+}
+
+const AFTER_DESCRIPTION =
+  'A cursor of this subscription (the `cursor` of the last event received): first every event published after it, in order and once each, then live ones. CURSOR_EXPIRED when the gateway no longer holds what followed it; INVALID_CURSOR for anything else.';
 
 function checkUserId(userId: string): void {
   if (!USER_ID_PATTERN.test(userId)) {
@@ -27,32 +36,48 @@ function checkUserId(userId: string): void {
 export class SubscriptionResolver {
   @Subscription(() => MetricWindow, {
     description:
-      "A user's metric windows as the Flink job closes them, from now on. `metrics` limits them to some metrics.",
+      "A user's metric windows as the Flink job closes them, from now on, or after a cursor (`after`). `metrics` limits them to some metrics.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, WindowArgs, GatewayContext>) => {
       checkUserId(args.userId);
       // Metric's internal values are the wire names, so the filter needs no translation.
-      return context.services.live.subscribeWindows(args.userId, args.metrics);
+      return context.services.live.subscribeWindows(args.userId, args.metrics, args.after);
     },
   })
   metricWindows(
-    @Root() delivery: Delivery<LiveWindow>,
+    @Root() delivery: Delivery<WindowEntry>,
+    @Ctx() ctx: GatewayContext,
     @Arg('userId', () => ID) _userId: string,
     @Arg('metrics', () => [Metric], { nullable: true }) _metrics?: Metric[] | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
   ): MetricWindow {
-    return { ...delivery.event, metric: delivery.event.metric as Metric, dropped: delivery.dropped };
+    const entry = delivery.event;
+    return {
+      ...entry.event,
+      metric: entry.event.metric as Metric,
+      dropped: delivery.dropped,
+      cursor: ctx.services.live.windowCursor(entry),
+    };
   }
 
   @Subscription(() => Alert, {
-    description: "Alerts as the Flink rules raise them, from now on: one user's, or everyone's without `userId`.",
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { userId?: string | null }, GatewayContext>) => {
+    description:
+      "Alerts as the Flink rules raise them, from now on or after a cursor (`after`): one user's, or everyone's without `userId`.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, AlertArgs, GatewayContext>) => {
       if (args.userId != null) checkUserId(args.userId);
-      return context.services.live.subscribeAlerts(args.userId ?? null);
+      return context.services.live.subscribeAlerts(args.userId ?? null, args.after);
     },
   })
   alerts(
-    @Root() delivery: Delivery<LiveAlert>,
-    @Arg('userId', () => ID, { nullable: true }) _userId?: string | null,
+    @Root() delivery: Delivery<AlertEntry>,
+    @Ctx() ctx: GatewayContext,
+    @Arg('userId', () => ID, { nullable: true }) userId?: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
   ): Alert {
-    return { ...delivery.event, dropped: delivery.dropped };
+    const entry = delivery.event;
+    return {
+      ...entry.event,
+      dropped: delivery.dropped,
+      cursor: ctx.services.live.alertCursor(entry, userId == null),
+    };
   }
 }

@@ -256,13 +256,20 @@ describe('schema guard', () => {
     type Event { userId: ID! }
     type Subscription { alerts(userId: ID): Event! }
   `);
-  const events = [{ event: { userId: 'bob' } }, { event: { userId: 'alice' } }, { event: {} }];
+  // Deliveries of replay-log entries, as the live hub yields them.
+  const events = [
+    { event: { event: { userId: 'bob' } } },
+    { event: { event: { userId: 'alice' } } },
+    { event: { event: {} } },
+  ];
   (schema.getQueryType()!.getFields()['series']!.resolve as unknown) = () => 1;
   const alertsField = schema.getSubscriptionType()!.getFields()['alerts']!;
   alertsField.subscribe = async function* () {
     for (const e of events) yield e;
   };
-  alertsField.resolve = (root: { event: { userId?: string } }) => ({ userId: root.event.userId ?? '?' });
+  alertsField.resolve = (root: { event: { event: { userId?: string } } }) => ({
+    userId: root.event.event.userId ?? '?',
+  });
   const guarded = protectSchema(schema);
 
   it('checks root fields against the context principal', async () => {

@@ -14,6 +14,7 @@ describe('planMigrations', () => {
       '001_readings.sql',
       '002_readings_layout.plain.sql',
       '003_readings_minute.plain.sql',
+      '004_live_history.sql',
     ]);
     const all = plan.map((m) => sql(m.file)).join('\n');
     expect(all).toMatch(/PRIMARY KEY \(user_id, metric, time\)/);
@@ -27,6 +28,7 @@ describe('planMigrations', () => {
       '001_readings.sql',
       '002_readings_layout.timescale.sql',
       '003_readings_minute.timescale.sql',
+      '004_live_history.sql',
     ]);
     const layout = sql(plan[1]!.file);
     expect(layout).toMatch(/create_hypertable\('readings'/);

@@ -24,4 +24,10 @@ export class MetricWindow extends AggregateWithSum {
       'Events of this subscription dropped just before this one because the client read too slowly (its server-side buffer was full). 0 normally.',
   })
   dropped!: number;
+
+  @Field(() => String, {
+    description:
+      'Where this event sits in the stream: pass it as `after` to resume a subscription from here. Opaque and tamper-evident.',
+  })
+  cursor!: string;
 }

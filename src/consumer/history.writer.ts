@@ -1,0 +1,176 @@
+/**
+ * The history writer: the job's output topics -> tables `metric_windows` and `alert_events`
+ * (db/migrations/004), so that clients can read back what was published (the windows and alerts
+ * queries) and resume a subscription from a cursor older than a gateway's replay log.
+ *
+ * Runs in the worker process with a consumer group of its own. Per partition batch: parse every
+ * message, write the valid events with one INSERT ... ON CONFLICT DO NOTHING per table (the
+ * identities make the job's at-least-once repeats and our own replays harmless, and keep the first
+ * publication's position), then commit the offsets. A malformed message is counted and skipped:
+ * the output topics are written by the job, not by clients, and the live gateways skip it too.
+ * A database failure throws, so kafkajs retries the batch from its uncommitted offset.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Pool } from '../timescale/pool.js';
+import { parseAlert, parseWindow, type LiveAlert, type LiveWindow } from '../live/events.js';
+
+export interface HistoryWriterStats {
+  windowsStored: number;
+  alertsStored: number;
+  /** Events already stored (repeats of the job, replays of this writer). */
+  repeats: number;
+  malformed: number;
+}
+
+export interface HistoryWriter {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): HistoryWriterStats;
+}
+
+interface Positioned<T> {
+  event: T;
+  partition: number;
+  offset: string;
+}
+
+const INSERT_WINDOWS = `INSERT INTO metric_windows
+  (user_id, metric, window_start, window_end, count, avg, min, max, sum, topic, kafka_partition, kafka_offset)
+SELECT u, m, to_timestamp(s / 1000::float8), to_timestamp(e / 1000::float8), c, a, mi, ma, su, $10, p, o
+FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::float8[], $7::float8[], $8::float8[],
+            $9::float8[], $11::int[], $12::bigint[]) AS x(u, m, s, e, c, a, mi, ma, su, p, o)
+ON CONFLICT (user_id, metric, window_start) DO NOTHING`;
+
+const INSERT_ALERTS = `INSERT INTO alert_events (alert_id, user_id, kind, time, message, details, topic, kafka_partition, kafka_offset)
+SELECT i, u, k, to_timestamp(t / 1000::float8), m, d::jsonb, $7, p, o
+FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $8::int[], $9::bigint[])
+  AS x(i, u, k, t, m, d, p, o)
+ON CONFLICT (alert_id) DO NOTHING`;
+
+export function historyGroupId(config: Pick<Config, 'kafka'>): string {
+  return `${config.kafka.consumerGroup}-history`;
+}
+
+export function createHistoryWriter(options: {
+  config: Config;
+  logger: Logger;
+  kafka: Kafka;
+  pool: Pool;
+}): HistoryWriter {
+  const { config, kafka, pool } = options;
+  const { processed, alerts } = config.kafka.topics;
+  const log = options.logger.child({ component: 'history-writer' });
+  const counters: HistoryWriterStats = { windowsStored: 0, alertsStored: 0, repeats: 0, malformed: 0 };
+  let consumer: Consumer | undefined;
+  let malformedLogged = 0;
+
+  const skip = (topic: string, partition: number, offset: string, reason: string): void => {
+    counters.malformed += 1;
+    if (malformedLogged < 20) {
+      malformedLogged += 1;
+      log.warn({ topic, partition, offset, reason }, 'skipping malformed event');
+    }
+  };
+
+  async function storeWindows(topic: string, windows: Positioned<LiveWindow>[], n: number): Promise<void> {
+    const result = await pool.query(INSERT_WINDOWS, [
+      windows.map((w) => w.event.userId),
+      windows.map((w) => w.event.metric),
+      windows.map((w) => w.event.windowStart.getTime()),
+      windows.map((w) => w.event.windowEnd.getTime()),
+      windows.map((w) => w.event.count),
+      windows.map((w) => w.event.avg),
+      windows.map((w) => w.event.min),
+      windows.map((w) => w.event.max),
+      windows.map((w) => w.event.sum),
+      topic,
+      windows.map((w) => w.partition),
+      windows.map((w) => w.offset),
+    ]);
+    counters.windowsStored += result.rowCount ?? 0;
+    counters.repeats += n - (result.rowCount ?? 0);
+  }
+
+  async function storeAlerts(topic: string, list: Positioned<LiveAlert>[], n: number): Promise<void> {
+    const result = await pool.query(INSERT_ALERTS, [
+      list.map((a) => a.event.alertId),
+      list.map((a) => a.event.userId),
+      list.map((a) => a.event.kind),
+      list.map((a) => a.event.time.getTime()),
+      list.map((a) => a.event.message),
+      list.map((a) => (a.event.details === null ? null : JSON.stringify(a.event.details))),
+      topic,
+      list.map((a) => a.partition),
+      list.map((a) => a.offset),
+    ]);
+    counters.alertsStored += result.rowCount ?? 0;
+    counters.repeats += n - (result.rowCount ?? 0);
+  }
+
+  const eachBatch = async ({ batch, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> => {
+    const { topic, partition } = batch;
+    if (topic === processed) {
+      const windows: Positioned<LiveWindow>[] = [];
+      for (const m of batch.messages) {
+        const parsed = parseWindow(m.value);
+        if (parsed.ok) windows.push({ event: parsed.event, partition, offset: m.offset });
+        else skip(topic, partition, m.offset, parsed.reason);
+      }
+      // One row per identity per statement: ON CONFLICT cannot see a row of the same statement.
+      if (windows.length > 0) {
+        const unique = firstOf(windows, (w) => `${w.userId}\u0000${w.metric}\u0000${w.windowStart.getTime()}`);
+        await storeWindows(topic, unique, windows.length);
+      }
+    } else {
+      const list: Positioned<LiveAlert>[] = [];
+      for (const m of batch.messages) {
+        const parsed = parseAlert(m.value);
+        if (parsed.ok) list.push({ event: parsed.event, partition, offset: m.offset });
+        else skip(topic, partition, m.offset, parsed.reason);
+      }
+      if (list.length > 0)
+        await storeAlerts(
+          topic,
+          firstOf(list, (a) => a.alertId),
+          list.length,
+        );
+    }
+    resolveOffset(batch.lastOffset());
+    await commitOffsetsIfNecessary();
+  };
+
+  return {
+    stats: () => ({ ...counters }),
+    async start() {
+      consumer = kafka.consumer({
+        groupId: historyGroupId(config),
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [processed, alerts], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatch });
+      log.info({ topics: [processed, alerts] }, 'history writer started');
+    },
+    async stop() {
+      const c = consumer;
+      consumer = undefined;
+      await c?.disconnect();
+    },
+  };
+}
+
+/** The first of each identity, in order: the job's repeats inside one batch collapse to the first. */
+function firstOf<T>(list: Positioned<T>[], key: (event: T) => string): Positioned<T>[] {
+  const seen = new Set<string>();
+  const out: Positioned<T>[] = [];
+  for (const item of list) {
+    const k = key(item.event);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(item);
+  }
+  return out;
+}
