@@ -151,7 +151,8 @@ export function createHistoryWriter(options: {
       });
       await consumer.connect();
       await consumer.subscribe({ topics: [processed, alerts], fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatch });
+      // autoCommit without interval or threshold: kafkajs commits what a batch resolved after it.
+      await consumer.run({ autoCommit: true, eachBatchAutoResolve: false, eachBatch });
       log.info({ topics: [processed, alerts] }, 'history writer started');
     },
     async stop() {

@@ -134,6 +134,37 @@ export const ALERTS_QUERY = /* GraphQL */ `
   }
 `;
 
+/** The window subscription with its cursor, resumable with `after`. */
+export const RESUMABLE_WINDOWS_QUERY = /* GraphQL */ `
+  subscription ResumableWindows($userId: ID!, $metrics: [Metric!], $after: String) {
+    metricWindows(userId: $userId, metrics: $metrics, after: $after) {
+      userId
+      metric
+      windowStart
+      sum
+      cursor
+    }
+  }
+`;
+
+export interface ResumableWindowData {
+  metricWindows: { userId: string; metric: string; windowStart: string; sum: number; cursor: string };
+}
+
+export const RESUMABLE_ALERTS_QUERY = /* GraphQL */ `
+  subscription ResumableAlerts($userId: ID, $after: String) {
+    alerts(userId: $userId, after: $after) {
+      alertId
+      userId
+      cursor
+    }
+  }
+`;
+
+export interface ResumableAlertData {
+  alerts: { alertId: string; userId: string; cursor: string };
+}
+
 export interface WindowData {
   metricWindows: {
     userId: string;
