@@ -16,6 +16,7 @@ import { cancelJobs, deployJob, flinkClients, liveJobs } from '../../src/flink/d
 import { jobSettingsFrom, type JobSettings } from '../../src/flink/job-sql.js';
 import {
   ALERTS_QUERY,
+  RESUMABLE_WINDOWS_QUERY,
   WINDOWS_QUERY,
   collectSubscription,
   startLiveGateway,
@@ -23,6 +24,7 @@ import {
   wsClient,
   type AlertData,
   type LiveGateway,
+  type ResumableWindowData,
   type WindowData,
 } from '../helpers/live.js';
 import { waitFor } from '../helpers/wait.js';
@@ -200,4 +202,48 @@ describe('live subscriptions fed by the Flink job', () => {
     mine.unsubscribe();
     everyone.unsubscribe();
   }, 90_000);
+
+  it("resumes after window 1's cursor with window 2, which closed while the client was away, once", async () => {
+    const base = freshHour();
+    const user = `live-e2e-r-${run}`;
+    const away = wsClient(gw.wsUrl);
+    const first = collectSubscription<ResumableWindowData>(away, RESUMABLE_WINDOWS_QUERY, { userId: user });
+    // Stays connected throughout: it shows when window 2 has been published.
+    const observer = collectSubscription<ResumableWindowData>(ws, RESUMABLE_WINDOWS_QUERY, { userId: user });
+    await waitFor(() => gw.gateway.services.live.stats().windowSubscribers >= 2, {
+      timeoutMs: 10_000,
+      what: 'subscribed',
+    });
+
+    await ingest([
+      { userId: user, metric: 'HEART_RATE', time: iso(base + 10_000), value: 61 },
+      { userId: user, metric: 'HEART_RATE', time: iso(base + MINUTE + 10_000), value: 62 },
+      { userId: user, metric: 'HEART_RATE', time: iso(base + MINUTE + 20_000), value: 64 },
+    ]);
+    await tick(closing(base + MINUTE));
+    await waitFor(() => first.data.length >= 1, { timeoutMs: 60_000, what: 'window 1' });
+    const cursor = first.data[0]!.metricWindows.cursor;
+    expect(first.data[0]!.metricWindows).toMatchObject({ windowStart: iso(base), sum: 61 });
+    await away.dispose(); // the client goes away
+
+    await tick(closing(base + 2 * MINUTE));
+    await waitFor(() => observer.data.length >= 2, { timeoutMs: 60_000, what: 'window 2 published' });
+
+    const back = wsClient(gw.wsUrl);
+    try {
+      const resumed = collectSubscription<ResumableWindowData>(back, RESUMABLE_WINDOWS_QUERY, {
+        userId: user,
+        after: cursor,
+      });
+      await waitFor(() => resumed.data.length >= 1, { timeoutMs: 10_000, what: 'the replay' });
+      await new Promise((r) => setTimeout(r, 1_000)); // room for a wrong second delivery to show
+      expect(resumed.data.map((d) => [d.metricWindows.windowStart, d.metricWindows.sum])).toEqual([
+        [iso(base + MINUTE), 126],
+      ]);
+      expect(resumed.data[0]!.metricWindows.cursor).toBe(observer.data[1]!.metricWindows.cursor);
+    } finally {
+      observer.unsubscribe();
+      await back.dispose();
+    }
+  }, 150_000);
 });
