@@ -165,6 +165,27 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     );
     totalsCounter(
       registry,
+      'fitbit_live_resumed_subscriptions_total',
+      'Subscriptions resumed after a cursor on this instance.',
+      [],
+      () => [[{}, s.live.stats().resumed]],
+    );
+    totalsCounter(
+      registry,
+      'fitbit_live_replayed_events_total',
+      'Events replayed to subscriptions resumed after a cursor (from the replay log or the history store).',
+      [],
+      () => [[{}, s.live.stats().replayed]],
+    );
+    readGauge(
+      registry,
+      'fitbit_live_replay_log_events',
+      'Events held in the replay log for resumed subscriptions (both output topics).',
+      [],
+      () => [[{}, s.live.stats().replayHeld]],
+    );
+    totalsCounter(
+      registry,
       'fitbit_trino_cache_requests_total',
       'Aggregate requests (cohortStats, leaderboard) by how the result cache answered: hit, miss (a Trino query ran), coalesced (joined a running identical query).',
       ['result'],
