@@ -2,7 +2,7 @@
  * The gateway process: builds its collaborators, serves GraphQL over HTTP at /graphql, and stops
  * them in order (HTTP first, then producers and pools).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -22,6 +22,7 @@ import { WsOperationContext } from './ws-context.js';
 import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
 import { createDashboard } from '../dashboard/routes.js';
+import { createExportRoute } from './export.route.js';
 import {
   authorizeOperation,
   createAuthenticator,
@@ -98,6 +99,22 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     ],
   });
 
+  /** Who calls over HTTP, with the rate limits: /graphql and the export route alike. */
+  const authenticateHttp = async (req: IncomingMessage): Promise<Principal> => {
+    let principal: Principal;
+    try {
+      principal = await auth.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // No subject to charge: failed attempts are rate limited by the client's address.
+      limits.takeAnonymousHttpRequest(req.socket.remoteAddress ?? 'unknown');
+      // 401 with a challenge: the whole request is refused before its body is read (docs/security.md).
+      throw withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]);
+    }
+    limits.takeHttpRequest(principal);
+    return principal;
+  };
+
   const routes: Route[] = [
     {
       method: 'GET',
@@ -119,6 +136,9 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     { method: 'GET', path: '/metrics', handle: (req, res) => services.metrics.handle(req, res) },
   ];
 
+  // Before the dashboard's /users/{id} pages: the export is /users/{id}/export.
+  routes.push(createExportRoute({ exports: services.exports, authenticate: authenticateHttp, logger }));
+
   // GraphiQL from local assets (no CDN); off in production together with introspection.
   const graphiql = config.gateway.graphiql ? createGraphiql(logger.child({ part: 'graphiql' })) : undefined;
   if (graphiql) routes.push(...graphiql.routes);
@@ -128,20 +148,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const handle = services.metrics.instrumentHttp(
     createHttpHandler<GatewayContext, Principal>({
       apollo,
-      authenticate: async (req) => {
-        let principal: Principal;
-        try {
-          principal = await auth.authenticate(req.headers.authorization);
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          // No subject to charge: failed attempts are rate limited by the client's address.
-          limits.takeAnonymousHttpRequest(req.socket.remoteAddress ?? 'unknown');
-          // 401 with a challenge: the whole request is refused before its body is read (docs/security.md).
-          throw withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]);
-        }
-        limits.takeHttpRequest(principal);
-        return principal;
-      },
+      authenticate: authenticateHttp,
       context: (req, principal) => ({
         requestId: requestIdOf(req),
         services,

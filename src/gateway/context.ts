@@ -6,6 +6,7 @@ import type { Loaders } from '../timescale/loaders.js';
 import type { ReadingsService } from '../timescale/readings.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
 import type { HistoryService } from '../timescale/history.service.js';
+import type { ExportService } from '../timescale/export.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { AggregatePrivacy } from '../auth/privacy.js';
@@ -22,6 +23,8 @@ export interface GatewayServices {
   live: LiveService;
   /** The job's stored output: the windows and alerts queries (src/timescale/history.service.ts). */
   history: HistoryService;
+  /** A user's readings page by page for GET /users/{userId}/export. */
+  exports: ExportService;
   /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
   metrics: GatewayMetrics;
   /** `pipelineStatus` (src/ops); admin only. */

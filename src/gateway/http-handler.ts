@@ -18,6 +18,8 @@ export interface Route {
   path: string;
   /** Matches every path under `path` (which then ends with '/'), e.g. /users/{id}. */
   prefix?: boolean;
+  /** Matches the paths this pattern accepts (`path` then only names the route). */
+  pattern?: RegExp;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
 }
 
@@ -115,7 +117,13 @@ export function createHttpHandler<TContext extends BaseContext, TPrincipal>(
       if (!url) return sendJsonError(res, 400, ErrorCode.BAD_USER_INPUT, 'the request target is not a URL path');
       const method = (req.method ?? 'GET').toUpperCase();
       const route = opts.routes.find(
-        (r) => r.method === method && (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname),
+        (r) =>
+          r.method === method &&
+          (r.pattern
+            ? r.pattern.test(url.pathname)
+            : r.prefix
+              ? url.pathname.startsWith(r.path)
+              : r.path === url.pathname),
       );
       if (route) return await route.handle(req, res);
       if (url.pathname !== opts.graphqlPath)

@@ -17,6 +17,7 @@ import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import { createHistoryService } from '../timescale/history.service.js';
+import { createExportService } from '../timescale/export.service.js';
 import { historyGroupId } from '../consumer/history.writer.js';
 import { createHeartbeat } from '../kafka/heartbeat.js';
 import type { GatewayServices } from './context.js';
@@ -90,6 +91,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     trino,
     live,
     history,
+    exports: createExportService(pool),
     metrics,
     privacy: createAggregatePrivacy(config.privacy),
     pipeline: createPipelineStatusService({
