@@ -1,6 +1,7 @@
 /**
  * Bucket grids in a time zone, computed the way Postgres computes them, so the gateway knows
- * which buckets a range has (point budget, gap filling) without asking the database.
+ * which buckets a range has (point budget, gap filling, the pieces the SQL groups by) without
+ * asking the database.
  *
  * Three grids:
  *   - epoch: fixed widths aligned to the Unix epoch (every bucket below an hour, and every bucket in UTC);
@@ -10,8 +11,8 @@
  *     `date_bin(width, t AT TIME ZONE zone, TIMESTAMP '1970-01-01') AT TIME ZONE zone`
  *     (the coarser buckets asked for when downsampling).
  * Offsets come from Intl (the same IANA database as Postgres's, give or take a release). One known
- * difference: around Lord Howe Island's half-hour DST change Postgres labels one local hour by an
- * instant before the change; callers keep such a database bucket even when it is not on the grid.
+ * difference from `date_trunc`: around Lord Howe Island's half-hour DST change Postgres labels one
+ * local hour by an instant before the change; the labels here (and so the series') do not.
  */
 
 const HOUR_MS = 3_600_000;
@@ -248,4 +249,74 @@ export function gridCount(grid: BucketGrid, fromMs: number, toMs: number, limit 
     default:
       return assertNever(grid);
   }
+}
+
+/** A stretch of a local grid: up to `untilMs`, buckets on the epoch grid moved to `originMs`, or one fixed label. */
+export type GridPiece = { untilMs: number; originMs: number } | { untilMs: number; labelMs: number };
+
+/**
+ * The instants in `(fromMs, toMs)` where the zone's offset changes, found by comparing offsets a
+ * day apart (no zone changes its offset twice within a day) and bisecting to the second.
+ */
+export function offsetChanges(zone: string, fromMs: number, toMs: number): { atMs: number; offsetMs: number }[] {
+  const out: { atMs: number; offsetMs: number }[] = [];
+  let t = fromMs;
+  let o = zoneOffsetMs(zone, t);
+  while (t < toMs - 1) {
+    const next = Math.min(t + DAY_MS, toMs - 1);
+    const on = zoneOffsetMs(zone, next);
+    if (on === o) {
+      t = next;
+      continue;
+    }
+    let lo = t;
+    let hi = next;
+    while (hi - lo > 1000) {
+      const mid = Math.floor((lo + hi) / 2000) * 1000;
+      if (mid <= lo) break;
+      if (zoneOffsetMs(zone, mid) === o) lo = mid;
+      else hi = mid;
+    }
+    o = zoneOffsetMs(zone, hi);
+    out.push({ atMs: hi, offsetMs: o });
+    t = hi;
+  }
+  return out;
+}
+
+/**
+ * A local grid over `[fromMs, toMs)` as pieces the database can bucket without converting every
+ * row to local time: between two offset changes local hours and days are an epoch grid moved by
+ * the offset (`date_bin(width, t, origin)`), and the bucket holding the range's start or an
+ * offset change, which may have started under another offset (a 23- or 25-hour day), gets its
+ * label from `gridStart`. So a local day costs what a UTC day costs: one comparison or two per row.
+ */
+export function localGridPieces(
+  grid: Extract<BucketGrid, { kind: 'local' }>,
+  fromMs: number,
+  toMs: number,
+): GridPiece[] {
+  const starts = [fromMs, ...offsetChanges(grid.zone, fromMs, toMs).map((c) => c.atMs)];
+  const pieces: GridPiece[] = [];
+  const width = grid.unit === 'hour' ? HOUR_MS : DAY_MS;
+  // A change by whole hours leaves local hours on the same moved grid: one piece goes on.
+  const bin = (untilMs: number, originMs: number) => {
+    const last = pieces[pieces.length - 1];
+    if (last && 'originMs' in last && mod(originMs - last.originMs, width) === 0) last.untilMs = untilMs;
+    else pieces.push({ untilMs, originMs });
+  };
+  starts.forEach((start, k) => {
+    const until = k + 1 < starts.length ? starts[k + 1]! : Number.POSITIVE_INFINITY;
+    const label = gridStart(grid, start);
+    const origin = -zoneOffsetMs(grid.zone, start);
+    // Most often the moved epoch grid already gives that bucket its label: no fixed piece then.
+    if (floorTo(start - origin, width) + origin === label) {
+      bin(until, origin);
+      return;
+    }
+    const next = nextStart(grid, label);
+    pieces.push({ untilMs: Math.min(next, until), labelMs: label });
+    if (next < until) bin(until, origin);
+  });
+  return pieces;
 }

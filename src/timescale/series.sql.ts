@@ -10,16 +10,20 @@
  * whole number of minutes, so a minute never straddles two buckets and the answer is the one the
  * raw readings give (sums may differ in the last bits: the additions happen in another order).
  *
- * Local hours and days (a `timeZone` other than UTC) group the same parts by
- * `date_trunc(unit, t, zone)`, so a local day reads the rollup like a UTC day does; every zone's
- * offset is a whole number of minutes (since 1972), so a rollup minute never straddles two local
- * buckets. The coarser buckets of downsampling are multiples of the width on the epoch grid, or
- * on the wall clock of the zone (series.range.ts planSeries). The zone is a bind parameter too.
+ * Local hours and days (a `timeZone` other than UTC) group the same parts by the buckets
+ * `date_trunc(unit, t, zone)` would give, computed without converting a row to local time:
+ * between two offset changes they are the epoch grid moved by the offset (`date_bin` with another
+ * origin), and the bucket holding `from` or a change gets a fixed label (`localGridPieces` in
+ * src/domain/local-time.ts, a CASE of a branch or three). So a local day costs what a UTC day
+ * costs. Every zone's offset is a whole number of minutes (since 1972), so a rollup minute never
+ * straddles two local buckets. The coarser buckets of downsampling are multiples of the width on
+ * the epoch grid, or on the wall clock of the zone (`t AT TIME ZONE zone`, series.range.ts
+ * planSeries). Bounds, origins, labels and the zone are bind parameters too.
  */
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
-import type { BucketGrid } from '../domain/local-time.js';
+import { localGridPieces, type BucketGrid, type GridPiece } from '../domain/local-time.js';
 import type { Flavour } from './migrations.js';
 
 /** Width of a `readings_minute` row. */
@@ -57,18 +61,43 @@ export function widthInterval(widthMs: number): string {
 }
 
 /**
- * How a statement buckets a timestamp column: `$5` is the width (an interval) or the unit of a
- * local grid ('hour' or 'day'); `zone` names the parameter that holds the zone.
+ * How a statement buckets a timestamp column: `$5` is the width (an interval). `next` is the
+ * number of the first parameter after the fixed ones: the zone of a wall grid, or the pieces of a
+ * local grid (`localGridPieces`), each an upper bound (but the last) and an origin or a label.
  */
 interface Bucketing {
   flavour: Flavour;
   grid: BucketGrid | undefined;
-  zone: string;
+  next: number;
+  pieces: readonly GridPiece[] | undefined;
+}
+
+function binExpr(flavour: Flavour, widthParam: string, column: string, origin: string): string {
+  return flavour === 'timescale'
+    ? `time_bucket(${widthParam}::interval, ${column}, ${origin})`
+    : `date_bin(${widthParam}::interval, ${column}, ${origin})`;
+}
+
+/** CASE WHEN t < $a THEN <label or bin> WHEN t < $b THEN ... ELSE ... END, one branch per piece. */
+function piecesExpr(b: Bucketing, widthParam: string, column: string): string {
+  const pieces = b.pieces;
+  if (!pieces || pieces.length === 0) throw new Error('a local grid needs its pieces (localGridPieces)');
+  let n = b.next;
+  const branch = (piece: GridPiece): string =>
+    'labelMs' in piece ? `$${n++}::timestamptz` : binExpr(b.flavour, widthParam, column, `$${n++}::timestamptz`);
+  if (pieces.length === 1) return branch(pieces[0]!);
+  const whens = pieces.slice(0, -1).map((piece) => {
+    const bound = `$${n++}`;
+    return `WHEN ${column} < ${bound}::timestamptz THEN ${branch(piece)}`;
+  });
+  return `CASE ${whens.join(' ')} ELSE ${branch(pieces[pieces.length - 1]!)} END`;
 }
 
 function bucketExpr(b: Bucketing | Flavour, widthParam: string, column: string): string {
-  const { flavour, grid, zone } = typeof b === 'string' ? { flavour: b, grid: undefined, zone: '' } : b;
-  if (grid?.kind === 'local') return `date_trunc(${widthParam}::text, ${column}, ${zone}::text)`;
+  const bucketing: Bucketing = typeof b === 'string' ? { flavour: b, grid: undefined, next: 0, pieces: undefined } : b;
+  const { flavour, grid } = bucketing;
+  const zone = `$${bucketing.next}`;
+  if (grid?.kind === 'local') return piecesExpr(bucketing, widthParam, column);
   if (grid?.kind === 'wall') {
     const local = `${column} AT TIME ZONE ${zone}::text`;
     const binned =
@@ -113,18 +142,28 @@ function rollupParts(b: Bucketing | Flavour, who: string, extra: string): string
   WHERE ${who} AND metric = $2 AND time >= $7 AND time < $4`;
 }
 
-/** The zone is the parameter after the others: $6 for raw readings, $8 for the rollup. */
-function bucketing(flavour: Flavour, source: SeriesSource, grid: BucketGrid | undefined): Bucketing {
-  return { flavour, grid, zone: source === 'raw' ? '$6' : '$8' };
+/** The zone or the pieces follow the other parameters: from $6 for raw readings, $8 for the rollup. */
+function bucketing(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid: BucketGrid | undefined,
+  pieces: readonly GridPiece[] | undefined,
+): Bucketing {
+  return { flavour, grid, next: source === 'raw' ? 6 : 8, pieces };
 }
 
 /**
- * $1 user id, $2 metric, $3 from (inclusive), $4 to (exclusive), $5 bucket interval (the unit
- * for local hours and days); for the rollup also $6 and $7, the whole minutes of the range
- * (`rollupBounds`); for a zone's grid then the zone. Without a grid, the bucket's epoch grid.
+ * $1 user id, $2 metric, $3 from (inclusive), $4 to (exclusive), $5 bucket interval; for the
+ * rollup also $6 and $7, the whole minutes of the range (`rollupBounds`); then the zone of a wall
+ * grid or the pieces of a local grid. Without a grid, the bucket's epoch grid.
  */
-export function seriesSql(flavour: Flavour, source: SeriesSource, grid?: BucketGrid): string {
-  const b = bucketing(flavour, source, grid);
+export function seriesSql(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid?: BucketGrid,
+  pieces?: readonly GridPiece[],
+): string {
+  const b = bucketing(flavour, source, grid, pieces);
   if (source === 'raw') {
     return `SELECT ${bucketExpr(b, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
@@ -141,8 +180,13 @@ ORDER BY bucket`;
 }
 
 /** Several users at once (DataLoader): $1 user ids (text[]), the rest as in `seriesSql`. */
-export function seriesForUsersSql(flavour: Flavour, source: SeriesSource, grid?: BucketGrid): string {
-  const b = bucketing(flavour, source, grid);
+export function seriesForUsersSql(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid?: BucketGrid,
+  pieces?: readonly GridPiece[],
+): string {
+  const b = bucketing(flavour, source, grid, pieces);
   if (source === 'raw') {
     return `SELECT user_id, ${bucketExpr(b, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
@@ -173,23 +217,48 @@ export interface SeriesStatement {
   values: unknown[];
 }
 
-function statementValues(who: unknown, args: SeriesQueryArgs, source: SeriesSource): unknown[] {
+const LOCAL_WIDTH_MS = { hour: BUCKETS.HOUR, day: BUCKETS.DAY } as const;
+
+/** The pieces of a local grid over the statement's range; none for the other grids. */
+function piecesOf(args: SeriesQueryArgs): GridPiece[] | undefined {
+  return args.grid?.kind === 'local' ? localGridPieces(args.grid, args.from.getTime(), args.to.getTime()) : undefined;
+}
+
+function statementValues(
+  who: unknown,
+  args: SeriesQueryArgs,
+  source: SeriesSource,
+  pieces: readonly GridPiece[] | undefined,
+): unknown[] {
   const grid = args.grid;
   const width =
-    grid === undefined ? bucketInterval(args.bucket) : grid.kind === 'local' ? grid.unit : widthInterval(grid.widthMs);
+    grid === undefined
+      ? bucketInterval(args.bucket)
+      : widthInterval(grid.kind === 'local' ? LOCAL_WIDTH_MS[grid.unit] : grid.widthMs);
   const values: unknown[] = [who, args.metric, args.from, args.to, width];
   if (source === 'rollup') {
     const { wholeFromMs, wholeToMs } = rollupBounds(args.from.getTime(), args.to.getTime());
     values.push(new Date(wholeFromMs), new Date(wholeToMs));
   }
-  if (grid !== undefined && grid.kind !== 'epoch') values.push(grid.zone);
+  if (grid?.kind === 'wall') values.push(grid.zone);
+  if (pieces) {
+    // In the order piecesExpr numbers them: each piece's label or origin, then (but the last) its bound.
+    pieces.forEach((piece, i) => {
+      if (pieces.length > 1 && i < pieces.length - 1) values.push(new Date(piece.untilMs));
+      values.push(new Date('labelMs' in piece ? piece.labelMs : piece.originMs));
+    });
+  }
   return values;
 }
 
 /** The statement `series` runs for one user (also what the query benchmark's baseline sends). */
 export function seriesStatement(flavour: Flavour, userId: string, args: SeriesQueryArgs): SeriesStatement {
   const source = seriesSource(args.bucket, args.grid);
-  return { text: seriesSql(flavour, source, args.grid), values: statementValues(userId, args, source) };
+  const pieces = piecesOf(args);
+  return {
+    text: seriesSql(flavour, source, args.grid, pieces),
+    values: statementValues(userId, args, source, pieces),
+  };
 }
 
 /** The statement of `seriesForUsers`: `userIds` should be distinct. */
@@ -199,9 +268,10 @@ export function seriesForUsersStatement(
   args: SeriesQueryArgs,
 ): SeriesStatement {
   const source = seriesSource(args.bucket, args.grid);
+  const pieces = piecesOf(args);
   return {
-    text: seriesForUsersSql(flavour, source, args.grid),
-    values: statementValues([...userIds], args, source),
+    text: seriesForUsersSql(flavour, source, args.grid, pieces),
+    values: statementValues([...userIds], args, source, pieces),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   gridCount,
   gridStart,
   gridStarts,
+  localGridPieces,
+  offsetChanges,
   wallToInstant,
   zoneOffsetMs,
   type BucketGrid,
@@ -92,6 +94,44 @@ describe('local days and hours', () => {
     expect(gridCount(berlinDay, ...year)).toBe(366);
     expect(gridCount(berlinHour, ...year)).toBe(366 * 24);
     expect(gridStarts(berlinHour, ...year)).toHaveLength(366 * 24);
+  });
+});
+
+describe('local grids as pieces of moved epoch grids (what the SQL groups by)', () => {
+  /** The label the pieces give an instant, as the CASE expression of series.sql.ts does. */
+  const labelOf = (pieces: ReturnType<typeof localGridPieces>, width: number, t: number): number => {
+    const p = pieces.find((x) => t < x.untilMs)!;
+    return 'labelMs' in p ? p.labelMs : Math.floor((t - p.originMs) / width) * width + p.originMs;
+  };
+
+  it('finds the offset changes of a year to the second', () => {
+    expect(offsetChanges('Europe/Berlin', ms('2026-01-01T00:00Z'), ms('2027-01-01T00:00Z'))).toEqual([
+      { atMs: ms('2026-03-29T01:00:00Z'), offsetMs: 2 * H },
+      { atMs: ms('2026-10-25T01:00:00Z'), offsetMs: H },
+    ]);
+    expect(offsetChanges('Asia/Kolkata', ms('2026-01-01T00:00Z'), ms('2027-01-01T00:00Z'))).toEqual([]);
+  });
+
+  it('labels instants as gridStart does, across DST changes and skipped midnights', () => {
+    for (const [grid, from, to] of [
+      [berlinDay, '2026-03-01T05:17Z', '2026-11-30T00:00Z'],
+      [berlinHour, '2026-10-24T00:00Z', '2026-10-26T00:00Z'],
+      [{ kind: 'local', unit: 'day', zone: 'America/Santiago' }, '2026-09-01T00:00Z', '2026-09-12T00:00Z'],
+      [{ kind: 'local', unit: 'hour', zone: 'Asia/Kolkata' }, '2026-01-01T00:10Z', '2026-01-03T00:00Z'],
+    ] as [BucketGrid & { kind: 'local' }, string, string][]) {
+      const pieces = localGridPieces(grid, ms(from), ms(to));
+      const width = grid.unit === 'hour' ? H : 24 * H;
+      // Every 7 minutes: off the hour most of the time, on it every 7 hours.
+      for (let t = ms(from); t < ms(to); t += 7 * 60_000) {
+        if (labelOf(pieces, width, t) !== gridStart(grid, t))
+          throw new Error(`${grid.zone} ${new Date(t).toISOString()}`);
+      }
+    }
+  });
+
+  it('keeps one piece for local hours across whole-hour changes', () => {
+    expect(localGridPieces(berlinHour, ms('2026-01-01T00:00Z'), ms('2027-01-01T00:00Z'))).toHaveLength(1);
+    expect(localGridPieces(berlinDay, ms('2026-01-01T00:00Z'), ms('2027-01-01T00:00Z'))).toHaveLength(5);
   });
 });
 

@@ -174,25 +174,46 @@ describe('planSeries: zones, point budget and maxPoints', () => {
 describe('series SQL in a time zone', () => {
   const args = { metric: 'heart_rate', from: new Date('2026-03-01T00:00:00Z'), to: new Date('2026-04-01T00:00:00Z') };
 
-  it('truncates local hours and days in the zone, reading the rollup, the zone a bind parameter', () => {
+  it('buckets local days by pieces of the epoch grid moved by the offset, every value a bind parameter', () => {
+    // March 2026 in Berlin: CET, the 23-hour 29th, then CEST.
     const st = seriesStatement('plain', 'user-1', {
       ...args,
       bucket: 'DAY',
       grid: { kind: 'local', unit: 'day', zone: 'Europe/Berlin' },
     });
-    expect(st.text).toMatch(/date_trunc\(\$5::text, minute, \$8::text\)/);
     expect(st.text).toMatch(/FROM readings_minute/);
-    expect(st.text).not.toMatch(/Berlin|heart_rate|user-1/);
-    expect(st.values[4]).toBe('day');
-    expect(st.values[7]).toBe('Europe/Berlin');
-    expect(st.values).toHaveLength(8);
-    expect(
-      seriesStatement('timescale', 'user-1', {
-        ...args,
-        bucket: 'HOUR',
-        grid: { kind: 'local', unit: 'hour', zone: 'Asia/Kolkata' },
-      }).text,
-    ).toMatch(/date_trunc\(\$5::text, time, \$8::text\)/);
+    expect(st.text).toMatch(
+      /CASE WHEN minute < \$8::timestamptz THEN date_bin\(\$5::interval, minute, \$9::timestamptz\) WHEN minute < \$10::timestamptz THEN \$11::timestamptz ELSE date_bin\(\$5::interval, minute, \$12::timestamptz\) END/,
+    );
+    expect(st.text).not.toMatch(/AT TIME ZONE|date_trunc|Berlin|heart_rate|user-1/);
+    expect(st.values[4]).toBe('86400 seconds');
+    const instants = (st.values.slice(7) as Date[]).map((d) => d.toISOString());
+    expect(instants).toEqual([
+      // CET midnights (the epoch grid moved by an hour) up to the change at 01:00Z on the 29th,
+      '2026-03-29T01:00:00.000Z',
+      '1969-12-31T23:00:00.000Z',
+      // the rest of the 23-hour day under its label,
+      '2026-03-29T22:00:00.000Z',
+      '2026-03-28T23:00:00.000Z',
+      // then CEST midnights.
+      '1969-12-31T22:00:00.000Z',
+    ]);
+    // A zone without changes in the range, or local hours across whole-hour changes: one piece, no CASE.
+    const kolkata = seriesStatement('timescale', 'user-1', {
+      ...args,
+      bucket: 'HOUR',
+      grid: { kind: 'local', unit: 'hour', zone: 'Asia/Kolkata' },
+    });
+    expect(kolkata.text).not.toMatch(/CASE/);
+    expect(kolkata.text).toMatch(/time_bucket\(\$5::interval, minute, \$8::timestamptz\)/);
+    expect((kolkata.values[7] as Date).toISOString()).toBe('1969-12-31T18:30:00.000Z');
+    const berlinHours = seriesStatement('plain', 'user-1', {
+      ...args,
+      bucket: 'HOUR',
+      grid: { kind: 'local', unit: 'hour', zone: 'Europe/Berlin' },
+    });
+    expect(berlinHours.text).not.toMatch(/CASE/);
+    expect(berlinHours.values).toHaveLength(8);
   });
 
   it('groups downsampling multiples on the wall clock of the zone, or the epoch grid', () => {
