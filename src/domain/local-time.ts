@@ -111,6 +111,8 @@ export function zoneOffsetMs(zone: string, ms: number): number {
 export function wallToInstant(zone: string, wallMs: number): number {
   const before = zoneOffsetMs(zone, wallMs - 26 * HOUR_MS);
   const after = zoneOffsetMs(zone, wallMs + 26 * HOUR_MS);
+  // No change within a day either side (no zone changes twice in two days): one reading.
+  if (before === after) return wallMs - before;
   let best: number | undefined;
   for (const o of new Set([before, after, zoneOffsetMs(zone, wallMs)])) {
     const t = wallMs - o;

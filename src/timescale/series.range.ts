@@ -150,8 +150,8 @@ export interface SeriesPlan {
 
 /**
  * Range, zone and point budget in one place. HOUR and DAY are local hours and days in a zone other
- * than UTC; narrower buckets stay on the epoch grid in every zone (no zone has offsets that are
- * not whole quarter hours since 1972, so they are local buckets too, except where they are not).
+ * than UTC; narrower buckets stay on the epoch grid in every zone (today's offsets are whole
+ * quarter hours, so those are local minutes and quarter hours anyway).
  *
  * Without maxPoints, more buckets than the budget are refused (TOO_MANY_POINTS). With it, the
  * database is asked for the smallest whole multiple of the bucket that gives at most
