@@ -1,8 +1,10 @@
 /**
  * `npm run docs:api`: writes docs/api.md, the API reference, from schema.graphql (itself emitted
- * from the type-graphql classes). `--check` writes nothing and exits 1 when docs/api.md is stale.
+ * from the type-graphql classes), with the hand-written notes of docs/api-notes/*.md (behaviour a
+ * field description is too short for) after the intro. `--check` writes nothing and exits 1 when
+ * docs/api.md is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { format, resolveConfig } from 'prettier';
 import {
   buildSchema,
@@ -21,6 +23,15 @@ import {
 
 const SOURCE = 'schema.graphql';
 const TARGET = 'docs/api.md';
+const NOTES = 'docs/api-notes';
+
+/** The notes in file-name order; each starts with its own `###` heading. */
+function readNotes(): string[] {
+  return readdirSync(NOTES)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => readFileSync(`${NOTES}/${f}`, 'utf8').trim());
+}
 
 const anchor = (name: string): string => name.toLowerCase();
 /** A type reference with its named type linked: `[Reading!]!` -> [`[Reading!]!`](#reading). */
@@ -95,7 +106,7 @@ function section(type: GraphQLNamedType, schema: GraphQLSchema): string[] {
   return out;
 }
 
-export function renderApiDocs(sdl: string): string {
+export function renderApiDocs(sdl: string, notes: readonly string[] = readNotes()): string {
   const schema = buildSchema(sdl);
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(
     (t) => t != null,
@@ -104,12 +115,13 @@ export function renderApiDocs(sdl: string): string {
   const out = [
     '# API reference',
     '',
-    `Generated from \`${SOURCE}\` by \`npm run docs:api\`; do not edit by hand. Queries and mutations: HTTP POST`,
+    `Generated from \`${SOURCE}\` and the notes in \`${NOTES}/\` by \`npm run docs:api\`; do not edit by hand. Queries and mutations: HTTP POST`,
     '`/graphql`; subscriptions: graphql-ws on the same path. Every error carries `extensions.code`',
     '(the codes are listed in `src/errors.ts`). A narrative tour is in the README; the contracts behind',
     'the API in [contracts.md](contracts.md).',
     '',
   ];
+  if (notes.length > 0) out.push('## Notes', '', ...notes.flatMap((n) => [n, '']));
   for (const root of roots) {
     out.push(`## ${root.name}`, '');
     for (const f of Object.values(root.getFields())) {

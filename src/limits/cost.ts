@@ -5,7 +5,8 @@
  * the arguments:
  *
  * - from/to/bucket (series, cohortStats): the number of buckets in the range, counted up to
- *   SERIES_MAX_POINTS + 1 (beyond, the field refuses with TOO_MANY_POINTS);
+ *   SERIES_MAX_POINTS + 1 (beyond, the field refuses with TOO_MANY_POINTS), or up to maxPoints
+ *   when a series is downsampled (it answers at most that many);
  * - first (readings, default 100), limit (leaderboard, default 10);
  * - ids (users), readings (ingestReadings) and times (ingestSeries): the list's length.
  *
@@ -48,6 +49,7 @@ export const COST_ARGUMENTS: ReadonlySet<string> = new Set([
   'from',
   'to',
   'bucket',
+  'maxPoints',
   'first',
   'limit',
   'ids',
@@ -63,13 +65,12 @@ export function expectedLength(
   list: boolean,
   maxBuckets = Number.POSITIVE_INFINITY,
 ): number {
-  const { from, to, bucket, first, limit, ids, readings, times } = args;
+  const { from, to, bucket, first, limit, ids, readings, times, maxPoints } = args;
   if (from instanceof Date && to instanceof Date && typeof bucket === 'string' && bucket in BUCKETS) {
     const span = to.getTime() - from.getTime();
     // Past maxBuckets the field refuses the range itself (TOO_MANY_POINTS), a more useful answer than a cost error.
-    return Number.isFinite(span) && span > 0
-      ? Math.min(maxBuckets, Math.ceil(span / BUCKETS[bucket as BucketName]))
-      : 1;
+    const cap = typeof maxPoints === 'number' && maxPoints > 0 ? Math.min(maxBuckets, maxPoints) : maxBuckets;
+    return Number.isFinite(span) && span > 0 ? Math.min(cap, Math.ceil(span / BUCKETS[bucket as BucketName])) : 1;
   }
   if ('first' in args || (list === false && from instanceof Date && !('limit' in args))) {
     return typeof first === 'number' && first > 0 ? first : DEFAULT_FIRST;

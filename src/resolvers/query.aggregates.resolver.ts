@@ -25,7 +25,7 @@ function toAppError(err: unknown): unknown {
 export class AggregateQueryResolver {
   @Query(() => [CohortPoint], {
     description:
-      'Per bucket across all users, computed by Trino over the timescale catalog; cached briefly (docs/trino.md).',
+      'Per bucket across all users (HOUR and DAY in local hours and days of timeZone), computed by Trino over the timescale catalog; cached briefly (docs/trino.md).',
   })
   async cohortStats(
     @Ctx() ctx: GatewayContext,
@@ -33,6 +33,12 @@ export class AggregateQueryResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Arg('timeZone', () => String, {
+      nullable: true,
+      defaultValue: 'UTC',
+      description: 'IANA time zone of HOUR and DAY buckets (as in series). Unknown zones fail with INVALID_TIME_ZONE.',
+    })
+    timeZone: string | null,
   ): Promise<CohortPoint[]> {
     const principal = principalOf(ctx);
     ctx.services.privacy.checkRange(principal, from, to);
@@ -42,6 +48,7 @@ export class AggregateQueryResolver {
         from,
         to,
         bucket as `${Bucket}` as BucketName,
+        { timeZone },
       );
       return [...ctx.services.privacy.cohort(principal, points)];
     } catch (err) {

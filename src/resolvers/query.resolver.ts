@@ -1,16 +1,17 @@
 /** Per-user reads from the time-series store: bucketed series and cursor-paged raw readings. */
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { Bucket, Metric } from './types/enums.js';
 import { ReadingConnection } from './types/reading.type.js';
 import { SeriesPoint } from './types/series.type.js';
+import { SeriesShapeArgs } from './series.args.js';
 
 @Resolver()
 export class SeriesQueryResolver {
   @Query(() => [SeriesPoint], {
     description:
-      "Bucketed count/avg/min/max/sum of one user's metric over [from, to). Refused with TOO_MANY_POINTS rather than truncated.",
+      "Bucketed count/avg/min/max/sum of one user's metric over [from, to), in local hours and days of timeZone, optionally gap-filled and downsampled to maxPoints. Refused with TOO_MANY_POINTS rather than truncated.",
   })
   series(
     @Ctx() ctx: GatewayContext,
@@ -19,12 +20,16 @@ export class SeriesQueryResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
   ): Promise<SeriesPoint[]> {
     return ctx.services.series.series(userId, {
       metric: metric as `${Metric}` as WireMetric,
       from,
       to,
       bucket: bucket as `${Bucket}` as BucketName,
+      timeZone: shape.timeZone,
+      fill: shape.fill,
+      maxPoints: shape.maxPoints,
     });
   }
 

@@ -2,7 +2,7 @@
  * `user`/`users` and the User fields. The fields go through the request's DataLoaders, so a list
  * of users costs one statement per distinct field arguments, not one per user.
  */
-import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
@@ -10,6 +10,7 @@ import { checkUserId } from '../timescale/series.range.js';
 import { Bucket, Metric } from './types/enums.js';
 import { Reading } from './types/reading.type.js';
 import { SeriesPoint } from './types/series.type.js';
+import { SeriesShapeArgs } from './series.args.js';
 import { User } from './types/user.type.js';
 
 /** One request's list of users; each User field is one statement for all of them. */
@@ -43,8 +44,17 @@ export class UserResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
   ): Promise<SeriesPoint[]> {
-    const args = { metric: metric as `${Metric}` as WireMetric, from, to, bucket: bucket as `${Bucket}` as BucketName };
+    const args = {
+      metric: metric as `${Metric}` as WireMetric,
+      from,
+      to,
+      bucket: bucket as `${Bucket}` as BucketName,
+      timeZone: shape.timeZone,
+      fill: shape.fill,
+      maxPoints: shape.maxPoints,
+    };
     // Checked here so a bad range fails each field with its code before any batch is formed.
     ctx.services.series.check(args);
     return ctx.loaders.series(args).load(user.id);

@@ -30,7 +30,15 @@ export function createLoaders(services: { series: SeriesService; readings: Readi
       return loader;
     },
     series(args) {
-      const key = `${args.metric}|${args.from.getTime()}|${args.to.getTime()}|${args.bucket}`;
+      const key = [
+        args.metric,
+        args.from.getTime(),
+        args.to.getTime(),
+        args.bucket,
+        args.timeZone ?? 'UTC',
+        args.fill ?? 'NONE',
+        args.maxPoints ?? '',
+      ].join('|');
       let loader = series.get(key);
       if (!loader) {
         loader = new DataLoader(async (ids) => {

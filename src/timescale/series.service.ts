@@ -1,36 +1,62 @@
 /**
  * Bucketed per-user series: `time_bucket` with TimescaleDB, the equivalent `date_bin` on plain
  * Postgres; buckets of a minute or wider from the per-minute rollup plus the raw edges, SECOND
- * from the raw readings (series.sql.ts). Empty buckets are omitted. The flavour is asked of the
- * database once per process (on start, or on first use when the database was down at start).
+ * from the raw readings (series.sql.ts). HOUR and DAY in a zone other than UTC are local hours
+ * and days. Empty buckets are omitted unless a fill is asked for (series.fill.ts); with maxPoints
+ * the database groups coarser buckets and adjacent ones are merged (series.downsample.ts).
+ * The flavour is asked of the database once per process (on start, or on first use when the
+ * database was down at start), and so are the zone names it knows.
  */
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { detectFlavour, type Flavour } from './migrations.js';
-import { checkBucket, checkMetric, checkSeriesRange, checkUserId, type RangeLimits } from './series.range.js';
-import { classifyDbError, queryRows, seriesForUsersStatement, seriesStatement, type SeriesRow } from './series.sql.js';
+import { AppError, ErrorCode } from '../errors.js';
+import { gridStarts } from '../domain/local-time.js';
+import {
+  checkBucket,
+  checkMetric,
+  checkUserId,
+  planSeries,
+  type RangeLimits,
+  type SeriesPlan,
+} from './series.range.js';
+import {
+  classifyDbError,
+  PRIOR_READING_SQL,
+  PRIOR_READINGS_FOR_USERS_SQL,
+  queryRows,
+  seriesForUsersStatement,
+  seriesStatement,
+  type SeriesRow,
+} from './series.sql.js';
+import { fillSeries, type FillMode } from './series.fill.js';
+import { downsampleSeries } from './series.downsample.js';
+import type { PriorReading, SeriesPoint } from './series.point.js';
 
-export interface SeriesPoint {
-  time: Date;
-  count: number;
-  avg: number;
-  min: number;
-  max: number;
-  sum: number;
-}
+export type { SeriesPoint } from './series.point.js';
+export type { FillMode } from './series.fill.js';
 
 export interface SeriesArgs {
   metric: WireMetric;
   from: Date;
   to: Date;
   bucket: BucketName;
+  /** IANA zone of HOUR and DAY buckets; UTC when absent. */
+  timeZone?: string | null;
+  /** NONE when absent. */
+  fill?: FillMode | null;
+  /** Downsample to at most this many points (1 to config seriesMaxPoints). */
+  maxPoints?: number | null;
 }
 
 export interface SeriesService {
-  /** Throws INVALID_RANGE / TOO_MANY_POINTS / INVALID_METRIC without touching the database. */
-  check(args: SeriesArgs): void;
+  /**
+   * Throws INVALID_RANGE / TOO_MANY_POINTS / INVALID_METRIC / INVALID_TIME_ZONE / BAD_USER_INPUT
+   * without touching the database (a zone Intl knows is checked against Postgres on the query).
+   */
+  check(args: SeriesArgs): SeriesPlan;
   series(userId: string, args: SeriesArgs): Promise<SeriesPoint[]>;
   /** One statement for many users; users without readings map to an empty list. */
   seriesForUsers(userIds: readonly string[], args: SeriesArgs): Promise<Map<string, SeriesPoint[]>>;
@@ -46,7 +72,24 @@ const toPoint = (r: SeriesRow): SeriesPoint => ({
   min: r.min,
   max: r.max,
   sum: r.sum,
+  filled: false,
 });
+
+/** Fill, then downsample: both on the buckets the database grouped (the plan's grid). */
+function shape(
+  points: SeriesPoint[],
+  plan: SeriesPlan,
+  fill: FillMode,
+  prior: PriorReading | undefined,
+): SeriesPoint[] {
+  let out = points;
+  if (fill !== 'NONE') {
+    // The plan has already bounded the grid by the point budget; the limit is a second guard.
+    const grid = gridStarts(plan.grid, plan.fromMs, plan.toMs, 2 * Math.max(plan.points, plan.maxPoints ?? 0) + 2);
+    out = fillSeries(out, grid, fill, prior);
+  }
+  return plan.maxPoints === undefined ? out : downsampleSeries(out, plan.maxPoints);
+}
 
 export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgres'>, logger: Logger): SeriesService {
   const limits: RangeLimits = { maxPoints: config.postgres.seriesMaxPoints, maxDays: config.postgres.rangeMaxDays };
@@ -73,15 +116,46 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
     return detected;
   }
 
-  function check(args: SeriesArgs): void {
+  // Lower-cased names of pg_timezone_names, read once (a scan of the zone files, tens of ms).
+  let zones: Promise<Set<string>> | undefined;
+  async function checkZoneKnown(zone: string): Promise<void> {
+    if (zone === 'UTC') return;
+    zones ??= queryRows<{ name: string }>(pool, 'SELECT name FROM pg_timezone_names', [])
+      .then((rows) => new Set(rows.map((r) => r.name.toLowerCase())))
+      .catch((err: unknown) => {
+        zones = undefined;
+        throw err;
+      });
+    if (!(await zones).has(zone.toLowerCase())) {
+      throw new AppError(
+        ErrorCode.INVALID_TIME_ZONE,
+        `timeZone: ${JSON.stringify(zone)} is not known to the time-series database`,
+      );
+    }
+  }
+
+  function check(args: SeriesArgs): SeriesPlan {
     checkMetric(args.metric);
-    checkSeriesRange(args.from, args.to, checkBucket(args.bucket), limits);
+    checkBucket(args.bucket);
+    if (args.fill !== undefined && args.fill !== null && !['NONE', 'PREVIOUS', 'LINEAR'].includes(args.fill)) {
+      throw new AppError(ErrorCode.BAD_USER_INPUT, 'fill: expected one of NONE, PREVIOUS, LINEAR');
+    }
+    return planSeries(args, limits);
   }
 
   const flavourOrUnavailable = (): Promise<Flavour> =>
     flavour().catch((err: unknown) => {
       throw classifyDbError(err);
     });
+
+  /** What the statements need: the plan's grid goes into the SQL (none for the plain epoch bucket). */
+  const queryArgs = (args: SeriesArgs, plan: SeriesPlan) => ({
+    metric: args.metric,
+    from: args.from,
+    to: args.to,
+    bucket: args.bucket,
+    ...(plan.grid.kind === 'epoch' && plan.multiple === 1 ? {} : { grid: plan.grid }),
+  });
 
   return {
     check,
@@ -93,21 +167,42 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
     },
     async series(userId, args) {
       checkUserId(userId);
-      check(args);
+      const plan = check(args);
+      const fill = args.fill ?? 'NONE';
+      await checkZoneKnown(plan.zone);
       const f = await flavourOrUnavailable();
-      const { text, values } = seriesStatement(f, userId, args);
-      const rows = await queryRows<SeriesRow>(pool, text, values);
-      return rows.map(toPoint);
+      const { text, values } = seriesStatement(f, userId, queryArgs(args, plan));
+      const [rows, prior] = await Promise.all([
+        queryRows<SeriesRow>(pool, text, values),
+        fill === 'NONE'
+          ? Promise.resolve([])
+          : queryRows<PriorReading>(pool, PRIOR_READING_SQL, [userId, args.metric, args.from]),
+      ]);
+      return shape(rows.map(toPoint), plan, fill, prior[0]);
     },
     async seriesForUsers(userIds, args) {
       userIds.forEach(checkUserId);
-      check(args);
+      const plan = check(args);
+      const fill = args.fill ?? 'NONE';
       const out = new Map<string, SeriesPoint[]>(userIds.map((id) => [id, []]));
       if (userIds.length === 0) return out;
+      await checkZoneKnown(plan.zone);
       const f = await flavourOrUnavailable();
-      const { text, values } = seriesForUsersStatement(f, [...new Set(userIds)], args);
-      const rows = await queryRows<SeriesRow & { user_id: string }>(pool, text, values);
+      const distinct = [...new Set(userIds)];
+      const { text, values } = seriesForUsersStatement(f, distinct, queryArgs(args, plan));
+      const [rows, priors] = await Promise.all([
+        queryRows<SeriesRow & { user_id: string }>(pool, text, values),
+        fill === 'NONE'
+          ? Promise.resolve([])
+          : queryRows<PriorReading & { user_id: string }>(pool, PRIOR_READINGS_FOR_USERS_SQL, [
+              distinct,
+              args.metric,
+              args.from,
+            ]),
+      ]);
       for (const r of rows) out.get(r.user_id)?.push(toPoint(r));
+      const priorOf = new Map(priors.map((p) => [p.user_id, { time: p.time, value: p.value }]));
+      for (const [id, points] of out) out.set(id, shape(points, plan, fill, priorOf.get(id)));
       return out;
     },
   };

@@ -9,10 +9,21 @@
  * when `from`/`to` are not on a minute, then add the parts up per bucket. Every such width is a
  * whole number of minutes, so a minute never straddles two buckets and the answer is the one the
  * raw readings give (sums may differ in the last bits: the additions happen in another order).
+ *
+ * Local hours and days (a `timeZone` other than UTC) group the same parts by the buckets
+ * `date_trunc(unit, t, zone)` would give, computed without converting a row to local time:
+ * between two offset changes they are the epoch grid moved by the offset (`date_bin` with another
+ * origin), and the bucket holding `from` or a change gets a fixed label (`localGridPieces` in
+ * src/domain/local-time.ts, a CASE of a branch or three). So a local day costs what a UTC day
+ * costs. Every zone's offset is a whole number of minutes (since 1972), so a rollup minute never
+ * straddles two local buckets. The coarser buckets of downsampling are multiples of the width on
+ * the epoch grid, or on the wall clock of the zone (`t AT TIME ZONE zone`, series.range.ts
+ * planSeries). Bounds, origins, labels and the zone are bind parameters too.
  */
 import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
+import { localGridPieces, type BucketGrid, type GridPiece } from '../domain/local-time.js';
 import type { Flavour } from './migrations.js';
 
 /** Width of a `readings_minute` row. */
@@ -22,8 +33,9 @@ export const ROLLUP_MS = 60_000;
 export type SeriesSource = 'raw' | 'rollup';
 
 /** The rollup serves every bucket made of whole minutes; SECOND stays on the raw readings. */
-export function seriesSource(bucket: BucketName): SeriesSource {
-  return BUCKETS[bucket] % ROLLUP_MS === 0 ? 'rollup' : 'raw';
+export function seriesSource(bucket: BucketName, grid?: BucketGrid): SeriesSource {
+  const widthMs = grid === undefined ? BUCKETS[bucket] : grid.kind === 'local' ? BUCKETS.HOUR : grid.widthMs;
+  return widthMs % ROLLUP_MS === 0 ? 'rollup' : 'raw';
 }
 
 /**
@@ -43,10 +55,65 @@ export function bucketInterval(bucket: BucketName): string {
   return `${BUCKETS[bucket] / 1000} seconds`;
 }
 
-function bucketExpr(flavour: Flavour, widthParam: string, column: string): string {
+/** Width of a grid's bucket as an interval literal (epoch and wall grids). */
+export function widthInterval(widthMs: number): string {
+  return `${widthMs / 1000} seconds`;
+}
+
+/**
+ * How a statement buckets a timestamp column: `$5` is the width (an interval). `next` is the
+ * number of the first parameter after the fixed ones: the zone of a wall grid, or the pieces of a
+ * local grid (`localGridPieces`), each an upper bound (but the last) and an origin or a label.
+ */
+interface Bucketing {
+  flavour: Flavour;
+  grid: BucketGrid | undefined;
+  next: number;
+  pieces: readonly GridPiece[] | undefined;
+}
+
+function binExpr(flavour: Flavour, widthParam: string, column: string, origin: string): string {
   return flavour === 'timescale'
-    ? `time_bucket(${widthParam}::interval, ${column})`
-    : `date_bin(${widthParam}::interval, ${column}, TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
+    ? `time_bucket(${widthParam}::interval, ${column}, ${origin})`
+    : `date_bin(${widthParam}::interval, ${column}, ${origin})`;
+}
+
+/** CASE WHEN t < $a THEN <label or bin> WHEN t < $b THEN ... ELSE ... END, one branch per piece. */
+function piecesExpr(b: Bucketing, widthParam: string, column: string): string {
+  const pieces = b.pieces;
+  if (!pieces || pieces.length === 0) throw new Error('a local grid needs its pieces (localGridPieces)');
+  let n = b.next;
+  const branch = (piece: GridPiece): string =>
+    'labelMs' in piece ? `$${n++}::timestamptz` : binExpr(b.flavour, widthParam, column, `$${n++}::timestamptz`);
+  if (pieces.length === 1) return branch(pieces[0]!);
+  const whens = pieces.slice(0, -1).map((piece) => {
+    const bound = `$${n++}`;
+    return `WHEN ${column} < ${bound}::timestamptz THEN ${branch(piece)}`;
+  });
+  return `CASE ${whens.join(' ')} ELSE ${branch(pieces[pieces.length - 1]!)} END`;
+}
+
+function bucketExpr(b: Bucketing | Flavour, widthParam: string, column: string): string {
+  const bucketing: Bucketing = typeof b === 'string' ? { flavour: b, grid: undefined, next: 0, pieces: undefined } : b;
+  const { flavour, grid } = bucketing;
+  const zone = `$${bucketing.next}`;
+  if (grid?.kind === 'local') return piecesExpr(bucketing, widthParam, column);
+  if (grid?.kind === 'wall') {
+    const local = `${column} AT TIME ZONE ${zone}::text`;
+    const binned =
+      flavour === 'timescale'
+        ? `time_bucket(${widthParam}::interval, ${local}, TIMESTAMP '1970-01-01 00:00:00')`
+        : `date_bin(${widthParam}::interval, ${local}, TIMESTAMP '1970-01-01 00:00:00')`;
+    return `(${binned} AT TIME ZONE ${zone}::text)`;
+  }
+  // time_bucket's default origin (2000-01-03) is on the epoch grid only for widths dividing a day.
+  const origin = grid !== undefined && 86_400_000 % grid.widthMs !== 0;
+  if (flavour === 'timescale') {
+    return origin
+      ? `time_bucket(${widthParam}::interval, ${column}, TIMESTAMPTZ '1970-01-01 00:00:00+00')`
+      : `time_bucket(${widthParam}::interval, ${column})`;
+  }
+  return `date_bin(${widthParam}::interval, ${column}, TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
 }
 
 const RAW_AGGREGATES =
@@ -61,27 +128,44 @@ const ROLLUP_AGGREGATES =
  * `readings_minute`, and each raw reading of the edges [$3, $6) and [$7, $4) as a part of its own.
  * `who` is the user condition, `extra` the columns carried through (user_id for many users).
  */
-function rollupParts(flavour: Flavour, who: string, extra: string): string {
-  return `SELECT ${extra}${bucketExpr(flavour, '$5', 'minute')} AS bucket, count, sum, min, max
+function rollupParts(b: Bucketing | Flavour, who: string, extra: string): string {
+  return `SELECT ${extra}${bucketExpr(b, '$5', 'minute')} AS bucket, count, sum, min, max
   FROM readings_minute
   WHERE ${who} AND metric = $2 AND minute >= $6 AND minute < $7
   UNION ALL
-  SELECT ${extra}${bucketExpr(flavour, '$5', 'time')}, 1, value, value, value
+  SELECT ${extra}${bucketExpr(b, '$5', 'time')}, 1, value, value, value
   FROM readings
   WHERE ${who} AND metric = $2 AND time >= $3 AND time < $6
   UNION ALL
-  SELECT ${extra}${bucketExpr(flavour, '$5', 'time')}, 1, value, value, value
+  SELECT ${extra}${bucketExpr(b, '$5', 'time')}, 1, value, value, value
   FROM readings
   WHERE ${who} AND metric = $2 AND time >= $7 AND time < $4`;
 }
 
+/** The zone or the pieces follow the other parameters: from $6 for raw readings, $8 for the rollup. */
+function bucketing(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid: BucketGrid | undefined,
+  pieces: readonly GridPiece[] | undefined,
+): Bucketing {
+  return { flavour, grid, next: source === 'raw' ? 6 : 8, pieces };
+}
+
 /**
  * $1 user id, $2 metric, $3 from (inclusive), $4 to (exclusive), $5 bucket interval; for the
- * rollup also $6 and $7, the whole minutes of the range (`rollupBounds`).
+ * rollup also $6 and $7, the whole minutes of the range (`rollupBounds`); then the zone of a wall
+ * grid or the pieces of a local grid. Without a grid, the bucket's epoch grid.
  */
-export function seriesSql(flavour: Flavour, source: SeriesSource): string {
+export function seriesSql(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid?: BucketGrid,
+  pieces?: readonly GridPiece[],
+): string {
+  const b = bucketing(flavour, source, grid, pieces);
   if (source === 'raw') {
-    return `SELECT ${bucketExpr(flavour, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
+    return `SELECT ${bucketExpr(b, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
 WHERE user_id = $1 AND metric = $2 AND time >= $3 AND time < $4
 GROUP BY bucket
@@ -89,16 +173,22 @@ ORDER BY bucket`;
   }
   return `SELECT bucket, ${ROLLUP_AGGREGATES}
 FROM (
-  ${rollupParts(flavour, 'user_id = $1', '')}
+  ${rollupParts(b, 'user_id = $1', '')}
 ) AS parts
 GROUP BY bucket
 ORDER BY bucket`;
 }
 
 /** Several users at once (DataLoader): $1 user ids (text[]), the rest as in `seriesSql`. */
-export function seriesForUsersSql(flavour: Flavour, source: SeriesSource): string {
+export function seriesForUsersSql(
+  flavour: Flavour,
+  source: SeriesSource,
+  grid?: BucketGrid,
+  pieces?: readonly GridPiece[],
+): string {
+  const b = bucketing(flavour, source, grid, pieces);
   if (source === 'raw') {
-    return `SELECT user_id, ${bucketExpr(flavour, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
+    return `SELECT user_id, ${bucketExpr(b, '$5', 'time')} AS bucket, ${RAW_AGGREGATES}
 FROM readings
 WHERE user_id = ANY($1::text[]) AND metric = $2 AND time >= $3 AND time < $4
 GROUP BY user_id, bucket
@@ -106,7 +196,7 @@ ORDER BY user_id, bucket`;
   }
   return `SELECT user_id, bucket, ${ROLLUP_AGGREGATES}
 FROM (
-  ${rollupParts(flavour, 'user_id = ANY($1::text[])', 'user_id, ')}
+  ${rollupParts(b, 'user_id = ANY($1::text[])', 'user_id, ')}
 ) AS parts
 GROUP BY user_id, bucket
 ORDER BY user_id, bucket`;
@@ -118,6 +208,8 @@ export interface SeriesQueryArgs {
   from: Date;
   to: Date;
   bucket: BucketName;
+  /** The buckets to group by (series.range.ts planSeries); the bucket's epoch grid when absent. */
+  grid?: BucketGrid;
 }
 
 export interface SeriesStatement {
@@ -125,19 +217,48 @@ export interface SeriesStatement {
   values: unknown[];
 }
 
-function statementValues(who: unknown, args: SeriesQueryArgs, source: SeriesSource): unknown[] {
-  const values: unknown[] = [who, args.metric, args.from, args.to, bucketInterval(args.bucket)];
+const LOCAL_WIDTH_MS = { hour: BUCKETS.HOUR, day: BUCKETS.DAY } as const;
+
+/** The pieces of a local grid over the statement's range; none for the other grids. */
+function piecesOf(args: SeriesQueryArgs): GridPiece[] | undefined {
+  return args.grid?.kind === 'local' ? localGridPieces(args.grid, args.from.getTime(), args.to.getTime()) : undefined;
+}
+
+function statementValues(
+  who: unknown,
+  args: SeriesQueryArgs,
+  source: SeriesSource,
+  pieces: readonly GridPiece[] | undefined,
+): unknown[] {
+  const grid = args.grid;
+  const width =
+    grid === undefined
+      ? bucketInterval(args.bucket)
+      : widthInterval(grid.kind === 'local' ? LOCAL_WIDTH_MS[grid.unit] : grid.widthMs);
+  const values: unknown[] = [who, args.metric, args.from, args.to, width];
   if (source === 'rollup') {
     const { wholeFromMs, wholeToMs } = rollupBounds(args.from.getTime(), args.to.getTime());
     values.push(new Date(wholeFromMs), new Date(wholeToMs));
+  }
+  if (grid?.kind === 'wall') values.push(grid.zone);
+  if (pieces) {
+    // In the order piecesExpr numbers them: each piece's label or origin, then (but the last) its bound.
+    pieces.forEach((piece, i) => {
+      if (pieces.length > 1 && i < pieces.length - 1) values.push(new Date(piece.untilMs));
+      values.push(new Date('labelMs' in piece ? piece.labelMs : piece.originMs));
+    });
   }
   return values;
 }
 
 /** The statement `series` runs for one user (also what the query benchmark's baseline sends). */
 export function seriesStatement(flavour: Flavour, userId: string, args: SeriesQueryArgs): SeriesStatement {
-  const source = seriesSource(args.bucket);
-  return { text: seriesSql(flavour, source), values: statementValues(userId, args, source) };
+  const source = seriesSource(args.bucket, args.grid);
+  const pieces = piecesOf(args);
+  return {
+    text: seriesSql(flavour, source, args.grid, pieces),
+    values: statementValues(userId, args, source, pieces),
+  };
 }
 
 /** The statement of `seriesForUsers`: `userIds` should be distinct. */
@@ -146,9 +267,35 @@ export function seriesForUsersStatement(
   userIds: readonly string[],
   args: SeriesQueryArgs,
 ): SeriesStatement {
-  const source = seriesSource(args.bucket);
-  return { text: seriesForUsersSql(flavour, source), values: statementValues([...userIds], args, source) };
+  const source = seriesSource(args.bucket, args.grid);
+  const pieces = piecesOf(args);
+  return {
+    text: seriesForUsersSql(flavour, source, args.grid, pieces),
+    values: statementValues([...userIds], args, source, pieces),
+  };
 }
+
+/**
+ * The last reading before `from` ($3) of one user and metric: one step down the primary key
+ * (user_id, metric, time) backwards, however old it is.
+ */
+export const PRIOR_READING_SQL = `SELECT time, value FROM readings
+WHERE user_id = $1 AND metric = $2 AND time < $3
+ORDER BY time DESC
+LIMIT 1`;
+
+/** The same for many users ($1 text[]): one index step per user. */
+export const PRIOR_READINGS_FOR_USERS_SQL = `SELECT u.user_id, r.time, r.value
+FROM unnest($1::text[]) AS u(user_id)
+CROSS JOIN LATERAL (
+  SELECT time, value FROM readings
+  WHERE readings.user_id = u.user_id AND metric = $2 AND time < $3
+  ORDER BY time DESC
+  LIMIT 1
+) AS r`;
+
+/** Postgres's message for a time zone it does not know (SQLSTATE 22023, invalid_parameter_value). */
+const UNKNOWN_ZONE = /time zone .* not recognized/i;
 
 export interface SeriesRow {
   bucket: Date;
@@ -178,6 +325,16 @@ const UNAVAILABLE = new Set([
 export function classifyDbError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   const message = (err as Error).message ?? '';
+  // A zone Intl knows and this Postgres does not (its tz database is older): the client's input.
+  if (code === '22023' && UNKNOWN_ZONE.test(message)) {
+    return new AppError(
+      ErrorCode.INVALID_TIME_ZONE,
+      'timeZone: this time zone is not known to the time-series database',
+      {
+        cause: err,
+      },
+    );
+  }
   if ((code && UNAVAILABLE.has(code)) || /timeout|terminat|Connection/i.test(message)) {
     return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', {
       retriable: true,

@@ -6,6 +6,7 @@
 import { BUCKETS, isWireMetric, METRICS, type BucketName, type WireMetric } from '../domain/metrics.js';
 import { TrinoError, TrinoErrorCode } from './trino.errors.js';
 import { EARLIEST_INSTANT_MS, LATEST_INSTANT_MS } from '../domain/reading.js';
+import { canonicalTimeZone, gridCount, isUtc, type BucketGrid } from '../domain/local-time.js';
 
 export interface AggregateLimits {
   /** Longest allowed `to - from`, in days (config: RANGE_MAX_DAYS). */
@@ -21,6 +22,8 @@ export interface CohortStatsRequest {
   from: Date;
   to: Date;
   bucket: BucketName;
+  /** Canonical IANA name; HOUR and DAY are local hours and days unless it is UTC. */
+  timeZone: string;
 }
 
 export interface LeaderboardRequest {
@@ -87,6 +90,27 @@ export function validateRange(
   return { from: f, to: t };
 }
 
+/** The same rule as `series` (src/timescale/series.range.ts checkTimeZone): a name Intl knows, canonical. */
+export function validateTimeZone(name: unknown): string {
+  const zone = typeof name === 'string' ? canonicalTimeZone(name) : undefined;
+  if (zone === undefined) {
+    const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : typeof name;
+    throw bad(
+      TrinoErrorCode.INVALID_TIME_ZONE,
+      `timeZone: expected an IANA time zone name such as "Europe/Berlin" or "UTC", got ${shown}`,
+    );
+  }
+  return zone;
+}
+
+/** The buckets of a cohort: local hours or days in a zone other than UTC, the epoch grid otherwise. */
+export function cohortGrid(bucket: BucketName, timeZone: string): BucketGrid {
+  if (BUCKETS[bucket] >= BUCKETS.HOUR && !isUtc(timeZone)) {
+    return { kind: 'local', unit: bucket === 'DAY' ? 'day' : 'hour', zone: timeZone };
+  }
+  return { kind: 'epoch', widthMs: BUCKETS[bucket] };
+}
+
 /** Index of the epoch-aligned bucket holding `timeMs` (bucket start = index * width). */
 export function bucketIndex(timeMs: number, bucket: BucketName): number {
   return Math.floor(timeMs / BUCKETS[bucket]);
@@ -98,20 +122,25 @@ export function bucketCount(from: Date, to: Date, bucket: BucketName): number {
 }
 
 export function validateCohortStatsRequest(
-  input: { metric: unknown; from: unknown; to: unknown; bucket: unknown },
+  input: { metric: unknown; from: unknown; to: unknown; bucket: unknown; timeZone?: unknown },
   limits: AggregateLimits,
 ): CohortStatsRequest {
   const metric = validateMetric(input.metric);
   const bucket = validateBucket(input.bucket);
+  const timeZone = validateTimeZone(input.timeZone ?? 'UTC');
   const { from, to } = validateRange(input.from, input.to, limits);
-  const buckets = bucketCount(from, to, bucket);
+  const grid = cohortGrid(bucket, timeZone);
+  const buckets =
+    grid.kind === 'epoch'
+      ? bucketCount(from, to, bucket)
+      : gridCount(grid, from.getTime(), to.getTime(), limits.maxBuckets);
   if (buckets > limits.maxBuckets) {
     throw bad(
       TrinoErrorCode.TOO_MANY_POINTS,
       `expected at most ${limits.maxBuckets} buckets, the range holds ${buckets} ${bucket} buckets; use a wider bucket or a shorter range`,
     );
   }
-  return { metric, from, to, bucket };
+  return { metric, from, to, bucket, timeZone };
 }
 
 export function validateLeaderboardRequest(

@@ -18,7 +18,9 @@ export type SqlParam =
   | { type: 'token'; value: string }
   | { type: 'bigint'; value: number }
   /** Rendered as TIMESTAMP '... UTC' with millisecond precision. */
-  | { type: 'timestamp'; value: Date };
+  | { type: 'timestamp'; value: Date }
+  /** An IANA zone name that passed validation ("Europe/Berlin", "Etc/GMT+5"): no quotes, no spaces. */
+  | { type: 'zone'; value: string };
 
 export interface PreparedStatement {
   /** The name EXECUTE refers to; also shows in Trino's query list. */
@@ -29,6 +31,7 @@ export interface PreparedStatement {
 }
 
 const TOKEN = /^[a-z][a-z0-9_]{0,63}$/;
+const ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 export class SqlRenderError extends Error {
@@ -64,6 +67,11 @@ export function renderLiteral(param: SqlParam): string {
       return String(param.value);
     case 'timestamp':
       return timestampLiteral(param.value);
+    case 'zone':
+      if (typeof param.value !== 'string' || param.value.length > 64 || !ZONE.test(param.value)) {
+        throw new SqlRenderError(`expected a time zone name, got ${JSON.stringify(param.value)}`);
+      }
+      return `'${param.value}'`;
     default: {
       const never: never = param;
       throw new SqlRenderError(`unknown parameter type ${JSON.stringify(never)}`);

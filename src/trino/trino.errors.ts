@@ -20,6 +20,8 @@ export const TrinoErrorCode = {
   INVALID_METRIC: 'INVALID_METRIC',
   /** `from`/`to` are not valid instants, not in order, or span more than allowed. */
   INVALID_RANGE: 'INVALID_RANGE',
+  /** The time zone is not an IANA name that Intl and Trino both know. */
+  INVALID_TIME_ZONE: 'INVALID_TIME_ZONE',
   /** The range would produce more buckets than allowed. */
   TOO_MANY_POINTS: 'TOO_MANY_POINTS',
   /** Any other argument out of its domain (bucket name, leaderboard limit). */

@@ -17,7 +17,12 @@ import {
   type CohortStatsRequest,
   type LeaderboardRequest,
 } from './aggregate.request.js';
-import { cohortStatsStatement, parseCohortStatsRows, type CohortPoint } from './cohort.query.js';
+import {
+  COHORT_STATS_LOCAL_STATEMENT,
+  cohortStatsStatement,
+  parseCohortStatsRows,
+  type CohortPoint,
+} from './cohort.query.js';
 import { leaderboardStatement, parseLeaderboardRows, type LeaderboardEntry } from './leaderboard.query.js';
 import { createResultCache, type ResultCacheStats } from './result-cache.js';
 import { createTrinoRunner } from './trino.client.js';
@@ -61,13 +66,16 @@ export interface TrinoService {
   readonly phase: TrinoServicePhase;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Per bucket (epoch-aligned, UTC, labelled by its start), across all users; empty buckets omitted. */
+  /**
+   * Per bucket (labelled by its start; HOUR and DAY local to `options.timeZone`, UTC by default),
+   * across all users; empty buckets omitted.
+   */
   cohortStats(
     metric: string,
     from: Date,
     to: Date,
     bucket: BucketName,
-    options?: CallOptions,
+    options?: CallOptions & { timeZone?: string | null },
   ): Promise<readonly CohortPoint[]>;
   /** Users ranked by sum (count-like metrics) or average (the others) over [from, to). */
   leaderboard(
@@ -123,7 +131,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
   const withLifetime = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, lifetime.signal]);
 
   const cohortKey = (r: CohortStatsRequest): string =>
-    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}`;
+    `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}|${r.timeZone}`;
   const leaderboardKey = (r: LeaderboardRequest): string =>
     `leaderboard|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.limit}`;
 
@@ -143,16 +151,15 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     },
     async cohortStats(metric, from, to, bucket, callOptions = {}) {
       ensureServing();
-      const request = validateCohortStatsRequest({ metric, from, to, bucket }, limits);
+      const request = validateCohortStatsRequest({ metric, from, to, bucket, timeZone: callOptions.timeZone }, limits);
       return cache.get(
         cohortKey(request),
         async (signal) => {
-          const outcome = await gate.run(
-            () => runner.run(cohortStatsStatement(request), { signal: withLifetime(signal) }),
-            signal,
-          );
+          const statement = cohortStatsStatement(request);
+          const outcome = await gate.run(() => runner.run(statement, { signal: withLifetime(signal) }), signal);
+          const local = statement.name === COHORT_STATS_LOCAL_STATEMENT;
           // Frozen: one answer is handed to every caller of the same key until it expires.
-          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket).map((p) => Object.freeze(p)));
+          return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket, local).map((p) => Object.freeze(p)));
         },
         callOptions.signal,
       );

@@ -116,6 +116,7 @@ describe('series from the per-minute rollup', () => {
       min: r.min,
       max: r.max,
       sum: r.sum,
+      filled: false,
     }));
   }
 

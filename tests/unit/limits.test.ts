@@ -88,6 +88,20 @@ describe('cost', () => {
     expect(operationCost(schema, q, undefined, undefined, 10_001)).toBe(10_001);
   });
 
+  it('counts a downsampled series at its maxPoints', () => {
+    const year = 'from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z"';
+    const q = parse(`{ series(userId: "u", metric: STEPS, ${year}, bucket: MINUTE, maxPoints: 500) { sum } }`);
+    expect(operationCost(schema, q, undefined, undefined, 10_001)).toBe(500);
+    expect(cost(`{ series(userId: "u", metric: STEPS, ${day}, bucket: HOUR, maxPoints: 500) { sum } }`)).toBe(24);
+    expect(
+      costDependsOnVariables(
+        parse(
+          'query($m: Int) { series(userId: "u", metric: STEPS, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", bucket: HOUR, maxPoints: $m) { sum } }',
+        ),
+      ),
+    ).toBe(true);
+  });
+
   it('knows which documents can change cost with their variables', () => {
     const depends = (q: string) => costDependsOnVariables(parse(q));
     expect(depends('query($id: ID!) { user(id: $id) { latest(metric: HEART_RATE) { value } } }')).toBe(false);

@@ -12,6 +12,7 @@ import {
   type AggregateLimits,
 } from '../../src/trino/aggregate.request.js';
 import {
+  COHORT_STATS_LOCAL_SQL,
   COHORT_STATS_SQL,
   bucketStartOf,
   bucketWidthSeconds,
@@ -115,7 +116,7 @@ describe('metric -> aggregate', () => {
 
 describe('statements', () => {
   it('renders EXECUTE with typed literals only', () => {
-    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'FIVE_MINUTES' });
+    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'FIVE_MINUTES', timeZone: 'UTC' });
     expect(stmt.sql).toBe(COHORT_STATS_SQL);
     expect(executeSql(stmt)).toBe(
       "EXECUTE fitbit_cohort_stats USING 300, 'heart_rate', TIMESTAMP '2026-11-24 10:00:00.000 UTC', TIMESTAMP '2026-11-24 11:00:00.000 UTC'",
@@ -140,8 +141,53 @@ describe('statements', () => {
     }
   });
 
+  it('buckets HOUR and DAY in a zone other than UTC by local time, the zone a checked literal', () => {
+    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'DAY', timeZone: 'Europe/Berlin' });
+    expect(stmt.sql).toBe(COHORT_STATS_LOCAL_SQL);
+    expect(stmt.sql).toMatch(/date_trunc\(\?, at_timezone\(r\."time", \?\)\)/);
+    expect(stmt.sql).not.toMatch(/'/);
+    expect(executeSql(stmt)).toBe(
+      "EXECUTE fitbit_cohort_stats_local USING 'day', 'Europe/Berlin', 'heart_rate', TIMESTAMP '2026-11-24 10:00:00.000 UTC', TIMESTAMP '2026-11-24 11:00:00.000 UTC'",
+    );
+    // Below an hour, and in UTC, the epoch grid as before.
+    expect(
+      cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'MINUTE', timeZone: 'Asia/Kolkata' }).sql,
+    ).toBe(COHORT_STATS_SQL);
+    expect(cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'DAY', timeZone: 'UTC' }).sql).toBe(
+      COHORT_STATS_SQL,
+    );
+    expect(() => renderLiteral({ type: 'zone', value: "Europe/Berlin' --" })).toThrow(SqlRenderError);
+  });
+
+  it('validates the time zone like series does', () => {
+    expect(
+      validateCohortStatsRequest({ metric: 'heart_rate', from, to, bucket: 'DAY', timeZone: 'europe/berlin' }, limits)
+        .timeZone,
+    ).toBe('Europe/Berlin');
+    for (const bad of ['Nope/Zone', '+05:30', "UTC'; DROP", '']) {
+      expect(() =>
+        validateCohortStatsRequest({ metric: 'heart_rate', from, to, bucket: 'DAY', timeZone: bad }, limits),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_TIME_ZONE' }));
+    }
+  });
+
+  it('counts local buckets against the limit: a 25-hour day is 25 HOUR buckets', () => {
+    const day = {
+      metric: 'heart_rate',
+      from: new Date('2026-10-24T22:00:00Z'),
+      to: new Date('2026-10-25T23:00:00Z'),
+      bucket: 'HOUR',
+    };
+    expect(() =>
+      validateCohortStatsRequest({ ...day, timeZone: 'Europe/Berlin' }, { ...limits, maxBuckets: 25 }),
+    ).not.toThrow();
+    expect(() =>
+      validateCohortStatsRequest({ ...day, timeZone: 'Europe/Berlin' }, { ...limits, maxBuckets: 24 }),
+    ).toThrow(expect.objectContaining({ code: 'TOO_MANY_POINTS' }));
+  });
+
   it('refuses a mismatch between placeholders and values', () => {
-    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'HOUR' });
+    const stmt = cohortStatsStatement({ metric: 'heart_rate', from, to, bucket: 'HOUR', timeZone: 'UTC' });
     expect(() => executeSql({ ...stmt, params: stmt.params.slice(1) })).toThrow(SqlRenderError);
   });
 });

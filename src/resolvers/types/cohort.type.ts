@@ -4,7 +4,7 @@ import { Aggregate } from './aggregate.type.js';
 @ObjectType({
   simpleResolvers: true,
   description:
-    'One bucket across all users (epoch-aligned, UTC, labelled by its start); p50/p95 are approximate (see docs/trino.md).',
+    'One bucket across all users, labelled by its start (epoch-aligned; HOUR and DAY local to the timeZone); p50/p95 are approximate (see docs/trino.md).',
 })
 export class CohortPoint extends Aggregate {
   @Field(() => Date)

@@ -29,5 +29,24 @@ export enum Bucket {
 }
 registerEnumType(Bucket, {
   name: 'Bucket',
-  description: 'Bucket width; buckets are aligned to the Unix epoch in UTC and labelled by their start.',
+  description:
+    "Bucket width, labelled by its start. HOUR and DAY are local hours and days of the query's timeZone (a DST day has 23 or 25 hours); narrower buckets are aligned to the Unix epoch.",
+});
+
+export enum Fill {
+  NONE = 'NONE',
+  PREVIOUS = 'PREVIOUS',
+  LINEAR = 'LINEAR',
+}
+registerEnumType(Fill, {
+  name: 'Fill',
+  description: 'How a series fills buckets without readings (docs/api.md).',
+  valuesConfig: {
+    NONE: { description: 'Buckets without readings are left out.' },
+    PREVIOUS: { description: 'Every bucket is present; an empty one carries the values of the bucket before it.' },
+    LINEAR: {
+      description:
+        'Every bucket is present; an empty one is interpolated linearly in time between its neighbours (after the last bucket with readings, the last values are carried forward).',
+    },
+  },
 });
