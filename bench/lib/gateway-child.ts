@@ -11,6 +11,8 @@ const self = fileURLToPath(import.meta.url);
 export interface GatewayChild {
   url: string;
   port: number;
+  /** The child's process id (its memory can be read from /proc). */
+  pid: number;
   trinoStats(): Promise<{ hits: number; misses: number; trinoQueries: number }>;
   stop(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startGatewayChild(env: Record<string, string>): Promise<Ga
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     port,
+    pid: child.pid ?? -1,
     trinoStats: () =>
       new Promise((resolve) => {
         const onMessage = (m: FromChild) => {

@@ -151,7 +151,11 @@ export function createLiveService(config: Config, logger: Logger, kafka: Kafka, 
       return hub.subscribeAlerts(userId, resumeAt, forAll ? withPositions(older, position.offsets) : older);
     },
     windowCursor: (entry) =>
-      codec.encode({ kind: 'window', userId: entry.event.userId, offsets: single(entry.partition, entry.offset) }),
+      (entry.cursor ??= codec.encode({
+        kind: 'window',
+        userId: entry.event.userId,
+        offsets: single(entry.partition, entry.offset),
+      })),
     alertCursor: (entry, forAll) =>
       forAll
         ? codec.encode({
@@ -159,7 +163,11 @@ export function createLiveService(config: Config, logger: Logger, kafka: Kafka, 
             userId: null,
             offsets: new Map([...(entry.positions ?? []), [entry.partition, entry.offset]]),
           })
-        : codec.encode({ kind: 'alert', userId: entry.event.userId, offsets: single(entry.partition, entry.offset) }),
+        : (entry.cursor ??= codec.encode({
+            kind: 'alert',
+            userId: entry.event.userId,
+            offsets: single(entry.partition, entry.offset),
+          })),
     storedCursor: (kind, userId, partition, offset) =>
       codec.encode({ kind, userId, offsets: single(partition, offset) }),
     stats: () => hub.stats(),

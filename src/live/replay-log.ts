@@ -19,6 +19,8 @@ export interface LogEntry<T> {
    * name every partition (everyone's alerts).
    */
   readonly positions?: ReadonlyMap<number, number>;
+  /** The event's one-partition cursor, made on first delivery and shared by every subscriber. */
+  cursor?: string;
 }
 
 class PartitionLog<T> {
