@@ -162,6 +162,23 @@ export class LiveHub {
   }
 
   /**
+   * A subscription to one user's windows that starts with the last `last` of them the replay log
+   * holds (a client that just opened and wants something to draw), then goes on live.
+   */
+  subscribeWindowsWithLast(userId: string, metrics: readonly WireMetric[] | null | undefined, last: number) {
+    const only = metrics && metrics.length > 0 ? new Set(metrics) : undefined;
+    // Everything read so far is "before"; what the consumer reads from now on is delivered.
+    const readSoFar = this.windowLog.positions();
+    const held = this.windowLog.after(new Map(), true, (w) => w.userId === userId && (!only || only.has(w.metric)));
+    const sub = new WindowSubscriber(this.opts.bufferSize, this.windowHooks, userId, only, readSoFar);
+    this.resume(sub, last > 0 ? held.slice(-last) : []);
+    this.windowSubscribers += 1;
+    getOrCreate(this.windowsByUser, userId).add(sub);
+    if (this.closed) sub.close();
+    return sub;
+  }
+
+  /**
    * A subscription to one user's alerts, or everyone's when `userId` is null; `after` as for
    * windows. A cursor of everyone's alerts names every partition; one user's names one.
    */

@@ -26,6 +26,12 @@ export interface LiveService {
     metrics?: readonly WireMetric[] | null,
     after?: string | null,
   ): Promise<Subscriber<WindowEntry>>;
+  /** One user's windows: the last `last` the gateway holds, then live ones. */
+  subscribeWindowsWithLast(
+    userId: string,
+    metrics: readonly WireMetric[] | null | undefined,
+    last: number,
+  ): Subscriber<WindowEntry>;
   /** One user's alerts, or everyone's when `userId` is null; `after` as for windows. */
   subscribeAlerts(userId?: string | null, after?: string | null): Promise<Subscriber<AlertEntry>>;
   /** The cursor of a delivered window. */
@@ -140,6 +146,7 @@ export function createLiveService(config: Config, logger: Logger, kafka: Kafka, 
       // client's next attempt reads a little more from the store.
       return hub.subscribeWindows(userId, metrics, resumeAt, older);
     },
+    subscribeWindowsWithLast: (userId, metrics, last) => hub.subscribeWindowsWithLast(userId, metrics, last),
     async subscribeAlerts(userId, after) {
       if (!after) return hub.subscribeAlerts(userId);
       const forAll = !userId;

@@ -2,7 +2,7 @@
  * Live subscriptions (docs/contracts.md): `metricWindows` and `alerts`. Thin: argument checks,
  * then a subscription on the live hub (src/live), whose async iterator graphql-ws drains.
  */
-import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { USER_ID_PATTERN } from '../domain/reading.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { GatewayContext } from '../gateway/context.js';
@@ -16,7 +16,11 @@ interface WindowArgs {
   userId: string;
   metrics?: Metric[] | null;
   after?: string | null;
+  replayLast?: number | null;
 }
+
+/** Most windows `replayLast` may ask for. */
+export const REPLAY_LAST_MAX = 1000;
 
 interface AlertArgs {
   userId?: string | null;
@@ -39,6 +43,13 @@ export class SubscriptionResolver {
       "A user's metric windows as the Flink job closes them, from now on, or after a cursor (`after`). `metrics` limits them to some metrics.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, WindowArgs, GatewayContext>) => {
       checkUserId(args.userId);
+      if (args.replayLast != null) {
+        if (args.after != null)
+          throw new AppError(ErrorCode.BAD_USER_INPUT, 'replayLast: give either after or replayLast');
+        if (!Number.isInteger(args.replayLast) || args.replayLast < 0 || args.replayLast > REPLAY_LAST_MAX)
+          throw new AppError(ErrorCode.BAD_USER_INPUT, `replayLast: expected 0 to ${REPLAY_LAST_MAX}`);
+        return context.services.live.subscribeWindowsWithLast(args.userId, args.metrics, args.replayLast);
+      }
       // Metric's internal values are the wire names, so the filter needs no translation.
       return context.services.live.subscribeWindows(args.userId, args.metrics, args.after);
     },
@@ -49,6 +60,12 @@ export class SubscriptionResolver {
     @Arg('userId', () => ID) _userId: string,
     @Arg('metrics', () => [Metric], { nullable: true }) _metrics?: Metric[] | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
+    @Arg('replayLast', () => Int, {
+      nullable: true,
+      description:
+        "Start with the user's last N windows (at most 1000) that the gateway holds, then live ones: something to draw at once. Not with `after`.",
+    })
+    _replayLast?: number | null,
   ): MetricWindow {
     const entry = delivery.event;
     return {

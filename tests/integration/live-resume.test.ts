@@ -163,6 +163,21 @@ describe('resumable subscriptions and stored history', () => {
     afterRestart.unsubscribe();
   }, 90_000);
 
+  it('starts with the last windows held when asked (replayLast), and refuses a bad count', async () => {
+    const user = uniqueId('resume-last');
+    const { sent } = await firstCursor(user);
+    const c = client();
+    const QUERY = `subscription($u: ID!, $n: Int, $after: String) { metricWindows(userId: $u, replayLast: $n, after: $after) { windowStart cursor } }`;
+    const last2 = collectSubscription<ResumableWindowData>(c, QUERY, { u: user, n: 2 });
+    await waitFor(() => last2.data.length >= Math.min(2, sent), { what: 'the last two windows' });
+    expect(windowsOf(last2)).toEqual([minute(sent - 2), minute(sent - 1)].slice(-Math.min(2, sent)));
+    last2.unsubscribe();
+    const tooMany = collectSubscription<ResumableWindowData>(c, QUERY, { u: user, n: 5000 });
+    const both = collectSubscription<ResumableWindowData>(c, QUERY, { u: user, n: 1, after: 'x' });
+    await waitFor(() => refused(tooMany) && refused(both), { what: 'the refusals' });
+    expect([errorCode(tooMany), errorCode(both)]).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
+  });
+
   it('refuses a cursor that is not ours, or not of this subscription, with INVALID_CURSOR', async () => {
     const [alice, bob] = [uniqueId('resume-a'), uniqueId('resume-b')];
     const { cursor } = await firstCursor(alice);

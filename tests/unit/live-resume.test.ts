@@ -171,6 +171,16 @@ describe('resumed subscriptions on the hub', () => {
     expect(minutes(await drain(resumed))).toEqual([1, 2, 3]);
   });
 
+  it('starts a subscription with the last N windows held (replayLast), then live ones once', async () => {
+    const hub = newHub();
+    for (let m = 0; m < 5; m += 1) hub.publishWindow(win('u1', m), m % 2, m);
+    hub.publishWindow(win('u2', 9), 0, 10);
+    const sub = hub.subscribeWindowsWithLast('u1', null, 3);
+    hub.publishWindow(win('u1', 5), 1, 11);
+    expect(minutes(await drain(sub))).toEqual([2, 3, 4, 5]);
+    expect(minutes(await drain(hub.subscribeWindowsWithLast('u1', null, 0)))).toEqual([]);
+  });
+
   it('answers CURSOR_EXPIRED once the log no longer reaches back to the cursor', () => {
     const hub = newHub(2);
     for (let m = 0; m < 5; m += 1) hub.publishWindow(win('u1', m), 0, m);
