@@ -7,12 +7,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admin } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ConsumerWorkerStats } from '../consumer/worker.js';
+import type { HistoryWriterStats } from '../consumer/history.writer.js';
 import type { Logger } from '../logger.js';
 import { groupLag } from '../ops/kafka-offsets.js';
 import { createRegistry, readGauge, serveMetrics, totalsCounter } from './registry.js';
 
 export interface ConsumerMetricsOptions {
   stats(): ConsumerWorkerStats;
+  /** The history writer's counts, when it runs in this process. */
+  historyStats?: () => HistoryWriterStats;
   admin: { use<T>(fn: (admin: Admin) => Promise<T>): Promise<T> };
   groupId: string;
   topic: string;
@@ -39,6 +42,24 @@ export function createConsumerMetrics(options: ConsumerMetricsOptions): Consumer
     (s) => s.batches,
   );
   counter('fitbit_consumer_messages_total', 'Messages in those batches.', (s) => s.messages);
+  const historyStats = options.historyStats;
+  if (historyStats) {
+    totalsCounter(
+      registry,
+      'fitbit_history_events_total',
+      "The job's output events by what the history writer did with them (stored_windows, stored_alerts, repeat: already stored, malformed: skipped).",
+      ['result'],
+      () => {
+        const h = historyStats();
+        return [
+          [{ result: 'stored_windows' }, h.windowsStored],
+          [{ result: 'stored_alerts' }, h.alertsStored],
+          [{ result: 'repeat' }, h.repeats],
+          [{ result: 'malformed' }, h.malformed],
+        ];
+      },
+    );
+  }
   counter(
     'fitbit_consumer_rows_inserted_total',
     'Readings inserted into the readings table (new identities).',

@@ -38,6 +38,7 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
   const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
   const metrics = createConsumerMetrics({
     stats: () => worker.stats(),
+    ...(history ? { historyStats: () => history.stats() } : {}),
     admin,
     groupId: config.kafka.consumerGroup,
     topic: config.kafka.topics.ingestion,
