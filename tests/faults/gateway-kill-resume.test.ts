@@ -10,15 +10,15 @@
  * itself, reaches the client exactly once and in order, including those published while no
  * gateway ran.
  */
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, testKafka } from '../helpers/kafka.js';
+import { collect, createTopics, deleteTopics, privateTopics, testKafka } from '../helpers/kafka.js';
 import {
   RESUMABLE_WINDOWS_QUERY,
   connectedProducer,
   produceJson,
+  retryingWsClient,
   windowV1,
   type ResumableWindowData,
 } from '../helpers/live.js';
@@ -26,12 +26,7 @@ import { uniqueId, waitFor } from '../helpers/wait.js';
 import { freePort, startChild, type Child } from '../helpers/faults.js';
 
 const id = uniqueId('gw-kill');
-const topics = {
-  KAFKA_TOPIC: `${id}-ingestion`,
-  KAFKA_DLQ_TOPIC: `${id}-dlq`,
-  KAFKA_PROCESSED_TOPIC: `${id}-processed`,
-  KAFKA_ALERTS_TOPIC: `${id}-alerts`,
-};
+const topics = privateTopics(id);
 const env = { ...topics, GRAPHIQL: 'false', AUTH_MODE: 'development', RATE_LIMIT_PER_SECOND: '0' };
 const user = `${id}-u`;
 const BASE = Date.UTC(2025, 2, 1);
@@ -44,16 +39,7 @@ describe('gateway SIGKILLed under a resuming subscriber', () => {
   let producer: Producer | undefined;
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopics(kafka, Object.values(topics), 3);
     port = await freePort();
     gateway = await startChild({ name: 'gateway-1', script: 'src/gateway/main.ts', port, env });
     producer = await connectedProducer(kafka);
@@ -63,24 +49,12 @@ describe('gateway SIGKILLed under a resuming subscriber', () => {
     await client?.dispose();
     await gateway?.kill('SIGKILL');
     await producer?.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, Object.values(topics));
   }, 60_000);
 
   it('delivers every window published meanwhile exactly once after the retry resubscribes with its last cursor', async () => {
     let connections = 0;
-    client = createClient({
-      url: `ws://127.0.0.1:${port}/graphql`,
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 500,
-      retryWait: () => new Promise((r) => setTimeout(r, 200)),
-      shouldRetry: () => true,
-      onNonLazyError: () => undefined,
-      on: { connected: () => (connections += 1) },
-    });
+    client = retryingWsClient(`ws://127.0.0.1:${port}/graphql`, () => (connections += 1));
     const received: { windowStart: string; cursor: string }[] = [];
     const errors: unknown[] = [];
     // One payload object for the whole life of the subscription: graphql-ws serialises it again on

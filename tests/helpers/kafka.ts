@@ -90,3 +90,24 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions: n
     await admin.disconnect();
   }
 }
+
+/** The topic settings of a test's own pipeline (ingestion, DLQ and the job's two outputs), named after `id`. */
+export function privateTopics(id: string) {
+  return {
+    KAFKA_TOPIC: `${id}-ingestion`,
+    KAFKA_DLQ_TOPIC: `${id}-dlq`,
+    KAFKA_PROCESSED_TOPIC: `${id}-processed`,
+    KAFKA_ALERTS_TOPIC: `${id}-alerts`,
+  };
+}
+
+/** Deletes a test's own topics; a topic already gone is fine. */
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}

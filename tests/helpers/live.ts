@@ -39,6 +39,23 @@ export function wsClient(wsUrl: string, authorization = 'Bearer test-token'): Cl
   });
 }
 
+/**
+ * A graphql-ws client that reconnects by itself, as an application's would: every 200 ms, for as
+ * long as a fault test needs. `onConnected` counts the connections.
+ */
+export function retryingWsClient(wsUrl: string, onConnected: () => void = () => undefined): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 500,
+    retryWait: () => new Promise((r) => setTimeout(r, 200)),
+    shouldRetry: () => true,
+    onNonLazyError: () => undefined,
+    on: { connected: onConnected },
+  });
+}
+
 /** One subscription whose events (and end) are collected for assertions. */
 export interface Collected<T> {
   results: ExecutionResult<T>[];

@@ -27,17 +27,12 @@ import {
   type ResumableAlertData,
   type ResumableWindowData,
 } from '../helpers/live.js';
-import { createTopics } from '../helpers/kafka.js';
+import { createTopics, deleteTopics, privateTopics } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 
 const id = uniqueId('resume');
-const env = {
-  KAFKA_TOPIC: `${id}-ingestion`,
-  KAFKA_PROCESSED_TOPIC: `${id}-processed`,
-  KAFKA_ALERTS_TOPIC: `${id}-alerts`,
-  KAFKA_DLQ_TOPIC: `${id}-dlq`,
-  KAFKA_CONSUMER_GROUP: `${id}-writer`,
-};
+const topics = privateTopics(id);
+const env = { ...topics, KAFKA_CONSUMER_GROUP: `${id}-writer` };
 const T0 = Date.UTC(2026, 5, 1, 8, 0);
 const minute = (n: number) => new Date(T0 + n * 60_000).toISOString();
 
@@ -96,11 +91,7 @@ describe('resumable subscriptions and stored history', () => {
 
   beforeAll(async () => {
     kafka = testProducerKafka();
-    await createTopics(
-      kafka,
-      [env.KAFKA_TOPIC, env.KAFKA_PROCESSED_TOPIC, env.KAFKA_ALERTS_TOPIC, env.KAFKA_DLQ_TOPIC],
-      3,
-    );
+    await createTopics(kafka, Object.values(topics), 3);
     producer = await connectedProducer(kafka);
     const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'warn' });
     const logger = createLogger(config, 'history-test');
@@ -117,12 +108,10 @@ describe('resumable subscriptions and stored history', () => {
     await writer?.stop();
     await pool?.end();
     await producer?.disconnect();
+    await deleteTopics(kafka, Object.values(topics));
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(env).filter((v) => v.startsWith(id) && !v.endsWith('writer')) });
-    await admin
-      .deleteGroups([historyGroupId({ kafka: { consumerGroup: env.KAFKA_CONSUMER_GROUP } } as never)])
-      .catch(() => undefined);
+    await admin.deleteGroups([historyGroupId(loadConfig({ ...process.env, ...env }))]).catch(() => undefined);
     await admin.disconnect();
   }, 60_000);
 
