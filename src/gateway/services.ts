@@ -17,6 +17,7 @@ import { createReadingsService } from '../timescale/readings.service.js';
 import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import { createHistoryService } from '../timescale/history.service.js';
+import { createErasureService } from '../timescale/erasure.service.js';
 import { historyGroupId } from '../consumer/history.writer.js';
 import { createHeartbeat } from '../kafka/heartbeat.js';
 import type { GatewayServices } from './context.js';
@@ -92,6 +93,11 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     history,
     metrics,
     privacy: createAggregatePrivacy(config.privacy),
+    erasure: createErasureService({
+      pool,
+      logger,
+      caches: [{ name: 'trino aggregates', clear: () => trino.clearCache() }],
+    }),
     pipeline: createPipelineStatusService({
       config,
       logger,
