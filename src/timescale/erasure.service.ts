@@ -51,6 +51,8 @@ export interface ErasureServiceOptions {
   logger: Logger;
   /** Cleared after each erasure (the gateway's Trino aggregate cache). */
   caches?: readonly ErasableCache[];
+  /** Told of each erasure once committed (the gateway's copy of the ledger, for its replay log). */
+  onErased?: (userId: string, erasedAt: Date) => void;
   /** How long the erasure waits for writers to finish their statement. Default 10 s. */
   lockTimeoutMs?: number;
 }
@@ -77,6 +79,14 @@ export function refreshStatement(firstMinute: Date, lastMinute: Date): string {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
+
+/** The latest erasure time (epoch ms) of every erased user: what readers of Kafka check events against. */
+export async function loadLatestErasures(pool: pg.Pool): Promise<Map<string, number>> {
+  const rows = await pool.query<{ user_id: string; erased_at: Date }>(
+    'SELECT user_id, max(erased_at) AS erased_at FROM erasures GROUP BY user_id',
+  );
+  return new Map(rows.rows.map((r) => [r.user_id, r.erased_at.getTime()]));
+}
 
 export function createErasureService(options: ErasureServiceOptions): ErasureService {
   const { pool } = options;
@@ -158,6 +168,7 @@ export function createErasureService(options: ErasureServiceOptions): ErasureSer
           });
         throw classifyDbError(err);
       }
+      options.onErased?.(userId, stored.erasedAt);
       if (stored.continuous && stored.firstMinute && stored.lastMinute)
         await refreshRollup(stored.firstMinute, stored.lastMinute);
       let cachesCleared = 0;

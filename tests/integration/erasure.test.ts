@@ -15,12 +15,16 @@ import { createConsumerWorker, type ConsumerWorker } from '../../src/consumer/wo
 import { createHistoryWriter, historyGroupId, type HistoryWriter } from '../../src/consumer/history.writer.js';
 import { signToken, type TokenClaims } from '../../src/auth/sign.js';
 import {
+  RESUMABLE_WINDOWS_QUERY,
+  collectSubscription,
   connectedProducer,
   produceJson,
   startLiveGateway,
   testProducerKafka,
   windowV1,
+  wsClient,
   type LiveGateway,
+  type ResumableWindowData,
 } from '../helpers/live.js';
 import { createTopics } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
@@ -118,7 +122,7 @@ const READINGS = `query R($u: ID!, $m: Metric!, $f: DateTime!, $t: DateTime!) {
 const SERIES = `query S($u: ID!, $m: Metric!, $f: DateTime!, $t: DateTime!) {
   series(userId: $u, metric: $m, from: $f, to: $t, bucket: MINUTE) { time count sum }
 }`;
-const WINDOWS = `query W($u: ID!, $f: DateTime!, $t: DateTime!) { windows(userId: $u, from: $f, to: $t) { windowStart } }`;
+const WINDOWS = `query W($u: ID!, $f: DateTime!, $t: DateTime!) { windows(userId: $u, from: $f, to: $t) { windowStart cursor } }`;
 const ALERTS = `query A($u: ID!, $f: DateTime!, $t: DateTime!) { alerts(userId: $u, from: $f, to: $t) { alertId } }`;
 const LEADERBOARD = `query L($f: DateTime!, $t: DateTime!) {
   leaderboard(metric: HEART_RATE, from: $f, to: $t, limit: 1000) { userId value }
@@ -279,6 +283,10 @@ describe('eraseUserData', () => {
       { timeoutMs: 60_000, what: 'readings, windows and alerts stored' },
     );
     expect(await rollupOf(erased)).toBe(rollupRows(sent[erased]!));
+    // A cursor the user could resume a subscription from after the erasure.
+    const [firstWindow] = data(
+      await gql<{ windows: { cursor: string }[] }>(WINDOWS, { u: erased, f: FROM, t: TO }, erased),
+    ).windows;
 
     // Aggregates computed (and cached) while the user's readings are stored.
     const board = data(await gql<{ leaderboard: { userId: string }[] }>(LEADERBOARD, { f: FROM, t: TO }, 'admin'));
@@ -399,5 +407,25 @@ describe('eraseUserData', () => {
     expect(back.readings.nodes.map((r) => [Date.parse(r.time), r.value])).toEqual([[Date.parse(again.time), 77]]);
     expect(await seriesCount(erased, erased)).toBe(1);
     expect(await readingsVia(alice, alice)).toBe(sent[alice]!.length);
+
+    // The gateway still holds the user's windows read from the topic for resumed subscriptions: a
+    // subscription resumed from a cursor of before the erasure replays none of them, only what the
+    // job publishes afterwards.
+    const client = wsClient(gw.wsUrl, tokens[erased]!);
+    try {
+      const resumed = collectSubscription<ResumableWindowData>(client, RESUMABLE_WINDOWS_QUERY, {
+        userId: erased,
+        after: firstWindow!.cursor,
+      });
+      await waitFor(() => gw.gateway.services.live.stats().windowSubscribers >= 1, {
+        what: 'the resumed subscription',
+      });
+      await produceJson(producer, env.KAFKA_PROCESSED_TOPIC, [windowV1(erased, 'heart_rate', T0 + 10 * 60_000, [90])]);
+      await waitFor(() => resumed.data.length >= 1 || resumed.completed, { what: 'the window published afterwards' });
+      expect(resumed.results.flatMap((r) => r.errors ?? [])).toEqual([]);
+      expect(resumed.data.map((d) => d.metricWindows.windowStart)).toEqual([at(10, 0)]);
+    } finally {
+      await client.dispose();
+    }
   }, 180_000);
 });
