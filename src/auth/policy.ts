@@ -6,6 +6,8 @@
  * - user: reads and subscribes to its own data (subject = user id) only.
  * - analyst: cohortStats and leaderboard (aggregates over users, no single user's raw data).
  * - admin: everything.
+ * - eraseUserData: admin, or the user themself (whoever may read the user's data); never a device,
+ *   which may write a user's readings but not decide that the user's data go.
  * - health: any authenticated caller (it names services and latencies, no data); the detail of
  *   each service (versions, hosts, reasons) only for admin.
  * - aggregates for roles other than admin: no range shorter than a minimum, no cohort bucket from
@@ -51,6 +53,13 @@ const ownUser =
     if (typeof id === 'string' && mayRead(p, id)) return;
     throw forbidden(`${arg}: may only read your own data`);
   };
+
+/** Erasure of a user's data: the same principals that may read it (admin, the user themself). */
+const erase: Rule = (p, args) => {
+  const id = args['userId'];
+  if (typeof id === 'string' && mayRead(p, id)) return;
+  throw forbidden('userId: may only erase your own data');
+};
 
 const ownUsers =
   (arg: string): Rule =>
@@ -104,6 +113,7 @@ export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.alerts': alerts,
   'Mutation.ingestReadings': ingest,
   'Mutation.ingestSeries': ingestSeries,
+  'Mutation.eraseUserData': erase,
   'Subscription.metricWindows': ownUser('userId'),
   'Subscription.alerts': alerts,
 };

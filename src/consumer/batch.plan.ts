@@ -9,10 +9,14 @@ import { decodeMessage, isHeartbeat, type RawMessage } from './message.decode.js
 export interface SourceMessage extends RawMessage {
   key: Buffer | null;
   offset: string;
+  /** Kafka's timestamp of the message (epoch ms as text): when it was appended, for the erasure ledger. */
+  timestamp?: string;
 }
 
 export interface Row {
   reading: ValidReading;
+  /** When the message was appended to the topic (epoch ms), null when Kafka gave no usable time. */
+  appendedMs: number | null;
   /** The message it came from, for the DLQ should the database refuse this row alone. */
   source: SourceMessage;
 }
@@ -34,6 +38,15 @@ export interface BatchPlan {
 
 /** The identity of docs/contracts.md: (userId, metric, time). U+0000 cannot occur in a valid userId. */
 export const identityKey = (r: ValidReading): string => `${r.userId}\u0000${r.metric}\u0000${r.timeMs}`;
+
+/**
+ * The message's Kafka timestamp: CreateTime set by the producer (the gateway's clock) unless the
+ * topic is configured for LogAppendTime. Kafka writes -1 for messages without one.
+ */
+export function appendedMs(source: Pick<SourceMessage, 'timestamp'>): number | null {
+  const ms = Number(source.timestamp);
+  return source.timestamp !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
 
 export function planBatch(messages: readonly SourceMessage[], nowMs: number): BatchPlan {
   const rows: Row[] = [];
@@ -58,7 +71,7 @@ export function planBatch(messages: readonly SourceMessage[], nowMs: number): Ba
       continue;
     }
     seen.add(key);
-    rows.push({ reading: d.reading, source });
+    rows.push({ reading: d.reading, appendedMs: appendedMs(source), source });
   }
   return { rows, rejected, duplicatesInBatch, heartbeats };
 }

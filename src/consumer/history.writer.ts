@@ -9,18 +9,25 @@
  * publication's position), then commit the offsets. A malformed message is counted and skipped:
  * the output topics are written by the job, not by clients, and the live gateways skip it too.
  * A database failure throws, so kafkajs retries the batch from its uncommitted offset.
+ *
+ * Both INSERTs consult the erasure ledger (db/migrations/005, docs/privacy.md) like the readings
+ * INSERT does: an event of a user erased after the event's message was appended is not stored, so
+ * a new group or a replay of the output topics cannot bring an erased user's windows back.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Pool } from '../timescale/pool.js';
 import { parseAlert, parseWindow, type LiveAlert, type LiveWindow } from '../live/events.js';
+import { appendedMs } from './batch.plan.js';
 
 export interface HistoryWriterStats {
   windowsStored: number;
   alertsStored: number;
   /** Events already stored (repeats of the job, replays of this writer). */
   repeats: number;
+  /** Events not stored because their user was erased after they were appended. */
+  erased: number;
   malformed: number;
 }
 
@@ -34,20 +41,46 @@ interface Positioned<T> {
   event: T;
   partition: number;
   offset: string;
+  /** The message's Kafka timestamp (epoch ms), null when unknown. */
+  appendedMs: number | null;
 }
 
-const INSERT_WINDOWS = `INSERT INTO metric_windows
-  (user_id, metric, window_start, window_end, count, avg, min, max, sum, topic, kafka_partition, kafka_offset)
-SELECT u, m, to_timestamp(s / 1000::float8), to_timestamp(e / 1000::float8), c, a, mi, ma, su, $10, p, o
-FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::float8[], $7::float8[], $8::float8[],
-            $9::float8[], $11::int[], $12::bigint[]) AS x(u, m, s, e, c, a, mi, ma, su, p, o)
-ON CONFLICT (user_id, metric, window_start) DO NOTHING`;
+/**
+ * An INSERT of unnest()ed rows `x` that skips the users the ledger erased after the row's append
+ * time (`x.ap`, or `fallback` when unknown), answering how many were new and how many were erased.
+ */
+const ledgerChecked = (select: string, insert: string, fallback: string): string => `WITH x AS (${select}),
+kept AS (
+  SELECT * FROM x
+  WHERE NOT EXISTS (
+    SELECT 1 FROM erasures z WHERE z.user_id = x.u AND z.erased_at > coalesce(to_timestamp(x.ap / 1000::float8), ${fallback})
+  )
+), stored AS (${insert} RETURNING 1)
+SELECT (SELECT count(*) FROM stored)::int AS inserted, ((SELECT count(*) FROM x) - (SELECT count(*) FROM kept))::int AS erased`;
 
-const INSERT_ALERTS = `INSERT INTO alert_events (alert_id, user_id, kind, time, message, details, topic, kafka_partition, kafka_offset)
-SELECT i, u, k, to_timestamp(t / 1000::float8), m, d::jsonb, $7, p, o
-FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $8::int[], $9::bigint[])
-  AS x(i, u, k, t, m, d, p, o)
-ON CONFLICT (alert_id) DO NOTHING`;
+const INSERT_WINDOWS = ledgerChecked(
+  `SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::float8[], $7::float8[],
+    $8::float8[], $9::float8[], $11::int[], $12::bigint[], $13::float8[]) AS x(u, m, s, e, c, a, mi, ma, su, p, o, ap)`,
+  `INSERT INTO metric_windows
+  (user_id, metric, window_start, window_end, count, avg, min, max, sum, topic, kafka_partition, kafka_offset)
+  SELECT u, m, to_timestamp(s / 1000::float8), to_timestamp(e / 1000::float8), c, a, mi, ma, su, $10, p, o FROM kept
+  ON CONFLICT (user_id, metric, window_start) DO NOTHING`,
+  'to_timestamp(x.e / 1000::float8)',
+);
+
+const INSERT_ALERTS = ledgerChecked(
+  `SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $8::int[], $9::bigint[],
+    $10::float8[]) AS x(i, u, k, t, m, d, p, o, ap)`,
+  `INSERT INTO alert_events (alert_id, user_id, kind, time, message, details, topic, kafka_partition, kafka_offset)
+  SELECT i, u, k, to_timestamp(t / 1000::float8), m, d::jsonb, $7, p, o FROM kept
+  ON CONFLICT (alert_id) DO NOTHING`,
+  'to_timestamp(x.t / 1000::float8)',
+);
+
+interface Outcome {
+  inserted: number;
+  erased: number;
+}
 
 export function historyGroupId(config: Pick<Config, 'kafka'>): string {
   return `${config.kafka.consumerGroup}-history`;
@@ -62,7 +95,7 @@ export function createHistoryWriter(options: {
   const { config, kafka, pool } = options;
   const { processed, alerts } = config.kafka.topics;
   const log = options.logger.child({ component: 'history-writer' });
-  const counters: HistoryWriterStats = { windowsStored: 0, alertsStored: 0, repeats: 0, malformed: 0 };
+  const counters: HistoryWriterStats = { windowsStored: 0, alertsStored: 0, repeats: 0, erased: 0, malformed: 0 };
   let consumer: Consumer | undefined;
   let malformedLogged = 0;
 
@@ -74,8 +107,17 @@ export function createHistoryWriter(options: {
     }
   };
 
+  /** `n` events were parsed, of which the statement stored some, skipped some as erased; the rest repeat. */
+  function count(outcome: Outcome | undefined, stored: 'windowsStored' | 'alertsStored', n: number): void {
+    const inserted = outcome?.inserted ?? 0;
+    const erased = outcome?.erased ?? 0;
+    counters[stored] += inserted;
+    counters.erased += erased;
+    counters.repeats += n - inserted - erased;
+  }
+
   async function storeWindows(topic: string, windows: Positioned<LiveWindow>[], n: number): Promise<void> {
-    const result = await pool.query(INSERT_WINDOWS, [
+    const result = await pool.query<Outcome>(INSERT_WINDOWS, [
       windows.map((w) => w.event.userId),
       windows.map((w) => w.event.metric),
       windows.map((w) => w.event.windowStart.getTime()),
@@ -88,13 +130,13 @@ export function createHistoryWriter(options: {
       topic,
       windows.map((w) => w.partition),
       windows.map((w) => w.offset),
+      windows.map((w) => w.appendedMs),
     ]);
-    counters.windowsStored += result.rowCount ?? 0;
-    counters.repeats += n - (result.rowCount ?? 0);
+    count(result.rows[0], 'windowsStored', n);
   }
 
   async function storeAlerts(topic: string, list: Positioned<LiveAlert>[], n: number): Promise<void> {
-    const result = await pool.query(INSERT_ALERTS, [
+    const result = await pool.query<Outcome>(INSERT_ALERTS, [
       list.map((a) => a.event.alertId),
       list.map((a) => a.event.userId),
       list.map((a) => a.event.kind),
@@ -104,9 +146,9 @@ export function createHistoryWriter(options: {
       topic,
       list.map((a) => a.partition),
       list.map((a) => a.offset),
+      list.map((a) => a.appendedMs),
     ]);
-    counters.alertsStored += result.rowCount ?? 0;
-    counters.repeats += n - (result.rowCount ?? 0);
+    count(result.rows[0], 'alertsStored', n);
   }
 
   const eachBatch = async ({ batch, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> => {
@@ -115,7 +157,7 @@ export function createHistoryWriter(options: {
       const windows: Positioned<LiveWindow>[] = [];
       for (const m of batch.messages) {
         const parsed = parseWindow(m.value);
-        if (parsed.ok) windows.push({ event: parsed.event, partition, offset: m.offset });
+        if (parsed.ok) windows.push({ event: parsed.event, partition, offset: m.offset, appendedMs: appendedMs(m) });
         else skip(topic, partition, m.offset, parsed.reason);
       }
       // One row per identity per statement: ON CONFLICT cannot see a row of the same statement.
@@ -127,7 +169,7 @@ export function createHistoryWriter(options: {
       const list: Positioned<LiveAlert>[] = [];
       for (const m of batch.messages) {
         const parsed = parseAlert(m.value);
-        if (parsed.ok) list.push({ event: parsed.event, partition, offset: m.offset });
+        if (parsed.ok) list.push({ event: parsed.event, partition, offset: m.offset, appendedMs: appendedMs(m) });
         else skip(topic, partition, m.offset, parsed.reason);
       }
       if (list.length > 0)

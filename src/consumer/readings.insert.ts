@@ -2,15 +2,37 @@
  * The batched write of readings: one INSERT of unnest()ed column arrays per batch, so a batch of
  * thousands of rows costs one round trip and one statement (one implicit transaction), and
  * `ON CONFLICT DO NOTHING` on the identity makes replays and duplicates harmless.
+ *
+ * The same statement consults the erasure ledger (db/migrations/005): a reading of a user erased
+ * after the reading's message was appended to Kafka is not stored. Checked in the INSERT itself,
+ * not against a copy of the ledger held by the worker, so there is no window between reading the
+ * ledger and writing in which an erasure could slip through; the erasure takes a lock on readings
+ * (src/timescale/erasure.service.ts) so that this statement either committed before its DELETE or
+ * sees its ledger row.
  */
 import type pg from 'pg';
 import type { ValidReading } from '../domain/reading.js';
 import { classifyDatabaseError } from './failure.js';
 
-export const INSERT_READINGS_SQL = `INSERT INTO readings (user_id, metric, time, value, device_id, event_id)
-SELECT u, m, to_timestamp(t / 1000::float8), v, d, e
-FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::text[]) AS x(u, m, t, v, d, e)
-ON CONFLICT (user_id, metric, time) DO NOTHING`;
+/**
+ * $7 is the Kafka append timestamp of each reading's message (epoch ms), NULL when unknown: the
+ * reading's own time stands in, which errs on the side of not storing erased data.
+ */
+export const INSERT_READINGS_SQL = `WITH x AS (
+  SELECT u, m, t, v, d, e, a
+  FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[], $6::text[], $7::float8[]) AS x(u, m, t, v, d, e, a)
+), kept AS (
+  SELECT * FROM x
+  WHERE NOT EXISTS (
+    SELECT 1 FROM erasures z WHERE z.user_id = x.u AND z.erased_at > to_timestamp(coalesce(x.a, x.t) / 1000::float8)
+  )
+), stored AS (
+  INSERT INTO readings (user_id, metric, time, value, device_id, event_id)
+  SELECT u, m, to_timestamp(t / 1000::float8), v, d, e FROM kept
+  ON CONFLICT (user_id, metric, time) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM stored)::int AS inserted, ((SELECT count(*) FROM x) - (SELECT count(*) FROM kept))::int AS erased`;
 
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPES = /["\\]/g;
@@ -31,17 +53,27 @@ export function textArrayLiteral(values: readonly (string | undefined)[]): strin
   return `${out}}`;
 }
 
-/** Finite numbers only (validation guarantees it); JS number text is valid float8 input. */
-export function numberArrayLiteral(values: readonly number[]): string {
-  return `{${values.join(',')}}`;
+/** Finite numbers only (validation guarantees it); JS number text is valid float8 input. null is NULL. */
+export function numberArrayLiteral(values: readonly (number | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i += 1) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += v === null || v === undefined ? 'NULL' : String(v);
+  }
+  return `${out}}`;
 }
 
 /**
- * The six column arrays of INSERT_READINGS_SQL as array literals. Time travels as epoch
+ * The seven column arrays of INSERT_READINGS_SQL as array literals. Time travels as epoch
  * milliseconds in a float8: exact for every millisecond timestamp, and to_timestamp rounds to
- * microseconds, so the stored value is the millisecond sent.
+ * microseconds, so the stored value is the millisecond sent. `appendedMs[i]` is reading i's Kafka
+ * append time (null or absent: unknown).
  */
-export function insertParams(readings: readonly ValidReading[]): [string, string, string, string, string, string] {
+export function insertParams(
+  readings: readonly ValidReading[],
+  appendedMs: readonly (number | null)[] = [],
+): [string, string, string, string, string, string, string] {
   const n = readings.length;
   const users = new Array<string>(n);
   const metrics = new Array<string>(n);
@@ -49,6 +81,7 @@ export function insertParams(readings: readonly ValidReading[]): [string, string
   const values = new Array<number>(n);
   const devices = new Array<string | undefined>(n);
   const events = new Array<string | undefined>(n);
+  const appended = new Array<number | null>(n);
   for (let i = 0; i < n; i += 1) {
     const r = readings[i]!;
     users[i] = r.userId;
@@ -57,6 +90,7 @@ export function insertParams(readings: readonly ValidReading[]): [string, string
     values[i] = r.value;
     devices[i] = r.deviceId;
     events[i] = r.eventId;
+    appended[i] = appendedMs[i] ?? null;
   }
   return [
     textArrayLiteral(users),
@@ -65,6 +99,7 @@ export function insertParams(readings: readonly ValidReading[]): [string, string
     numberArrayLiteral(values),
     textArrayLiteral(devices),
     textArrayLiteral(events),
+    numberArrayLiteral(appended),
   ];
 }
 
@@ -77,21 +112,34 @@ export type Queryable = Pick<pg.Pool, 'query'>;
  */
 export const INSERT_TIMEOUT_MS = 30_000;
 
-/** Inserts the readings; returns how many were new (the rest were already stored). */
-export async function insertReadings(db: Queryable, readings: readonly ValidReading[]): Promise<number> {
-  if (readings.length === 0) return 0;
+export interface InsertOutcome {
+  /** New rows; the others were already stored or erased. */
+  inserted: number;
+  /** Readings not stored because their user was erased after their message was appended. */
+  erased: number;
+}
+
+/** Inserts the readings that the erasure ledger lets through. */
+export async function insertReadings(
+  db: Queryable,
+  readings: readonly ValidReading[],
+  appendedMs: readonly (number | null)[] = [],
+): Promise<InsertOutcome> {
+  if (readings.length === 0) return { inserted: 0, erased: 0 };
   // query_timeout is a pg client option that @types/pg does not list on QueryConfig.
   const query = {
     text: INSERT_READINGS_SQL,
-    values: insertParams(readings),
+    values: insertParams(readings, appendedMs),
     query_timeout: INSERT_TIMEOUT_MS,
   } as pg.QueryConfig;
-  const res = await db.query(query);
-  return res.rowCount ?? 0;
+  const res = await db.query<InsertOutcome>(query);
+  const row = res.rows[0];
+  return { inserted: row?.inserted ?? 0, erased: row?.erased ?? 0 };
 }
 
 export interface IsolatedInsert<T> {
   inserted: number;
+  erased: number;
   /** Items the database refused on their own (a data error no validation foresaw). */
   refused: { item: T; error: Error }[];
 }
@@ -105,12 +153,15 @@ export async function insertIsolatingRefusals<T>(
   db: Queryable,
   items: readonly T[],
   readingOf: (item: T) => ValidReading,
+  appendedMsOf: (item: T) => number | null = () => null,
 ): Promise<IsolatedInsert<T>> {
-  const out: IsolatedInsert<T> = { inserted: 0, refused: [] };
+  const out: IsolatedInsert<T> = { inserted: 0, erased: 0, refused: [] };
   const run = async (part: readonly T[]): Promise<void> => {
     if (part.length === 0) return;
     try {
-      out.inserted += await insertReadings(db, part.map(readingOf));
+      const done = await insertReadings(db, part.map(readingOf), part.map(appendedMsOf));
+      out.inserted += done.inserted;
+      out.erased += done.erased;
     } catch (err) {
       if (classifyDatabaseError(err) !== 'data') throw err;
       if (part.length === 1) {

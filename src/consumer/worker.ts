@@ -38,6 +38,11 @@ export interface ConsumerWorkerStats {
   dlq: number;
   /** Heartbeat records of the Flink watermark, skipped (src/domain/heartbeat.ts). */
   heartbeats: number;
+  /**
+   * Valid readings not stored because the erasure ledger names their user with an erasure later
+   * than the message's append time (docs/privacy.md). Not sent to the DLQ: that would keep them.
+   */
+  erased: number;
   /** The same, by error code. */
   dlqByCode: Record<string, number>;
   /** Retries of a batch after a retriable failure (database or DLQ unavailable). */
@@ -104,6 +109,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     duplicates: 0,
     dlq: 0,
     heartbeats: 0,
+    erased: 0,
     retries: 0,
     groupJoins: 0,
   };
@@ -184,7 +190,14 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     const plan = planBatch(batch.messages, now());
 
     const db = pool!;
-    const written = await retrying(p, 'database', () => insertIsolatingRefusals(db, plan.rows, (r: Row) => r.reading));
+    const written = await retrying(p, 'database', () =>
+      insertIsolatingRefusals(
+        db,
+        plan.rows,
+        (r: Row) => r.reading,
+        (r: Row) => r.appendedMs,
+      ),
+    );
     if (written === ABORTED) return;
 
     const dead = plan.rejected.map((r) => dlqMessage(r.source, r, from));
@@ -210,7 +223,8 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     counters.batches += 1;
     counters.messages += batch.messages.length;
     counters.rowsInserted += written.inserted;
-    counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted);
+    counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted - written.erased);
+    counters.erased += written.erased;
     counters.dlq += dead.length;
     counters.heartbeats += plan.heartbeats;
     for (const m of dead) {

@@ -7,6 +7,7 @@ import type { ReadingsService } from '../timescale/readings.service.js';
 import type { SeriesService } from '../timescale/series.service.js';
 import type { HistoryService } from '../timescale/history.service.js';
 import type { ExportService } from '../timescale/export.service.js';
+import type { ErasureService } from '../timescale/erasure.service.js';
 import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { AggregatePrivacy } from '../auth/privacy.js';
@@ -31,6 +32,8 @@ export interface GatewayServices {
   pipeline: PipelineStatusService;
   /** What aggregates may show a role that may not read single users (src/auth/privacy.ts). */
   privacy: AggregatePrivacy;
+  /** eraseUserData: one user's data out of every store, recorded in the ledger (docs/privacy.md). */
+  erasure: ErasureService;
 }
 
 export interface GatewayContext {

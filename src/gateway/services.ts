@@ -18,6 +18,8 @@ import { createTrinoService } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import { createHistoryService } from '../timescale/history.service.js';
 import { createExportService } from '../timescale/export.service.js';
+import { createErasureService, loadLatestErasures } from '../timescale/erasure.service.js';
+import { createErasureLedgerCache } from '../live/erasure-ledger.js';
 import { historyGroupId } from '../consumer/history.writer.js';
 import { createHeartbeat } from '../kafka/heartbeat.js';
 import type { GatewayServices } from './context.js';
@@ -62,17 +64,35 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
   });
   const history = createHistoryService(pool, config);
+  // The live service replays held events only after checking this copy of the ledger; an erasure
+  // through this gateway updates it at once.
+  const ledger = createErasureLedgerCache({
+    load: () => loadLatestErasures(pool),
+    logger: logger.child({ part: 'erasure-ledger' }),
+  });
   const offsetsAdmin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
-  const live = createLiveService(config, logger.child({ part: 'live' }), kafka, {
-    history,
-    // The history writer commits a batch's offsets after its rows: its committed offset is how far
-    // the store is complete. A group that never committed has stored nothing yet.
-    storedUpTo: (topic, partition) =>
-      offsetsAdmin.use(async (admin) => {
-        const [committed] = await admin.fetchOffsets({ groupId: historyGroupId(config), topics: [topic] });
-        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-        return Math.max(0, Number(offset));
-      }),
+  const live = createLiveService(
+    config,
+    logger.child({ part: 'live' }),
+    kafka,
+    {
+      history,
+      // The history writer commits a batch's offsets after its rows: its committed offset is how far
+      // the store is complete. A group that never committed has stored nothing yet.
+      storedUpTo: (topic, partition) =>
+        offsetsAdmin.use(async (admin) => {
+          const [committed] = await admin.fetchOffsets({ groupId: historyGroupId(config), topics: [topic] });
+          const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+          return Math.max(0, Number(offset));
+        }),
+    },
+    ledger,
+  );
+  const erasure = createErasureService({
+    pool,
+    logger,
+    caches: [{ name: 'trino aggregates', clear: () => trino.clearCache() }],
+    onErased: (userId, erasedAt) => ledger.note(userId, erasedAt.getTime()),
   });
 
   const services: GatewayServices = {
@@ -94,6 +114,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     exports: createExportService(pool),
     metrics,
     privacy: createAggregatePrivacy(config.privacy),
+    erasure,
     pipeline: createPipelineStatusService({
       config,
       logger,
@@ -130,6 +151,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     { name: 'trino', start: () => trino.start(), stop: () => trino.stop() },
     { name: 'kafka health', stop: () => kafkaHealth.stop() },
     { name: 'reading publisher', start: () => publisher.start(), stop: () => publisher.stop() },
+    { name: 'erasure ledger', start: () => ledger.start(), stop: () => ledger.stop() },
     { name: 'live hub', start: () => live.start(), stop: () => live.stop() },
     ...(heartbeat ? [{ name: 'flink heartbeat', start: () => heartbeat.start(), stop: () => heartbeat.stop() }] : []),
     { name: 'pipeline status', stop: () => services.pipeline.stop() },

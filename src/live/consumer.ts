@@ -73,13 +73,15 @@ export function createLiveConsumer(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       const offset = Number(message.offset);
+      const appendedMs = Number(message.timestamp);
+      const appended = Number.isFinite(appendedMs) && appendedMs >= 0 ? appendedMs : undefined;
       if (topic === processed) {
         const parsed = parseWindow(message.value);
-        if (parsed.ok) hub.publishWindow(parsed.event, partition, offset);
+        if (parsed.ok) hub.publishWindow(parsed.event, partition, offset, appended);
         else skip(topic, partition, message.offset, parsed.reason);
       } else {
         const parsed = parseAlert(message.value);
-        if (parsed.ok) hub.publishAlert(parsed.event, partition, offset);
+        if (parsed.ok) hub.publishAlert(parsed.event, partition, offset, appended);
         else skip(topic, partition, message.offset, parsed.reason);
       }
     }

@@ -10,6 +10,7 @@ import type { CursorPosition } from './cursor.js';
 import { RecentEmissions } from './dedup.js';
 import { alertKey, windowFingerprint, windowKey, type LiveAlert, type LiveWindow } from './events.js';
 import { ReplayLog, type LogEntry } from './replay-log.js';
+import type { ErasureLedger } from './erasure-ledger.js';
 import { Subscriber, type SubscriberHooks } from './subscriber.js';
 
 export interface LiveHubOptions {
@@ -19,6 +20,11 @@ export interface LiveHubOptions {
   dedupEntries: number;
   /** Events kept per partition of each output topic for subscriptions resumed with a cursor. */
   replayPerPartition: number;
+  /**
+   * Erased users (docs/privacy.md): their held events appended before the erasure are not
+   * replayed. Default: nobody is erased.
+   */
+  erasures?: ErasureLedger;
 }
 
 export interface LiveStats {
@@ -150,7 +156,9 @@ export class LiveHub {
     let backlog: WindowEntry[] | undefined;
     if (after) {
       if (!this.windowLog.covers(after.offsets, false)) throw expired();
-      backlog = this.windowLog.after(after.offsets, false, (w) => w.userId === userId && (!only || only.has(w.metric)));
+      backlog = this.withoutErased(
+        this.windowLog.after(after.offsets, false, (w) => w.userId === userId && (!only || only.has(w.metric))),
+      );
       if (older && older.length > 0) backlog = joinAtSeam(older, backlog, windowKey);
     }
     const sub = new WindowSubscriber(this.opts.bufferSize, this.windowHooks, userId, only, after?.offsets);
@@ -191,7 +199,7 @@ export class LiveHub {
     let backlog: AlertEntry[] | undefined;
     if (after) {
       if (!this.alertLog.covers(after.offsets, forAll)) throw expired();
-      backlog = this.alertLog.after(after.offsets, forAll, (a) => forAll || a.userId === userId);
+      backlog = this.withoutErased(this.alertLog.after(after.offsets, forAll, (a) => forAll || a.userId === userId));
       if (older && older.length > 0) backlog = joinAtSeam(older, backlog, alertKey);
     }
     const sub = new HubSubscriber<LiveAlert>(
@@ -207,14 +215,25 @@ export class LiveHub {
     return sub;
   }
 
-  publishWindow(w: LiveWindow, partition: number, offset: number): void {
+  /**
+   * Held events minus those of users erased after the event was appended. Events from the history
+   * store (`older`) need no check: the erasure deleted them there.
+   */
+  private withoutErased<T extends { userId: string }>(entries: LogEntry<T>[]): LogEntry<T>[] {
+    const ledger = this.opts.erasures;
+    if (!ledger) return entries;
+    return entries.filter((e) => e.appendedMs === undefined || !ledger.erasedAfter(e.event.userId, e.appendedMs));
+  }
+
+  /** `appendedMs`: the message's Kafka timestamp, for the erasure check of a later replay. */
+  publishWindow(w: LiveWindow, partition: number, offset: number, appendedMs?: number): void {
     this.counters.windowsReceived += 1;
     if (this.recent.isRepeat(windowKey(w), windowFingerprint(w))) {
       this.counters.duplicates += 1;
       this.windowLog.skip(partition, offset);
       return;
     }
-    const entry = this.windowLog.append(partition, offset, w);
+    const entry = this.windowLog.append(partition, offset, w, false, appendedMs);
     if (!entry) return;
     const subs = this.windowsByUser.get(w.userId);
     if (!subs) return;
@@ -227,7 +246,7 @@ export class LiveHub {
     }
   }
 
-  publishAlert(a: LiveAlert, partition: number, offset: number): void {
+  publishAlert(a: LiveAlert, partition: number, offset: number, appendedMs?: number): void {
     this.counters.alertsReceived += 1;
     if (this.recent.isRepeat(alertKey(a), '')) {
       this.counters.duplicates += 1;
@@ -235,7 +254,7 @@ export class LiveHub {
       return;
     }
     // Alerts are rare: every entry records the read positions, for cursors of everyone's alerts.
-    const entry = this.alertLog.append(partition, offset, a, true);
+    const entry = this.alertLog.append(partition, offset, a, true, appendedMs);
     if (!entry) return;
     const live = this.alertLog.isLive(entry);
     const subs = this.alertsByUser.get(a.userId);

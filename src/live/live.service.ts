@@ -9,6 +9,7 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { createLiveConsumer } from './consumer.js';
 import { createCursorCodec, type CursorPosition } from './cursor.js';
+import type { ErasureLedger } from './erasure-ledger.js';
 import { LiveHub, expired, type AlertEntry, type LiveStats, type WindowEntry } from './hub.js';
 import type { LiveAlert } from './events.js';
 import type { LogEntry } from './replay-log.js';
@@ -60,12 +61,20 @@ export interface LiveArchive {
   storedUpTo(topic: string, partition: number): Promise<number>;
 }
 
-export function createLiveService(config: Config, logger: Logger, kafka: Kafka, archive?: LiveArchive): LiveService {
+/** `erasures`: users whose events held before their erasure are not replayed (docs/privacy.md). */
+export function createLiveService(
+  config: Config,
+  logger: Logger,
+  kafka: Kafka,
+  archive?: LiveArchive,
+  erasures?: ErasureLedger,
+): LiveService {
   const { processed, alerts } = config.kafka.topics;
   const hub = new LiveHub({
     bufferSize: config.live.bufferSize,
     dedupEntries: config.live.dedupEntries,
     replayPerPartition: config.live.replayPerPartition,
+    ...(erasures ? { erasures } : {}),
   });
   const deadLetters = new DeadLetterRing();
   const consumer = createLiveConsumer(config, logger, kafka, hub, deadLetters);

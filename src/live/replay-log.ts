@@ -21,6 +21,8 @@ export interface LogEntry<T> {
   readonly positions?: ReadonlyMap<number, number>;
   /** The event's one-partition cursor, made on first delivery and shared by every subscriber. */
   cursor?: string;
+  /** The message's Kafka timestamp (epoch ms), checked against the erasure ledger before a replay. */
+  readonly appendedMs?: number;
 }
 
 class PartitionLog<T> {
@@ -90,13 +92,18 @@ export class ReplayLog<T> {
    * Records an event; returns its entry, or undefined for a partition that was never opened. With
    * `withPositions` the entry also records how far each partition had been read.
    */
-  append(partition: number, offset: number, event: T, withPositions = false): LogEntry<T> | undefined {
+  append(
+    partition: number,
+    offset: number,
+    event: T,
+    withPositions = false,
+    appendedMs?: number,
+  ): LogEntry<T> | undefined {
     const log = this.partitions.get(partition);
     if (!log) return undefined;
     log.lastRead = offset;
-    const entry: LogEntry<T> = withPositions
-      ? { partition, offset, seq: this.seq++, event, positions: this.positions() }
-      : { partition, offset, seq: this.seq++, event };
+    const base = { partition, offset, seq: this.seq++, event, ...(appendedMs !== undefined ? { appendedMs } : {}) };
+    const entry: LogEntry<T> = withPositions ? { ...base, positions: this.positions() } : base;
     log.append(entry);
     return entry;
   }

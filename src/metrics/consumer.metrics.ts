@@ -70,6 +70,11 @@ export function createConsumerMetrics(options: ConsumerMetricsOptions): Consumer
     'Valid readings not inserted because their identity (userId, metric, time) was already stored or repeated in the batch.',
     (s) => s.duplicates,
   );
+  counter(
+    'fitbit_consumer_erased_total',
+    'Valid readings not stored because their user was erased after the message was appended (docs/privacy.md).',
+    (s) => s.erased,
+  );
   totalsCounter(
     registry,
     'fitbit_consumer_dlq_messages_total',

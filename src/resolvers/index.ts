@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { HealthResolver } from './health.resolver.js';
 import { IngestResolver } from './ingest.resolver.js';
+import { ErasureResolver } from './erasure.resolver.js';
 import { AggregateQueryResolver } from './query.aggregates.resolver.js';
 import { SeriesQueryResolver } from './query.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
@@ -12,6 +13,7 @@ import { HistoryQueryResolver } from './history.resolver.js';
 export const resolvers: NonEmptyArray<Function> = [
   HealthResolver,
   IngestResolver,
+  ErasureResolver,
   SeriesQueryResolver,
   HistoryQueryResolver,
   AggregateQueryResolver,

@@ -33,7 +33,12 @@ export interface ResultCacheStats {
 export interface ResultCache {
   /** The answer for `key`: stored, joined, or loaded by `load` (whose signal aborts when nobody waits). */
   get<T>(key: string, load: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
-  clear(): void;
+  /**
+   * Drops every stored answer and returns how many there were. Queries running at the time still
+   * answer their callers but are neither stored nor joined: they may have read data that was
+   * deleted since (an erased user).
+   */
+  clear(): number;
   stats(): ResultCacheStats;
 }
 
@@ -52,6 +57,8 @@ export function createResultCache(options: ResultCacheOptions): ResultCache {
   const entries = new Map<string, { value: unknown; expiresAt: number }>();
   const flights = new Map<string, Flight>();
   const counts = { hits: 0, misses: 0, coalesced: 0 };
+  // Bumped by clear(): a query launched in an earlier generation does not store its answer.
+  let generation = 0;
 
   function store(key: string, value: unknown): void {
     if (options.ttlMs <= 0) return;
@@ -67,9 +74,10 @@ export function createResultCache(options: ResultCacheOptions): ResultCache {
   function launch(key: string, load: (signal: AbortSignal) => Promise<unknown>): Flight {
     const controller = new AbortController();
     const flight: Flight = { controller, waiters: 0, promise: Promise.resolve() };
+    const launchedIn = generation;
     flight.promise = load(controller.signal)
       .then((value) => {
-        if (!controller.signal.aborted) store(key, value);
+        if (!controller.signal.aborted && launchedIn === generation) store(key, value);
         return value;
       })
       .finally(() => {
@@ -131,7 +139,12 @@ export function createResultCache(options: ResultCacheOptions): ResultCache {
       return wait<T>(key, flight, signal);
     },
     clear() {
+      const dropped = entries.size;
       entries.clear();
+      generation += 1;
+      // Callers already waiting keep their flight; new callers start a query of their own.
+      flights.clear();
+      return dropped;
     },
     stats() {
       return { ...counts, size: entries.size };

@@ -85,6 +85,12 @@ export interface TrinoService {
     limit?: number,
     options?: CallOptions,
   ): Promise<readonly LeaderboardEntry[]>;
+  /**
+   * Drops the cached aggregate answers of this process (after an erasure: they may count the
+   * erased user); returns how many were dropped. Other gateway processes' caches expire on their own
+   * within TRINO_CACHE_TTL_MS.
+   */
+  clearCache(): number;
   /** A real `SELECT 1` through Trino, uncached, bounded by a short timeout. */
   ping(options?: CallOptions & { timeoutMs?: number }): Promise<TrinoPing>;
   stats(): TrinoServiceStats;
@@ -176,6 +182,9 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
         },
         callOptions.signal,
       );
+    },
+    clearCache() {
+      return cache.clear();
     },
     async ping(callOptions = {}) {
       ensureServing();

@@ -238,6 +238,13 @@ describe('access rules', () => {
       [alice, 'Mutation.ingestReadings', { readings: [] }, false],
       [admin, 'Subscription.alerts', {}, true],
       [admin, 'Query.pipelineStatus', {}, true],
+      [alice, 'Mutation.eraseUserData', { userId: 'alice' }, true],
+      [alice, 'Mutation.eraseUserData', { userId: 'bob' }, false],
+      [admin, 'Mutation.eraseUserData', { userId: 'bob' }, true],
+      [analyst, 'Mutation.eraseUserData', { userId: 'alice' }, false],
+      // A device writes a user's readings; it does not decide that they go, not even its own subject's.
+      [device, 'Mutation.eraseUserData', { userId: 'alice' }, false],
+      [device, 'Mutation.eraseUserData', { userId: 'dev-1' }, false],
       [admin, 'Query.somethingNew', {}, true],
       [analyst, 'Query.somethingNew', {}, false],
     ];

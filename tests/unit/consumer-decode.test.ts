@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, headerText } from '../../src/consumer/message.decode.js';
-import { identityKey, planBatch, type SourceMessage } from '../../src/consumer/batch.plan.js';
+import { appendedMs, identityKey, planBatch, type SourceMessage } from '../../src/consumer/batch.plan.js';
 import { dlqMessage } from '../../src/consumer/dlq.message.js';
 import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER, heartbeatValue } from '../../src/domain/heartbeat.js';
 
@@ -100,6 +100,14 @@ describe('planBatch', () => {
     const unmarked = planBatch([msg(heartbeatValue(NOW), {}, '23')], NOW);
     expect(unmarked.heartbeats).toBe(0);
     expect(unmarked.rejected).toHaveLength(1);
+  });
+
+  it("keeps each row's Kafka append time for the erasure ledger, null when Kafka gave none", () => {
+    const timed = (timestamp: string | undefined) => ({ ...msg(heartbeatValue(NOW), {}, '1'), timestamp });
+    expect(appendedMs(timed('1767225600123'))).toBe(1767225600123);
+    expect(appendedMs(timed('-1'))).toBeNull();
+    expect(appendedMs(timed(undefined))).toBeNull();
+    expect(appendedMs(timed('not a time'))).toBeNull();
   });
 
   it('tells identities apart by user, metric and millisecond', () => {

@@ -43,11 +43,16 @@ describe('backoffMs', () => {
 });
 
 describe('insert of a batch', () => {
-  it('is one statement over column arrays, idempotent on the identity', () => {
+  it('is one statement over column arrays, idempotent on the identity, that consults the erasure ledger', () => {
     expect(INSERT_READINGS_SQL).toMatch(
-      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\]\)/,
+      /FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::float8\[\], \$4::float8\[\], \$5::text\[\], \$6::text\[\], \$7::float8\[\]\)/,
     );
-    expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING$/);
+    expect(INSERT_READINGS_SQL).toMatch(/ON CONFLICT \(user_id, metric, time\) DO NOTHING/);
+    // Erased after the message was appended (or, with no append time, after the reading's time): not stored.
+    expect(INSERT_READINGS_SQL).toMatch(
+      /NOT EXISTS \(\s*SELECT 1 FROM erasures z WHERE z\.user_id = x\.u AND z\.erased_at > to_timestamp\(coalesce\(x\.a, x\.t\) \/ 1000::float8\)/,
+    );
+    expect(INSERT_READINGS_SQL.split(';')).toHaveLength(1);
   });
 
   it('lays readings out as columns, optional fields as NULL', () => {
@@ -55,7 +60,27 @@ describe('insert of a batch', () => {
       { userId: 'a', metric: 'steps', timeMs: 1000, value: 5, deviceId: 'd', eventId: undefined },
       { userId: 'b', metric: 'spo2', timeMs: 2001, value: 97.5, deviceId: undefined, eventId: 'e' },
     ]);
-    expect(params).toEqual(['{"a","b"}', '{"steps","spo2"}', '{1000,2001}', '{5,97.5}', '{"d",NULL}', '{NULL,"e"}']);
+    expect(params).toEqual([
+      '{"a","b"}',
+      '{"steps","spo2"}',
+      '{1000,2001}',
+      '{5,97.5}',
+      '{"d",NULL}',
+      '{NULL,"e"}',
+      '{NULL,NULL}',
+    ]);
+  });
+
+  it("carries each message's append time beside its reading, NULL when unknown", () => {
+    const r = {
+      userId: 'a',
+      metric: 'steps',
+      timeMs: 1000,
+      value: 5,
+      deviceId: undefined,
+      eventId: undefined,
+    } as const;
+    expect(insertParams([r, r, r], [1_700_000_000_123, null])[6]).toBe('{1700000000123,NULL,NULL}');
   });
 
   it('quotes every text element and escapes quotes and backslashes only', () => {
@@ -64,5 +89,6 @@ describe('insert of a batch', () => {
     );
     expect(textArrayLiteral([])).toBe('{}');
     expect(numberArrayLiteral([-0.25, 1e21, 5e-7])).toBe('{-0.25,1e+21,5e-7}');
+    expect(numberArrayLiteral([null, 3])).toBe('{NULL,3}');
   });
 });

@@ -15,6 +15,7 @@ describe('planMigrations', () => {
       '002_readings_layout.plain.sql',
       '003_readings_minute.plain.sql',
       '004_live_history.sql',
+      '005_erasures.sql',
     ]);
     const all = plan.map((m) => sql(m.file)).join('\n');
     expect(all).toMatch(/PRIMARY KEY \(user_id, metric, time\)/);
@@ -29,6 +30,7 @@ describe('planMigrations', () => {
       '002_readings_layout.timescale.sql',
       '003_readings_minute.timescale.sql',
       '004_live_history.sql',
+      '005_erasures.sql',
     ]);
     const layout = sql(plan[1]!.file);
     expect(layout).toMatch(/create_hypertable\('readings'/);

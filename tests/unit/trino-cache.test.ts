@@ -123,4 +123,27 @@ describe('result cache', () => {
     });
     expect(reloaded).toBe(true);
   });
+
+  it('clear drops every answer and says how many; a load running across it answers its caller but is neither stored nor joined', async () => {
+    const cache = createResultCache({ ttlMs: 60_000 });
+    await cache.get('a', async () => 'a');
+    await cache.get('b', async () => 'b');
+    const running = manualLoad<string>();
+    const before = cache.get('c', running.load);
+
+    expect(cache.clear()).toBe(2);
+    expect(cache.stats().size).toBe(0);
+
+    // A caller after the clear does not join the load that may have read erased data.
+    const after = manualLoad<string>();
+    const fresh = cache.get('c', after.load);
+    running.state.resolve('stale');
+    after.state.resolve('fresh');
+    expect(await before).toBe('stale');
+    expect(await fresh).toBe('fresh');
+    expect(running.state.calls + after.state.calls).toBe(2);
+    // Only the load launched after the clear was stored.
+    expect(await cache.get('c', async () => 'loaded again')).toBe('fresh');
+    expect(cache.clear()).toBe(1);
+  });
 });
