@@ -7,6 +7,7 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'dist/',
+      'build/',
       '.stack/',
       'tests/generated/',
       'src/graphiql/dist/',

@@ -6,7 +6,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const tsx = 'node_modules/.bin/tsx';
-const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+// Logs for a person at a terminal unless asked otherwise (LOG_FORMAT=json).
+const env = {
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+  LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+};
 
 function step(title: string, args: string[]): void {
   console.log(`\n== ${title}`);

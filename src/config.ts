@@ -49,6 +49,7 @@ const topic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topi
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 
   // Gateway
   HOST: z.string().default('127.0.0.1'),
@@ -160,6 +161,8 @@ type Raw = z.infer<typeof schema>;
 export interface Config {
   env: Raw['NODE_ENV'];
   logLevel: Raw['LOG_LEVEL'];
+  /** json: one JSON object a line (for collectors); pretty: coloured lines for a person (`npm run dev`). */
+  logFormat: Raw['LOG_FORMAT'];
   gateway: {
     host: string;
     port: number;
@@ -334,6 +337,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   return {
     env: r.NODE_ENV,
     logLevel: r.LOG_LEVEL,
+    logFormat: r.LOG_FORMAT,
     gateway: {
       host: r.HOST,
       port: r.PORT,

@@ -198,7 +198,7 @@ export const flink: ServiceDefinition = {
   startTimeoutMs: 300_000,
   processes: () => [...PROCESSES],
   async fetch(ctx) {
-    fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    await fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
     const missing = PROCESSES.filter((p) => runningPid(ctx.paths, p) === undefined);

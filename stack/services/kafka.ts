@@ -124,7 +124,7 @@ export const kafka: ServiceDefinition = {
   startTimeoutMs: 300_000,
   processes: () => [NAME],
   async fetch(ctx) {
-    fetchWithMaven(join(ctx.repoDir, 'stack', 'kafka', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    await fetchWithMaven(join(ctx.repoDir, 'stack', 'kafka', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
     if (runningPid(ctx.paths, NAME) !== undefined) return;

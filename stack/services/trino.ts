@@ -182,7 +182,7 @@ export const trino: ServiceDefinition = {
   startTimeoutMs: 600_000,
   processes: () => [NAME],
   async fetch(ctx) {
-    fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
+    await fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
     if (runningPid(ctx.paths, NAME) !== undefined) return;
