@@ -18,7 +18,9 @@ import { parseRequestTarget } from '../http/request-target.js';
 import type { Logger } from '../logger.js';
 import type { ExportService } from '../timescale/export.service.js';
 import { checkUserId } from '../timescale/series.range.js';
-import type { Route } from './http-handler.js';
+import { sendAppError, type Route } from './http-handler.js';
+import { refusalStatus } from '../auth/authorize-operation.js';
+import { withHttpStatus } from '../limits/index.js';
 
 export const EXPORT_PATH = /^\/users\/([^/]+)\/export$/;
 
@@ -30,12 +32,10 @@ export interface ExportRouteOptions {
   now?: () => number;
 }
 
+/** A refusal before the first byte, with the status the GraphQL endpoint gives the same code. */
 function send(res: ServerResponse, err: AppError): void {
-  const { http, ...extensions } = err.extensions as { http?: { status?: number; headers?: [string, string][] } };
-  res.statusCode = http?.status ?? (err.code === ErrorCode.FORBIDDEN ? 403 : 400);
-  for (const [key, value] of http?.headers ?? []) res.setHeader(key, value);
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify({ errors: [{ message: err.message, extensions }] }));
+  const hasStatus = (err.extensions as { http?: unknown }).http !== undefined;
+  sendAppError(res, hasStatus ? err : withHttpStatus(err, refusalStatus(err)));
 }
 
 function instant(params: URLSearchParams, name: 'from' | 'to', fallback: number): Date {

@@ -47,7 +47,7 @@ function sendJsonError(res: ServerResponse, status: number, code: string, messag
 }
 
 /** A refusal coded as AppError: its `http` extension (withHttpStatus) gives status and headers. */
-function sendAppError(res: ServerResponse, err: AppError): void {
+export function sendAppError(res: ServerResponse, err: AppError): void {
   const { http, ...extensions } = err.extensions as { http?: { status?: number; headers?: HeaderMap } };
   res.statusCode = http?.status ?? 400;
   for (const [key, value] of http?.headers ?? []) res.setHeader(key, value);

@@ -35,38 +35,32 @@ export const COHORT_STATS_STATEMENT = 'fitbit_cohort_stats';
  * Filters first on (metric, time), which the connector pushes down to Postgres; one t-digest
  * serves both percentiles.
  */
-export const COHORT_STATS_SQL = [
-  'SELECT',
-  '  CAST(floor(to_unixtime(r."time") / ?) AS bigint) AS bucket_index,',
-  '  count(DISTINCT r.user_id) AS users,',
-  '  count(*) AS readings,',
-  '  avg(r.value) AS avg_value,',
-  '  min(r.value) AS min_value,',
-  '  max(r.value) AS max_value,',
-  '  approx_percentile(r.value, ARRAY[0.5, 0.95]) AS percentiles',
-  'FROM readings r',
-  'WHERE r.metric = ? AND r."time" >= ? AND r."time" < ?',
-  'GROUP BY 1',
-  'ORDER BY 1',
-].join('\n');
+/** The cohort aggregates over `readings`, grouped by `bucket` (the first column) in order. */
+function cohortSql(bucket: string): string {
+  return [
+    'SELECT',
+    `  ${bucket},`,
+    '  count(DISTINCT r.user_id) AS users,',
+    '  count(*) AS readings,',
+    '  avg(r.value) AS avg_value,',
+    '  min(r.value) AS min_value,',
+    '  max(r.value) AS max_value,',
+    '  approx_percentile(r.value, ARRAY[0.5, 0.95]) AS percentiles',
+    'FROM readings r',
+    'WHERE r.metric = ? AND r."time" >= ? AND r."time" < ?',
+    'GROUP BY 1',
+    'ORDER BY 1',
+  ].join('\n');
+}
+
+export const COHORT_STATS_SQL = cohortSql('CAST(floor(to_unixtime(r."time") / ?) AS bigint) AS bucket_index');
 
 export const COHORT_STATS_LOCAL_STATEMENT = 'fitbit_cohort_stats_local';
 
 /** The same aggregates per local hour or day: the first column is the bucket start in epoch ms. */
-export const COHORT_STATS_LOCAL_SQL = [
-  'SELECT',
-  '  CAST(round(to_unixtime(date_trunc(?, at_timezone(r."time", ?))) * 1000) AS bigint) AS bucket_start_ms,',
-  '  count(DISTINCT r.user_id) AS users,',
-  '  count(*) AS readings,',
-  '  avg(r.value) AS avg_value,',
-  '  min(r.value) AS min_value,',
-  '  max(r.value) AS max_value,',
-  '  approx_percentile(r.value, ARRAY[0.5, 0.95]) AS percentiles',
-  'FROM readings r',
-  'WHERE r.metric = ? AND r."time" >= ? AND r."time" < ?',
-  'GROUP BY 1',
-  'ORDER BY 1',
-].join('\n');
+export const COHORT_STATS_LOCAL_SQL = cohortSql(
+  'CAST(round(to_unixtime(date_trunc(?, at_timezone(r."time", ?))) * 1000) AS bigint) AS bucket_start_ms',
+);
 
 export function bucketWidthSeconds(bucket: BucketName): number {
   return BUCKETS[bucket] / 1000;
