@@ -92,6 +92,19 @@ const schema = z.object({
   TRINO_MAX_CONCURRENT_QUERIES: positiveInt.default(4),
   TRINO_MAX_QUEUED_QUERIES: nonNegativeInt.default(16),
 
+  // Lakehouse tier (docs/lake.md): Iceberg tables in Trino's `lake` catalog, on an S3 endpoint
+  LAKE_ENABLED: bool.default('true'),
+  LAKE_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino catalog name').default('lake'),
+  LAKE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino schema name').default('fitbit'),
+  LAKE_TIER_INTERVAL_MS: positiveInt.default(5_000),
+  LAKE_TIER_GRACE_SECONDS: nonNegativeInt.default(120),
+  LAKE_TIER_MAX_HOURS: positiveInt.default(24),
+  S3_ENDPOINT: url.default('http://127.0.0.1:9000'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').default('fitbit-lake'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY: z.string().min(1).default('fitbit'),
+  S3_SECRET_KEY: z.string().min(8).default('fitbit-local-secret'),
+
   // Flink
   FLINK_REST_URL: url.default('http://127.0.0.1:8081'),
   FLINK_SQL_GATEWAY_URL: url.default('http://127.0.0.1:8083'),
@@ -253,6 +266,19 @@ export interface Config {
      */
     cursorSecret: string;
   };
+  lake: {
+    /** Tier closed hours into the lake and read them from there (false: every aggregate reads the hot store). */
+    enabled: boolean;
+    catalog: string;
+    schema: string;
+    /** How often the tierer looks for closed or changed hours. */
+    tierIntervalMs: number;
+    /** An hour is tiered once it ended this long ago (readings still arriving for it go to the hot store). */
+    tierGraceMs: number;
+    /** Most hours one tiering statement covers (backfill moves this many at a time). */
+    tierMaxHours: number;
+    s3: { endpoint: string; bucket: string; region: string; accessKey: string; secretKey: string };
+  };
   stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
   auth: {
     /** development: a request without a token acts as an admin (logged); required: every request needs a valid token. */
@@ -413,6 +439,21 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       dedupEntries: r.LIVE_DEDUP_ENTRIES,
       replayPerPartition: r.LIVE_REPLAY_PER_PARTITION,
       cursorSecret: cursorSecret(r.LIVE_CURSOR_SECRET, r.AUTH_JWT_SECRET),
+    },
+    lake: {
+      enabled: r.LAKE_ENABLED,
+      catalog: r.LAKE_CATALOG,
+      schema: r.LAKE_SCHEMA,
+      tierIntervalMs: r.LAKE_TIER_INTERVAL_MS,
+      tierGraceMs: r.LAKE_TIER_GRACE_SECONDS * 1000,
+      tierMaxHours: r.LAKE_TIER_MAX_HOURS,
+      s3: {
+        endpoint: r.S3_ENDPOINT.replace(/\/$/, ''),
+        bucket: r.S3_BUCKET,
+        region: r.S3_REGION,
+        accessKey: r.S3_ACCESS_KEY,
+        secretKey: r.S3_SECRET_KEY,
+      },
     },
     stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
     auth: {

@@ -3,6 +3,7 @@ import type { ServiceDefinition } from '../lib/service.js';
 import { flink } from './flink.js';
 import { kafka } from './kafka.js';
 import { postgres } from './postgres.js';
+import { s3 } from './s3.js';
 import { trino } from './trino.js';
 
-export const services: ServiceDefinition[] = [postgres, kafka, flink, trino];
+export const services: ServiceDefinition[] = [postgres, kafka, flink, s3, trino];

@@ -81,6 +81,11 @@ export function catalogEnvironment(config: Config, repoDir: string): Record<stri
     TRINO_PG_PASSWORD: pg.password,
     TRINO_KAFKA_NODES: config.kafka.brokers.join(','),
     TRINO_KAFKA_TABLE_DIR: join(repoDir, 'trino', 'kafka'),
+    TRINO_LAKE_WAREHOUSE: `s3://${config.lake.s3.bucket}/warehouse`,
+    TRINO_S3_ENDPOINT: config.lake.s3.endpoint,
+    TRINO_S3_REGION: config.lake.s3.region,
+    TRINO_S3_ACCESS_KEY: config.lake.s3.accessKey,
+    TRINO_S3_SECRET_KEY: config.lake.s3.secretKey,
   };
 }
 
@@ -187,7 +192,7 @@ export const trino: ServiceDefinition = {
   async start(ctx) {
     if (runningPid(ctx.paths, NAME) !== undefined) return;
     const d = dirs(ctx);
-    for (const needed of [d.lib, join(d.plugins, 'postgresql'), join(d.plugins, 'kafka')]) {
+    for (const needed of [d.lib, ...['postgresql', 'kafka', 'iceberg'].map((p) => join(d.plugins, p))]) {
       if (!existsSync(needed)) throw new Error(`trino: ${needed} is missing; run \`npm run stack:fetch\` first`);
     }
     writeEtc(ctx);
