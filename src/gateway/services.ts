@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
+import { createLakeReader } from '../lake/index.js';
 import { createHealthService } from '../health/health.service.js';
 import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
 import { jobStatus } from '../flink/deploy.js';
@@ -61,6 +62,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
   const trino = createTrinoService({
     config,
     logger,
+    ...(config.lake.enabled ? { lake: createLakeReader(config, pool) } : {}),
     onQuery: (statement, ms, outcome) => metrics.observeTrinoQuery(statement, ms, outcome),
   });
   const history = createHistoryService(pool, config);

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from '../consumer/worker.js';
 import { createHistoryWriter, type HistoryWriter } from '../consumer/history.writer.js';
 import { createPool } from '../timescale/pool.js';
+import { createTiererFor, type LakeTierer } from '../lake/index.js';
 import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
 import { sharedAdmin } from './kafka-offsets.js';
 import { createOpsServer } from './ops-server.js';
@@ -20,6 +21,8 @@ export interface ConsumerProcess {
   /** Stores the job's output; undefined with CONSUMER_STORE_HISTORY=false. */
   readonly history: HistoryWriter | undefined;
   readonly metrics: ConsumerMetrics;
+  /** Tiers closed hours into the lake; undefined with LAKE_ENABLED=false. */
+  readonly tierer: LakeTierer | undefined;
   /** Resolves once consuming; returns where the ops endpoints listen. */
   start(): Promise<{ opsUrl: string; port: number }>;
   stop(): Promise<void>;
@@ -35,6 +38,10 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
     ? createPool(config, logger, { max: 2, applicationName: 'fitbit-history-writer' })
     : undefined;
   const history = historyPool ? createHistoryWriter({ config, logger, kafka, pool: historyPool }) : undefined;
+  const lakePool = config.lake.enabled
+    ? createPool(config, logger, { max: 3, applicationName: 'fitbit-lake-tierer' })
+    : undefined;
+  const tierer = lakePool ? createTiererFor(config, logger, lakePool).tierer : undefined;
   const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
   const metrics = createConsumerMetrics({
     stats: () => worker.stats(),
@@ -60,17 +67,21 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
     worker,
     history,
     metrics,
+    tierer,
     async start() {
       const { url, port } = await ops.start();
       logger.info({ url }, 'consumer ops endpoints listening (/metrics, /healthz, /readyz)');
       // The worker migrates the database first; the history tables exist once it has started.
       await worker.start();
       await history?.start();
+      await tierer?.start();
       return { opsUrl: url, port };
     },
     async stop() {
       if (stopping) return;
       stopping = true;
+      await tierer?.stop();
+      await lakePool?.end();
       await history?.stop();
       await historyPool?.end();
       await worker.stop();

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { BucketName } from '../domain/metrics.js';
 import type { Logger } from '../logger.js';
 import {
+  cohortGrid,
   validateCohortStatsRequest,
   validateLeaderboardRequest,
   type AggregateLimits,
@@ -18,12 +19,15 @@ import {
   type LeaderboardRequest,
 } from './aggregate.request.js';
 import {
-  COHORT_STATS_LOCAL_STATEMENT,
   cohortStatsStatement,
   parseCohortStatsRows,
   type CohortPoint,
 } from './cohort.query.js';
 import { leaderboardStatement, parseLeaderboardRows, type LeaderboardEntry } from './leaderboard.query.js';
+import { cohortSplit, lakeCohortStatement, lakeLeaderboardStatement, leaderboardSplit } from './lake.query.js';
+import type { LakeView } from './lake.plan.js';
+import type { LakeTables } from './lake.sql.js';
+import type { PreparedStatement } from './prepared-statement.js';
 import { createResultCache, type ResultCacheStats } from './result-cache.js';
 import { createTrinoRunner } from './trino.client.js';
 import { createQueryGate, type QueryGateStats } from './query-gate.js';
@@ -41,6 +45,15 @@ export interface TrinoServiceOptions {
   maxLeaderboardLimit?: number;
   /** Observer of every query run in Trino (cache misses and pings): statement, wall time, 'ok' or the error code. */
   onQuery?: (statement: string, elapsedMs: number, outcome: string) => void;
+  /**
+   * The lakehouse tier (docs/lake.md): the closed, tiered part of a range is read from the lake's
+   * rollups, the rest from the hot store. Without it every aggregate reads the hot store.
+   */
+  lake?: {
+    tables: LakeTables;
+    /** The ledger's view for [from, to): read after the query gate admits the query, just before it runs. */
+    view(from: Date, to: Date): Promise<LakeView>;
+  };
 }
 
 export interface CallOptions {
@@ -141,6 +154,23 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
   const leaderboardKey = (r: LeaderboardRequest): string =>
     `leaderboard|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.limit}`;
 
+  const { lake } = options;
+
+  /** The hot-only statement, or the federated one when part of the range is tiered. */
+  async function cohortStatement(request: CohortStatsRequest): Promise<PreparedStatement> {
+    if (!lake) return cohortStatsStatement(request);
+    const split = cohortSplit(request, await lake.view(request.from, request.to));
+    return split.lake.length === 0 ? cohortStatsStatement(request) : lakeCohortStatement(request, split, lake.tables);
+  }
+
+  async function leaderboardStatementFor(request: LeaderboardRequest): Promise<PreparedStatement> {
+    if (!lake) return leaderboardStatement(request);
+    const split = leaderboardSplit(request, await lake.view(request.from, request.to));
+    return split.lake.length === 0
+      ? leaderboardStatement(request)
+      : lakeLeaderboardStatement(request, split, lake.tables);
+  }
+
   return {
     get phase() {
       return phase;
@@ -161,9 +191,12 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.get(
         cohortKey(request),
         async (signal) => {
-          const statement = cohortStatsStatement(request);
-          const outcome = await gate.run(() => runner.run(statement, { signal: withLifetime(signal) }), signal);
-          const local = statement.name === COHORT_STATS_LOCAL_STATEMENT;
+          let statement = cohortStatsStatement(request);
+          const outcome = await gate.run(async () => {
+            statement = await cohortStatement(request);
+            return runner.run(statement, { signal: withLifetime(signal) });
+          }, signal);
+          const local = cohortGrid(request.bucket, request.timeZone).kind === 'local';
           // Frozen: one answer is handed to every caller of the same key until it expires.
           return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket, local).map((p) => Object.freeze(p)));
         },
@@ -176,8 +209,11 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.get(
         leaderboardKey(request),
         async (signal) => {
-          const statement = leaderboardStatement(request);
-          const outcome = await gate.run(() => runner.run(statement, { signal: withLifetime(signal) }), signal);
+          let statement = leaderboardStatement(request);
+          const outcome = await gate.run(async () => {
+            statement = await leaderboardStatementFor(request);
+            return runner.run(statement, { signal: withLifetime(signal) });
+          }, signal);
           return Object.freeze(parseLeaderboardRows(outcome.rows, statement.name).map((e) => Object.freeze(e)));
         },
         callOptions.signal,
