@@ -12,7 +12,7 @@ import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions }
 import { createHistoryWriter, type HistoryWriter } from '../consumer/history.writer.js';
 import { createPool } from '../timescale/pool.js';
 import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
-import { sharedAdmin } from './kafka-offsets.js';
+import { sharedAdmin } from '../kafka/offsets.js';
 import { createOpsServer } from './ops-server.js';
 
 export interface ConsumerProcess {
