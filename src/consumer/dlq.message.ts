@@ -2,7 +2,7 @@
  * The dead-letter message of docs/contracts.md: key and value exactly as received, the
  * original headers kept, and five headers saying why and from where. Pure; unit-tested.
  */
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, Message } from '../kafka/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { SourceMessage } from './batch.plan.js';
 

@@ -14,7 +14,7 @@
  * INSERT does: an event of a user erased after the event's message was appended is not stored, so
  * a new group or a replay of the output topics cannot bring an erased user's windows back.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Pool } from '../timescale/pool.js';

@@ -3,7 +3,7 @@
  * refused. The topic is open to producers other than the gateway, so nothing about a message is
  * trusted: header, JSON, field types and ranges are all checked. Pure; unit-tested.
  */
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders } from '../kafka/types.js';
 import { ErrorCode } from '../errors.js';
 import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
 import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER } from '../domain/heartbeat.js';

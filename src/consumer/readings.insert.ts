@@ -10,7 +10,7 @@
  * (src/timescale/erasure.service.ts) so that this statement either committed before its DELETE or
  * sees its ledger row.
  */
-import type pg from 'pg';
+import type { QueryConfig, Queryable } from '../timescale/pool.js';
 import type { ValidReading } from '../domain/reading.js';
 import { classifyDatabaseError } from './failure.js';
 
@@ -103,7 +103,7 @@ export function insertParams(
   ];
 }
 
-export type Queryable = Pick<pg.Pool, 'query'>;
+export type { Queryable };
 
 /**
  * A batch normally takes milliseconds. The client-side limit turns a connection that went silent
@@ -131,7 +131,7 @@ export async function insertReadings(
     text: INSERT_READINGS_SQL,
     values: insertParams(readings, appendedMs),
     query_timeout: INSERT_TIMEOUT_MS,
-  } as pg.QueryConfig;
+  } as QueryConfig;
   const res = await db.query<InsertOutcome>(query);
   const row = res.rows[0];
   return { inserted: row?.inserted ?? 0, erased: row?.erased ?? 0 };

@@ -10,10 +10,11 @@
  * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
  * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
  */
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
+import { createDlqProducer } from '../kafka/producers.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
 import { createPool, type Pool } from '../timescale/pool.js';
@@ -274,7 +275,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     print('Connected to TimescaleDB');
     log.info({ flavour, applied }, 'database ready');
 
-    producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    producer = createDlqProducer(kafka);
     await producer.connect();
 
     consumer = kafka.consumer({

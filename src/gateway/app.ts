@@ -34,6 +34,7 @@ import {
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
+import { createOperationRecorder } from '../metrics/operation.recorder.js';
 import { requestIdOf } from '../ops/request-id.js';
 import { currentRequestId, withRequestScope } from '../process/fault-scope.js';
 import type { Principal } from '../auth/principal.js';
@@ -63,6 +64,12 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const unclassified = unclassifiedRootFields(schema, ROOT_RULES);
   if (unclassified.length > 0)
     logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');
+
+  // One recorder for both transports: the same histogram and log line for HTTP and graphql-ws.
+  const recordOperation = createOperationRecorder({
+    metrics: services.metrics,
+    logger: logger.child({ part: 'graphql' }),
+  });
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -95,7 +102,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
         },
       },
       limits.costPlugin<GatewayContext>(),
-      operationPlugin<GatewayContext>({ metrics: services.metrics, logger: logger.child({ part: 'graphql' }) }),
+      operationPlugin<GatewayContext>({ record: recordOperation }),
     ],
   });
 
@@ -187,6 +194,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
     development,
     errorFormat,
     completeAll: () => services.live.completeAll(),
+    recordOperation,
   });
 
   return {

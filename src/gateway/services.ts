@@ -8,7 +8,10 @@ import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createLakeReader } from '../lake/index.js';
 import { createHealthService } from '../health/health.service.js';
-import { flinkCheck, kafkaCheck, postgresCheck, trinoCheck } from '../health/checks.js';
+import { flinkCheck } from '../flink/health.check.js';
+import { trinoCheck } from '../health/checks.js';
+import { kafkaCheck } from '../kafka/health.check.js';
+import { postgresCheck } from '../timescale/health.check.js';
 import { jobStatus } from '../flink/deploy.js';
 import { createReadingPublisher } from '../ingest/reading.publisher.js';
 import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js';
@@ -27,7 +30,7 @@ import type { GatewayServices } from './context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
 import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
-import { sharedAdmin } from '../ops/kafka-offsets.js';
+import { sharedAdmin } from '../kafka/offsets.js';
 import { createAggregatePrivacy } from '../auth/privacy.js';
 
 /** A collaborator with a lifecycle; started in list order, stopped in reverse. */

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../logger.js';
-import { createProduceBatcher } from './produce.batcher.js';
+import { createProduceBatcher } from '../kafka/produce.batcher.js';
 import {
   fromColumns,
   toThreadError,
@@ -16,7 +16,8 @@ import {
   type ProducerThreadSettings,
   type ToThread,
 } from './producer.protocol.js';
-import { createReadingProducer, readingMessages } from './reading.producer.js';
+import { createReadingProducer } from '../kafka/producers.js';
+import { readingMessages } from './reading.producer.js';
 
 if (!parentPort) throw new Error('producer.thread.ts runs inside a worker thread (src/ingest/threaded.publisher.ts)');
 const port = parentPort;

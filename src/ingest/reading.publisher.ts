@@ -3,7 +3,7 @@
  * them (acks from all in-sync replicas, idempotent producer).
  *
  * Concurrent `publish` calls that arrive within the same tick are coalesced into one produce
- * request (src/ingest/produce.batcher.ts): under load many mutations share a round trip to the
+ * request (src/kafka/produce.batcher.ts): under load many mutations share a round trip to the
  * broker, and each caller still learns the fate of its own readings (a failed request fails every
  * caller in it).
  *
@@ -16,12 +16,13 @@
  * calling thread; `createThreadedReadingPublisher` (src/ingest/threaded.publisher.ts) runs it in a
  * worker thread, so that Kafka's encoding does not compete with GraphQL for the main thread.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../kafka/types.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ValidReading } from '../domain/reading.js';
-import { createProduceBatcher } from './produce.batcher.js';
-import { createReadingProducer, eventIdsOf, readingMessages } from './reading.producer.js';
+import { createProduceBatcher } from '../kafka/produce.batcher.js';
+import { createReadingProducer } from '../kafka/producers.js';
+import { eventIdsOf, readingMessages } from './reading.producer.js';
 
 export interface ReadingPublisherOptions {
   kafka: Kafka;

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { parseAlert, parseWindow } from './events.js';

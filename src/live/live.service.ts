@@ -2,7 +2,7 @@
  * The live part of the gateway: the hub that subscriptions read from and the consumer that feeds
  * it. Started before the HTTP server listens; stopped after it has closed.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WireMetric } from '../domain/metrics.js';

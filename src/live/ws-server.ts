@@ -8,10 +8,12 @@ import type { Server } from 'node:http';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
+  getOperationAST,
   parse,
   specifiedRules,
   validate,
   type DocumentNode,
+  type ExecutionArgs,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
@@ -19,6 +21,7 @@ import { CloseCode, type Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import { formatError, type FormatOptions } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RecordOperation } from '../metrics/operation.recorder.js';
 import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
 import { subscribe } from './subscribe.js';
@@ -52,6 +55,12 @@ export interface LiveWebSocketOptions<TContext> {
   guard?: LiveGuard | undefined;
   /** graphql-js parse maxTokens for subscribe documents; 0 or unset: no limit. */
   maxTokens?: number | undefined;
+  /**
+   * The operation recorder shared with the HTTP path (src/metrics/operation.recorder.ts): one record
+   * per operation, when its result is known (for a subscription: once it started or was refused).
+   * Default: nothing recorded.
+   */
+  recordOperation?: RecordOperation | undefined;
 }
 
 export interface LiveWebSocket {
@@ -113,6 +122,18 @@ function withCode(err: GraphQLError, code: string): GraphQLError {
   });
 }
 
+/**
+ * The operation's name and type as the HTTP path reports them: the name in the document (else the
+ * one the client sent), the type `unknown` when the document names no runnable operation.
+ */
+function operationOf(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { operationName: string | null | undefined; type: string } {
+  const operation = getOperationAST(document, operationName);
+  return { operationName: operation?.name?.value ?? operationName, type: operation?.operation ?? 'unknown' };
+}
+
 /** How long shutdown waits for each step: `complete` messages queued, then the closing handshakes. */
 const COMPLETE_GRACE_MS = 1000;
 
@@ -133,6 +154,29 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
   const documentFor = documentCache(opts.schema, opts.maxTokens, !opts.errorFormat.hideSchemaDetails);
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => formatError(e.toJSON(), e, opts.errorFormat));
+
+  const record = opts.recordOperation;
+  // When each admitted operation's subscribe message arrived, keyed by the arguments onSubscribe
+  // returns (graphql-ws hands the same object to onOperation); weak, so nothing outlives them.
+  const startedAt = new WeakMap<ExecutionArgs, number>();
+  const refusedOperation = (
+    payload: { operationName?: string | null | undefined },
+    started: number,
+    errors: readonly GraphQLError[],
+    document?: DocumentNode,
+  ): readonly GraphQLError[] => {
+    record?.({
+      transport: 'ws',
+      requestId: undefined,
+      ...(document
+        ? operationOf(document, payload.operationName)
+        : { operationName: payload.operationName, type: 'unknown' }),
+      resolved: document !== undefined,
+      errors,
+      seconds: (performance.now() - started) / 1000,
+    });
+    return errors;
+  };
 
   const server = serveGraphqlWs<Params>(
     {
@@ -164,11 +208,12 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       },
       // Returning ExecutionArgs replaces graphql-ws's own parse and validate; `context` still applies.
       onSubscribe: (ctx, _id, payload) => {
+        const started = performance.now();
         const document = documentFor(payload.query);
-        if (Array.isArray(document)) return document as readonly GraphQLError[];
+        if (Array.isArray(document)) return refusedOperation(payload, started, document as readonly GraphQLError[]);
         const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
         const refused = opts.authorize?.(credentials, document as DocumentNode, payload);
-        if (refused) return [refused];
+        if (refused) return refusedOperation(payload, started, [refused], document as DocumentNode);
         if (opts.guard) {
           const refused = opts.guard.subscribing(
             credentials,
@@ -176,14 +221,37 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
             payload,
             Object.keys(ctx.subscriptions).length,
           );
-          if (refused) return refused;
+          if (refused) return refusedOperation(payload, started, refused, document as DocumentNode);
         }
-        return {
+        const args: ExecutionArgs = {
           schema: opts.schema,
           document: document as DocumentNode,
           operationName: payload.operationName,
           variableValues: payload.variables,
         };
+        if (record) startedAt.set(args, started);
+        return args;
+      },
+      onOperation: (_ctx, _id, payload, args, result) => {
+        const started = startedAt.get(args);
+        if (!record || started === undefined) return undefined;
+        // graphql-ws awaits execute (or subscribe) before this hook: the result is settled.
+        const settled = result as Awaited<typeof result>;
+        const { operationName, type } = operationOf(args.document, args.operationName ?? payload.operationName);
+        const context = args.contextValue as { requestId?: unknown } | undefined;
+        record({
+          transport: 'ws',
+          // A subscription's context makes its request id on first use only (thousands are held
+          // open), so its record goes without one; a query or mutation has one like over HTTP.
+          requestId: type !== 'subscription' && typeof context?.requestId === 'string' ? context.requestId : undefined,
+          operationName,
+          type,
+          resolved: true,
+          // A started subscription is a stream (no errors yet); a refused one, or a query's result, may carry errors.
+          errors: Symbol.asyncIterator in settled ? undefined : settled.errors,
+          seconds: (performance.now() - started) / 1000,
+        });
+        return undefined;
       },
       onClose: (ctx) => {
         open.delete(ctx);

@@ -4,12 +4,12 @@
  * offsets against end offsets, so it is the lag of the whole group, whichever member scrapes).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../kafka/types.js';
 import type { Registry } from 'prom-client';
 import type { ConsumerWorkerStats } from '../consumer/worker.js';
 import type { HistoryWriterStats } from '../consumer/history.writer.js';
 import type { Logger } from '../logger.js';
-import { groupLag } from '../ops/kafka-offsets.js';
+import { groupLag } from '../kafka/offsets.js';
 import { createRegistry, readGauge, serveMetrics, totalsCounter } from './registry.js';
 
 export interface ConsumerMetricsOptions {

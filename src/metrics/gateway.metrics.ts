@@ -20,6 +20,9 @@ const MAX_OPERATION_NAMES = 200;
 
 export type OperationOutcome = 'ok' | 'error' | 'invalid';
 
+/** How an operation reached the gateway: an HTTP request, or a graphql-ws message on a WebSocket. */
+export type OperationTransport = 'http' | 'ws';
+
 export interface PoolLike {
   totalCount: number;
   idleCount: number;
@@ -42,11 +45,13 @@ export interface GatewayMetrics {
     listener: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
     routes: Iterable<string>,
   ): (req: IncomingMessage, res: ServerResponse) => void;
+  /** Called by the operation recorder (operation.recorder.ts) only. */
   observeOperation(
     operation: string | null | undefined,
     type: string,
     outcome: OperationOutcome,
     seconds: number,
+    transport: OperationTransport,
   ): void;
   /** Readings of one mutation: how many were accepted, and the code of each rejected one. */
   countReadings(accepted: number, rejectedCodes: Iterable<string>): void;
@@ -82,8 +87,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const operations = new Histogram({
     name: 'fitbit_graphql_operation_duration_seconds',
-    help: 'GraphQL operations over HTTP by operation name, type and outcome (ok, error: the result carries errors, invalid: not parsed or not valid).',
-    labelNames: ['operation', 'type', 'outcome'] as const,
+    help: 'GraphQL operations by operation name, type, outcome (ok, error: the result carries errors, invalid: not parsed or not valid) and transport (http, ws); a subscription is timed to its start.',
+    labelNames: ['operation', 'type', 'outcome', 'transport'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
@@ -286,8 +291,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
         void listener(req, res);
       };
     },
-    observeOperation(operation, type, outcome, seconds) {
-      operations.observe({ operation: operationLabel(operation), type, outcome }, seconds);
+    observeOperation(operation, type, outcome, seconds, transport) {
+      operations.observe({ operation: operationLabel(operation), type, outcome, transport }, seconds);
     },
     countReadings(n, codes) {
       if (n > 0) accepted.inc(n);

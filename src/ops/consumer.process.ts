@@ -13,7 +13,7 @@ import { createHistoryWriter, type HistoryWriter } from '../consumer/history.wri
 import { createPool } from '../timescale/pool.js';
 import { createTiererFor, type LakeTierer } from '../lake/index.js';
 import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
-import { sharedAdmin } from './kafka-offsets.js';
+import { sharedAdmin } from '../kafka/offsets.js';
 import { createOpsServer } from './ops-server.js';
 
 export interface ConsumerProcess {

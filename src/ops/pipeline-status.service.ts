@@ -8,12 +8,12 @@
  * Admin only: the resolver calls `status()` and nothing else, so the access check belongs in front
  * of this one method.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { HealthService, ServiceHealthResult } from '../health/health.service.js';
-import { flinkJobReport, type FlinkJobReport } from './flink-status.js';
-import { groupLag, topicOffsets, type GroupLag, type PartitionOffsets } from './kafka-offsets.js';
+import { flinkJobReport, type FlinkJobReport } from '../flink/job-report.js';
+import { groupLag, topicOffsets, type GroupLag, type PartitionOffsets } from '../kafka/offsets.js';
 
 export interface TopicReport {
   name: string;

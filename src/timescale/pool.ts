@@ -1,10 +1,16 @@
-/** The pg pool for TimescaleDB/Postgres. Only src/timescale and the consumer worker use pg. */
+/**
+ * The pg pool for TimescaleDB/Postgres. Only src/timescale imports pg; other folders name the pool
+ * and its query shapes through the types below.
+ */
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { pgTypes } from './timestamptz.js';
 
 export type Pool = pg.Pool;
+/** Whatever can run one statement: the pool, or a client checked out of it. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+export type QueryConfig = pg.QueryConfig;
 
 export function createPool(
   config: Config,

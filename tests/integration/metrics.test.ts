@@ -1,8 +1,8 @@
 /**
  * /metrics after real traffic: the gateway's series move by exactly what a test sent (readings
- * accepted and rejected by code, produce requests, operations by name and outcome), and the
- * worker's own /metrics counts rows, duplicates and DLQ messages by code and shows the group's lag
- * back at zero. The request id a producer set survives into the DLQ message.
+ * accepted and rejected by code, produce requests, operations by name, outcome and transport), and
+ * the worker's own /metrics counts rows, duplicates and DLQ messages by code and shows the group's
+ * lag back at zero. The request id a producer set survives into the DLQ message.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { collect, testKafka } from '../helpers/kafka.js';
+import { WINDOWS_QUERY, collectSubscription, wsClient } from '../helpers/live.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import {
   countRows,
@@ -93,10 +94,15 @@ describe('/metrics', () => {
         operation: 'MetricsIngest',
         type: 'mutation',
         outcome: 'ok',
+        transport: 'http',
       }),
     ).toBe(1);
     expect(
-      delta('fitbit_graphql_operation_duration_seconds_count', { operation: 'MetricsBroken', outcome: 'invalid' }),
+      delta('fitbit_graphql_operation_duration_seconds_count', {
+        operation: 'MetricsBroken',
+        outcome: 'invalid',
+        transport: 'http',
+      }),
     ).toBe(1);
     expect(delta('fitbit_http_request_duration_seconds_count', { route: '/graphql', method: 'POST' })).toBe(2);
 
@@ -108,6 +114,29 @@ describe('/metrics', () => {
     expect(exposes(after, 'fitbit_live_subscriptions')).toBe(true);
     expect(exposes(after, 'fitbit_trino_cache_requests_total')).toBe(true);
     expect([0, 1]).toContain(sample(after, 'fitbit_flink_job_running'));
+  });
+
+  it('counts a subscription over graphql-ws in the same operation series, under transport="ws"', async () => {
+    const series = 'fitbit_graphql_operation_duration_seconds_count';
+    const labels = { operation: 'Windows', type: 'subscription', outcome: 'ok', transport: 'ws' };
+    const before = sample(await scrape(metricsUrl), series, labels);
+    const client = wsClient(gw.url.replace(/^http/, 'ws'));
+    try {
+      const sub = collectSubscription(client, WINDOWS_QUERY, { userId: user });
+      // Recorded once the subscription has started; the wait is for the scrape to show it.
+      const after = await waitFor(
+        async () => {
+          const now = sample(await scrape(metricsUrl), series, labels);
+          return now > before ? now : undefined;
+        },
+        { what: 'the subscription in fitbit_graphql_operation_duration_seconds' },
+      );
+      expect(after - before).toBe(1);
+      expect(sub.error).toBeUndefined();
+      sub.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('the worker exposes rows, duplicates, DLQ by code and a lag back at zero; the DLQ keeps the request id', async () => {

@@ -4,7 +4,7 @@
  * offsets move forward; one that stopped checkpointing replays from further back after a restart.
  */
 import type { Config } from '../config.js';
-import { jobStatus } from '../flink/deploy.js';
+import { jobStatus } from './deploy.js';
 
 export interface FlinkCheckpoint {
   id: number;
