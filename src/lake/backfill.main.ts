@@ -31,8 +31,13 @@ try {
       'backfill progress',
     ),
   );
-  if (done === undefined) logger.info('nothing to backfill (no readings, or another tierer holds the lake lock; try again)');
-  else logger.info({ from: done.from, until: done.until, elapsedS: Math.round((Date.now() - started) / 1000) }, 'backfill done');
+  if (done === undefined)
+    logger.info('nothing to backfill (no readings, or another tierer holds the lake lock; try again)');
+  else
+    logger.info(
+      { from: done.from, until: done.until, elapsedS: Math.round((Date.now() - started) / 1000) },
+      'backfill done',
+    );
 } finally {
   await pool.end();
 }

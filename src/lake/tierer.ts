@@ -154,11 +154,23 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
       // 3. Compact the days this advance completed.
       const compactedDays = next > tiered ? await compactDays(floorTo(tiered, DAY_MS), floorTo(next, DAY_MS)) : 0;
       await store.settle({});
-      return { advancedHours, rewrittenHours: dirty.length, compactedDays, tieredUntil: new Date(Math.max(next, tiered)) };
+      return {
+        advancedHours,
+        rewrittenHours: dirty.length,
+        compactedDays,
+        tieredUntil: new Date(Math.max(next, tiered)),
+      };
     });
     const outcome: TierCycle = result
       ? { ran: true, ...result, elapsedMs: Date.now() - started }
-      : { ran: false, advancedHours: 0, rewrittenHours: 0, compactedDays: 0, tieredUntil: null, elapsedMs: Date.now() - started };
+      : {
+          ran: false,
+          advancedHours: 0,
+          rewrittenHours: 0,
+          compactedDays: 0,
+          tieredUntil: null,
+          elapsedMs: Date.now() - started,
+        };
     options.onCycle?.(outcome);
     return outcome;
   }
@@ -169,7 +181,9 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
     running.timer = setTimeout(() => {
       running.timer = undefined;
       running.cycle = cycle()
-        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tiering cycle failed; retrying'))
+        .catch((err: unknown) =>
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tiering cycle failed; retrying'),
+        )
         .finally(() => {
           running.cycle = undefined;
           schedule();
@@ -203,7 +217,8 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
         const oldest = from ?? (await store.readingsSpan()).oldest;
         if (!oldest) return undefined;
         const start = floorTo(oldest.getTime(), HOUR_MS);
-        if (start >= lakeFrom) return { from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(lakeFrom) };
+        if (start >= lakeFrom)
+          return { from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(lakeFrom) };
         if (start < ledger.tieringFrom!.getTime()) await store.widen({ tieringFrom: new Date(start) });
         await store.barrier();
         let done = start;

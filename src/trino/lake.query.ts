@@ -78,7 +78,9 @@ export function lakeCohortStatement(request: CohortStatsRequest, split: RangeSpl
   if (rawLake) {
     ctes.push(`lake_raw AS (\n${raw(t.readings, split.lake)}\n)`);
     ctes.push('stats AS (SELECT b, n, s, lo, hi, d FROM hot UNION ALL SELECT b, n, s, lo, hi, d FROM lake_raw)');
-    ctes.push('counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION SELECT b, user_id FROM lake_raw) GROUP BY b)');
+    ctes.push(
+      'counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION SELECT b, user_id FROM lake_raw) GROUP BY b)',
+    );
   } else {
     ctes.push(
       [
@@ -106,7 +108,9 @@ export function lakeCohortStatement(request: CohortStatsRequest, split: RangeSpl
         width >= HOUR_MS || grid.kind === 'local'
           ? `SELECT ${bucketOf('u.hour')}, u.user_id FROM ${t.userHourRollups} u WHERE u.metric = ${metric()} AND (${q.within('u.hour', split.lake)})`
           : `SELECT DISTINCT ${bucketOf('l."time"')}, l.user_id FROM ${t.readings} l WHERE l.metric = ${metric()} AND (${q.within('l."time"', split.lake)})`;
-      ctes.push(`counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION ${lakeMembers}) GROUP BY b)`);
+      ctes.push(
+        `counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION ${lakeMembers}) GROUP BY b)`,
+      );
     }
   }
   ctes.push('totals AS (SELECT b, sum(users) AS users FROM counted GROUP BY b)');

@@ -28,7 +28,10 @@ export interface LakeTables {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-export function lakeTables(hot: { catalog: string; schema: string }, lake: { catalog: string; schema: string }): LakeTables {
+export function lakeTables(
+  hot: { catalog: string; schema: string },
+  lake: { catalog: string; schema: string },
+): LakeTables {
   for (const name of [hot.catalog, hot.schema, lake.catalog, lake.schema]) {
     if (!IDENT.test(name)) throw new Error(`expected a lower snake case Trino identifier, got ${JSON.stringify(name)}`);
   }

@@ -58,7 +58,10 @@ export async function signedS3Request(
   timeoutMs = 5_000,
 ): Promise<Response> {
   const url = new URL(path, s3.endpoint);
-  const now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const now = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = now.slice(0, 8);
   const payloadHash = sha256('');
   const headers: Record<string, string> = {
@@ -115,7 +118,8 @@ export const s3: ServiceDefinition = {
     if (head.ok) return;
     const res = await signedS3Request(ctx.config.lake.s3, 'PUT', `/${bucket}`);
     // 409: created meanwhile by another start.
-    if (!res.ok && res.status !== 409) throw new Error(`creating bucket ${bucket}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok && res.status !== 409)
+      throw new Error(`creating bucket ${bucket}: HTTP ${res.status} ${await res.text()}`);
   },
   endpoints(ctx) {
     return { s3: ctx.config.lake.s3.endpoint, bucket: ctx.config.lake.s3.bucket };

@@ -21,7 +21,10 @@ import { createTrinoService, type CohortPoint, type TrinoService } from '../../s
 import { uniqueId } from '../helpers/wait.js';
 
 const base = loadConfig();
-const suffix = uniqueId('x').replace(/[^a-z0-9]/gi, '').toLowerCase().slice(-10);
+const suffix = uniqueId('x')
+  .replace(/[^a-z0-9]/gi, '')
+  .toLowerCase()
+  .slice(-10);
 const pgSchema = `lake_t_${suffix}`;
 const lakeSchema = `t_${suffix}`;
 const config: Config = {
@@ -86,7 +89,15 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
       bucket === 'DAY' || bucket === 'HOUR'
         ? `date_trunc('${bucket.toLowerCase()}', time, '${zone}')`
         : `date_bin('${PG_INTERVAL[bucket]}'::interval, time, TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
-    const { rows } = await pool.query<{ bucket: Date; users: number; n: number; avg: number; min: number; max: number; vals: number[] }>(
+    const { rows } = await pool.query<{
+      bucket: Date;
+      users: number;
+      n: number;
+      avg: number;
+      min: number;
+      max: number;
+      vals: number[];
+    }>(
       `SELECT ${bucketSql} AS bucket,
               count(DISTINCT user_id)::int AS users, count(*)::int AS n, avg(value) AS avg, min(value) AS min,
               max(value) AS max, array_agg(value ORDER BY value) AS vals
@@ -101,7 +112,12 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     expect(points.map((p) => p.time.toISOString())).toEqual(rows.map((e) => e.bucket.toISOString()));
     points.forEach((p, i) => {
       const e = rows[i]!;
-      expect({ users: p.users, count: p.count, min: p.min, max: p.max }).toEqual({ users: e.users, count: e.n, min: e.min, max: e.max });
+      expect({ users: p.users, count: p.count, min: p.min, max: p.max }).toEqual({
+        users: e.users,
+        count: e.n,
+        min: e.min,
+        max: e.max,
+      });
       expect(p.avg).toBeCloseTo(e.avg, 9);
       for (const [q, v] of [
         [0.5, p.p50],
@@ -170,9 +186,11 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     expect(Number(await lakeScalar(`SELECT count(*) FROM lake.${lakeSchema}.readings`))).toBe(
       Number((await pool.query('SELECT count(*) FROM readings')).rows[0].count),
     );
-    expect(Number(await lakeScalar(`SELECT sum(readings) FROM lake.${lakeSchema}.minute_rollups WHERE metric = 'heart_rate'`))).toBe(
-      USERS * 360,
-    );
+    expect(
+      Number(
+        await lakeScalar(`SELECT sum(readings) FROM lake.${lakeSchema}.minute_rollups WHERE metric = 'heart_rate'`),
+      ),
+    ).toBe(USERS * 360);
   }, 300_000);
 
   describe.each<[BucketName, string]>([
@@ -186,7 +204,9 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
       const from = start + 7 * 60_000 + 13_000;
       const to = end - 11 * 60_000;
       trinoStatements.length = 0;
-      const points = await lakeService.cohortStats('heart_rate', new Date(from), new Date(to), bucket, { timeZone: zone });
+      const points = await lakeService.cohortStats('heart_rate', new Date(from), new Date(to), bucket, {
+        timeZone: zone,
+      });
       expect(lakeUsed()).toBe(true);
       expectSame(points, await expected('heart_rate', from, to, bucket, zone));
     }, 120_000);
@@ -226,9 +246,11 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     expect(cycle.rewrittenHours).toBe(1);
     expect((await pool.query('SELECT count(*)::int AS n FROM lake_dirty_hours')).rows[0].n).toBe(0);
     await check(); // the rewritten hour from the lake
-    expect(Number(await lakeScalar(`SELECT sum(readings) FROM lake.${lakeSchema}.minute_rollups WHERE metric = 'heart_rate'`))).toBe(
-      USERS * 360 + 2,
-    );
+    expect(
+      Number(
+        await lakeScalar(`SELECT sum(readings) FROM lake.${lakeSchema}.minute_rollups WHERE metric = 'heart_rate'`),
+      ),
+    ).toBe(USERS * 360 + 2);
   }, 180_000);
 
   it('an erasure removes the user from the answers at once and from the lake at the next cycle', async () => {
@@ -238,7 +260,9 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     const before = await lakeService.cohortStats('heart_rate', new Date(start), new Date(end), 'HOUR');
     expectSame(before, await expected('heart_rate', start, end, 'HOUR'));
     await tierer.runOnce();
-    expect(Number(await lakeScalar(`SELECT count(*) FROM lake.${lakeSchema}.readings WHERE user_id = '${gone}'`))).toBe(0);
+    expect(Number(await lakeScalar(`SELECT count(*) FROM lake.${lakeSchema}.readings WHERE user_id = '${gone}'`))).toBe(
+      0,
+    );
     expect(
       Number(await lakeScalar(`SELECT count(*) FROM lake.${lakeSchema}.user_hour_rollups WHERE user_id = '${gone}'`)),
     ).toBe(0);
@@ -261,7 +285,13 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     const cycle = await tierer.runOnce();
     expect(cycle.advancedHours).toBe(2);
     expect((await store.ledger()).tieredUntil?.getTime()).toBe(until + 2 * HOUR);
-    expect(Number(await lakeScalar(`SELECT count(*) FROM lake.${lakeSchema}.readings WHERE "time" >= from_unixtime(${until / 1000})`))).toBe(4);
+    expect(
+      Number(
+        await lakeScalar(
+          `SELECT count(*) FROM lake.${lakeSchema}.readings WHERE "time" >= from_unixtime(${until / 1000})`,
+        ),
+      ),
+    ).toBe(4);
     trinoStatements.length = 0;
     const points = await lakeService.cohortStats('heart_rate', new Date(until), new Date(until + 2 * HOUR), 'HOUR');
     expect(lakeUsed()).toBe(true);

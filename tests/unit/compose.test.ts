@@ -27,6 +27,7 @@ const counterpart: Record<string, string[]> = {
   kafka: ['kafka', 'kafka-init'],
   flink: ['flink-jobmanager', 'flink-taskmanager', 'flink-sql-gateway', 'flink-job'],
   trino: ['trino'],
+  s3: ['minio', 'minio-init'],
 };
 
 describe('compose.yml', () => {
@@ -47,6 +48,7 @@ describe('compose.yml', () => {
     expect(published('flink-sql-gateway')).toContain(Number(new URL(c.flink.sqlGatewayUrl).port));
     expect(published('gateway')).toContain(c.gateway.port);
     expect(published('timescaledb')).toContain(5432);
+    expect(published('minio')).toContain(Number(new URL(c.lake.s3.endpoint).port));
   });
 
   it('refers only to files and folders that exist in the repository', () => {

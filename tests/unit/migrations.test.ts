@@ -16,6 +16,7 @@ describe('planMigrations', () => {
       '003_readings_minute.plain.sql',
       '004_live_history.sql',
       '005_erasures.sql',
+      '006_lake.sql',
     ]);
     const all = plan.map((m) => sql(m.file)).join('\n');
     expect(all).toMatch(/PRIMARY KEY \(user_id, metric, time\)/);
@@ -31,6 +32,7 @@ describe('planMigrations', () => {
       '003_readings_minute.timescale.sql',
       '004_live_history.sql',
       '005_erasures.sql',
+      '006_lake.sql',
     ]);
     const layout = sql(plan[1]!.file);
     expect(layout).toMatch(/create_hypertable\('readings'/);

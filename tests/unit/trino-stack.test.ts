@@ -26,6 +26,11 @@ describe('trino stack service', () => {
       TRINO_PG_PASSWORD: '',
       TRINO_KAFKA_NODES: '127.0.0.1:9092,127.0.0.1:9094',
       TRINO_KAFKA_TABLE_DIR: '/repo/trino/kafka',
+      TRINO_LAKE_WAREHOUSE: 's3://fitbit-lake/warehouse',
+      TRINO_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      TRINO_S3_REGION: 'us-east-1',
+      TRINO_S3_ACCESS_KEY: 'fitbit',
+      TRINO_S3_SECRET_KEY: 'fitbit-local-secret',
     });
   });
 
