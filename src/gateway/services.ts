@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { createKafka } from '../kafka/client.js';
 import { createPool } from '../timescale/pool.js';
 import { createLakeReader } from '../lake/index.js';
+import { createLakeStore } from '../timescale/lake.store.js';
 import { createHealthService } from '../health/health.service.js';
 import { flinkCheck } from '../flink/health.check.js';
 import { trinoCheck } from '../health/checks.js';
@@ -123,6 +124,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     pipeline: createPipelineStatusService({
       config,
       logger,
+      ...(config.lake.enabled ? { lake: createLakeStore(pool) } : {}),
       admin: sharedAdmin(() => kafka.admin({ retry: { retries: 1 } })),
       health: createHealthService([
         postgresCheck(pool),

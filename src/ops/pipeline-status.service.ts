@@ -31,12 +31,24 @@ export interface GroupReport extends GroupLag {
   detail: string | null;
 }
 
+export interface LakeReport {
+  enabled: boolean;
+  ok: boolean;
+  lakeFrom: Date | null;
+  tieredUntil: Date | null;
+  lagSeconds: number | null;
+  dirtyHours: number;
+  lastCycleAt: Date | null;
+  detail: string | null;
+}
+
 export interface PipelineStatus {
   checkedAt: Date;
   topics: TopicReport[];
   consumerGroups: GroupReport[];
   flink: FlinkJobReport;
   services: ServiceHealthResult[];
+  lake: LakeReport;
 }
 
 export interface PipelineStatusService {
@@ -53,6 +65,11 @@ export interface PipelineStatusOptions {
   health: HealthService;
   /** Per part. Default 5 000 ms. */
   timeoutMs?: number;
+  /** The tiering ledger (src/timescale/lake.store.ts); absent when the lake is off. */
+  lake?: {
+    ledger(): Promise<{ lakeFrom: Date | null; tieredUntil: Date | null; tieredAt: Date | null }>;
+    dirtyCount(): Promise<number>;
+  };
 }
 
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -119,6 +136,42 @@ export function createPipelineStatusService(options: PipelineStatusOptions): Pip
     }
   }
 
+  const noLake: LakeReport = {
+    enabled: false,
+    ok: true,
+    lakeFrom: null,
+    tieredUntil: null,
+    lagSeconds: null,
+    dirtyHours: 0,
+    lastCycleAt: null,
+    detail: 'LAKE_ENABLED=false',
+  };
+
+  async function lakeReport(at: Date): Promise<LakeReport> {
+    const lake = options.lake;
+    if (!lake) return noLake;
+    try {
+      const [ledger, dirtyHours] = await bounded(
+        Promise.all([lake.ledger(), lake.dirtyCount()]),
+        timeoutMs,
+        'lake ledger',
+      );
+      const lagSeconds = ledger.tieredUntil ? (at.getTime() - ledger.tieredUntil.getTime()) / 1000 : null;
+      return {
+        enabled: true,
+        ok: ledger.tieredUntil !== null,
+        lakeFrom: ledger.lakeFrom,
+        tieredUntil: ledger.tieredUntil,
+        lagSeconds,
+        dirtyHours,
+        lastCycleAt: ledger.tieredAt,
+        detail: ledger.tieredUntil === null ? 'the tierer has not run yet (it runs in the worker process)' : null,
+      };
+    } catch (err) {
+      return { ...noLake, enabled: true, ok: false, detail: message(err) };
+    }
+  }
+
   return {
     async status() {
       const checkedAt = new Date();
@@ -130,10 +183,11 @@ export function createPipelineStatusService(options: PipelineStatusOptions): Pip
         const consumerGroups = await Promise.all(groups.map((g) => groupReport(g, ends)));
         return { topics, consumerGroups, kafkaMs };
       });
-      const [{ topics, consumerGroups, kafkaMs }, flink, services] = await Promise.all([
+      const [{ topics, consumerGroups, kafkaMs }, flink, services, lake] = await Promise.all([
         kafkaP,
         flinkJobReport(config, AbortSignal.timeout(timeoutMs)),
         health.check(),
+        lakeReport(checkedAt),
       ]);
       const failed = topics.filter((t) => !t.ok);
       const kafka: ServiceHealthResult = {
@@ -144,7 +198,7 @@ export function createPipelineStatusService(options: PipelineStatusOptions): Pip
           failed.length === 0 ? `${topics.length} topics` : failed.map((t) => `${t.name}: ${t.detail}`).join('; '),
       };
       if (failed.length > 0) log.warn({ failed: failed.map((t) => t.name) }, 'pipeline status: topics not readable');
-      return { checkedAt, topics, consumerGroups, flink, services: [kafka, ...services] };
+      return { checkedAt, topics, consumerGroups, flink, services: [kafka, ...services], lake };
     },
     stop: () => admin.close(),
   };

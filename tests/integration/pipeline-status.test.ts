@@ -2,6 +2,8 @@
  * `pipelineStatus` against the real pipeline: the writer group's lag grows by exactly the readings
  * ingested while no worker runs, and returns to zero once a worker of the same group has run.
  */
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
@@ -17,6 +19,7 @@ const STATUS = `query PipelineStatusTest {
     consumerGroups { groupId role ok state members totalLag partitions { partition endOffset committedOffset lag } detail }
     flink { name reachable running state jobId lastCheckpoint { id completedAt } latencyMs detail }
     services { name ok latencyMs detail }
+    lake { enabled ok lakeFrom tieredUntil lagSeconds dirtyHours lastCycleAt detail }
   }
 }`;
 const INGEST = `mutation PipelineIngest($readings: [ReadingInput!]!) { ingestReadings(readings: $readings) { accepted } }`;
@@ -35,6 +38,7 @@ interface Status {
   consumerGroups: Group[];
   flink: { reachable: boolean; running: boolean; state: string | null; latencyMs: number };
   services: { name: string; ok: boolean; latencyMs: number | null }[];
+  lake: { enabled: boolean; ok: boolean; tieredUntil: string | null; lagSeconds: number | null; dirtyHours: number };
 }
 
 describe('pipelineStatus', () => {
@@ -99,6 +103,22 @@ describe('pipelineStatus', () => {
     expect(s.flink.reachable).toBe(true);
     expect(s.flink.latencyMs).toBeGreaterThan(0);
     expect(s.consumerGroups.map((g) => g.role)).toEqual(['timescale-writer', 'flink-job']);
+    // The lake's figures are the ledger's, whatever the tierer has done so far.
+    const pool = new pg.Pool({ connectionString: loadConfig().postgres.url, max: 1 });
+    try {
+      const { rows } = await pool.query(
+        'SELECT tiered_until, (SELECT count(*)::int FROM lake_dirty_hours) AS dirty FROM lake_state WHERE id',
+      );
+      expect(s.lake.enabled).toBe(true);
+      expect(s.lake.tieredUntil === null ? null : new Date(s.lake.tieredUntil).getTime()).toBe(
+        rows[0]?.tiered_until ? new Date(rows[0].tiered_until).getTime() : null,
+      );
+      expect(s.lake.ok).toBe(rows[0]?.tiered_until != null);
+      expect(s.lake.dirtyHours).toBe(rows[0]?.dirty ?? 0);
+      if (s.lake.tieredUntil) expect(s.lake.lagSeconds).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('shows lag growing while the worker is stopped and back to zero after it runs', async () => {

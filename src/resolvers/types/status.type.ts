@@ -141,6 +141,39 @@ export class FlinkJobStatus {
   detail!: string | null;
 }
 
+@ObjectType({
+  description:
+    'The lakehouse tier: which range of readings the lake holds, how far it trails the hot store, and hours waiting to be rewritten.',
+})
+export class LakeStatus {
+  @Field(() => Boolean, { description: 'False with LAKE_ENABLED=false: every aggregate reads the hot store.' })
+  enabled!: boolean;
+
+  @Field(() => Boolean)
+  ok!: boolean;
+
+  @Field(() => Date, { nullable: true, description: 'Oldest tiered hour (readings before it: hot store only).' })
+  lakeFrom!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Newest tiered time: every reading before it is in the lake.' })
+  tieredUntil!: Date | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Seconds between tieredUntil and now: the part of "now" answered by the hot store.',
+  })
+  lagSeconds!: number | null;
+
+  @Field(() => Int, { description: 'Tiered hours changed since (late readings, erasures), answered by the hot store until rewritten.' })
+  dirtyHours!: number;
+
+  @Field(() => Date, { nullable: true, description: 'When the tierer last finished a cycle.' })
+  lastCycleAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  detail!: string | null;
+}
+
 @ObjectType({ description: 'The whole pipeline as seen from this gateway instance (admin).' })
 export class PipelineStatus {
   @Field(() => Date)
@@ -159,6 +192,9 @@ export class PipelineStatus {
     description: 'Kafka (the offset queries above), Postgres and Trino (a real SELECT 1 each), each with its latency.',
   })
   services!: ServiceHealth[];
+
+  @Field(() => LakeStatus)
+  lake!: LakeStatus;
 }
 
 @ObjectType({ description: 'A message the worker refused and sent to the dead-letter topic.' })
