@@ -90,6 +90,29 @@ export function createStatements(t: LakeTables): string[] {
 }
 
 /**
+ * The minute rollups of the readings of `source` (a table or a subquery with the readings'
+ * columns user_id, metric, "time", value) that match `where`. The bench computes its large
+ * tiers with the same text over generated rows.
+ */
+export function minuteRollupSelect(source: string, where: string): string {
+  return [
+    `SELECT metric, date_trunc('minute', "time"), date_trunc('hour', "time"),`,
+    '  count(*), sum(value), min(value), max(value), count(DISTINCT user_id), CAST(tdigest_agg(value) AS varbinary)',
+    `FROM ${source} WHERE ${where}`,
+    'GROUP BY 1, 2, 3',
+  ].join('\n');
+}
+
+/** The per-user hour rollups of `source` (as for minuteRollupSelect). */
+export function userHourRollupSelect(source: string, where: string): string {
+  return [
+    `SELECT user_id, metric, date_trunc('hour', "time"), count(*), sum(value), min(value), max(value)`,
+    `FROM ${source} WHERE ${where}`,
+    'GROUP BY 1, 2, 3',
+  ].join('\n');
+}
+
+/**
  * Replaces the lake's copy of whole hours with what the hot store holds now, in order: raw
  * readings (delete, then copy from the hot store), then both rollups recomputed from the lake's
  * readings of those hours. Each statement is idempotent, so a cycle cut short is simply run again.
@@ -112,23 +135,14 @@ export function tierStatements(t: LakeTables, hours: readonly Interval[]): Prepa
       ].join('\n'),
     ),
     stmt('fitbit_lake_drop_minutes', (b) => `DELETE FROM ${t.minuteRollups} WHERE ${b.within('hour', hours)}`),
-    stmt('fitbit_lake_roll_minutes', (b) =>
-      [
-        `INSERT INTO ${t.minuteRollups}`,
-        `SELECT metric, date_trunc('minute', "time"), date_trunc('hour', "time"),`,
-        '  count(*), sum(value), min(value), max(value), count(DISTINCT user_id), CAST(tdigest_agg(value) AS varbinary)',
-        `FROM ${t.readings} WHERE ${b.within('"time"', hours)}`,
-        'GROUP BY 1, 2, 3',
-      ].join('\n'),
+    stmt(
+      'fitbit_lake_roll_minutes',
+      (b) => `INSERT INTO ${t.minuteRollups}\n${minuteRollupSelect(t.readings, b.within('"time"', hours))}`,
     ),
     stmt('fitbit_lake_drop_user_hours', (b) => `DELETE FROM ${t.userHourRollups} WHERE ${b.within('hour', hours)}`),
-    stmt('fitbit_lake_roll_user_hours', (b) =>
-      [
-        `INSERT INTO ${t.userHourRollups}`,
-        `SELECT user_id, metric, date_trunc('hour', "time"), count(*), sum(value), min(value), max(value)`,
-        `FROM ${t.readings} WHERE ${b.within('"time"', hours)}`,
-        'GROUP BY 1, 2, 3',
-      ].join('\n'),
+    stmt(
+      'fitbit_lake_roll_user_hours',
+      (b) => `INSERT INTO ${t.userHourRollups}\n${userHourRollupSelect(t.readings, b.within('"time"', hours))}`,
     ),
   ];
 }
