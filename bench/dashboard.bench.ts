@@ -53,7 +53,7 @@ const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_E
 async function startWithSimulator(dashboard: boolean) {
   const env = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'development', DASHBOARD: String(dashboard) };
   const c = loadConfig(env);
-  const gw = createGateway(c, createLogger(c, 'bench-dashboard'));
+  const gw = createGateway({ config: c, logger: createLogger(c, 'bench-dashboard') });
   const { url } = await gw.start();
   const sim = createSimulator({
     users: 3,

@@ -87,7 +87,7 @@ async function gatewayRole(): Promise<void> {
   const { createLogger } = await import('../src/logger.js');
   const { createGateway } = await import('../src/gateway/app.js');
   const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' });
-  const gateway = createGateway(config, createLogger(config, 'bench-gateway'));
+  const gateway = createGateway({ config, logger: createLogger(config, 'bench-gateway') });
   const { port } = await gateway.start();
   const gc = (globalThis as { gc?: () => void }).gc;
   process.on('message', (m: string) => {

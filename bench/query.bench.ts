@@ -50,7 +50,7 @@ const QUERY = `query ($u: ID!, $from: DateTime!, $to: DateTime!) {
 async function runGatewayChild(): Promise<void> {
   const { createGateway } = await import('../src/gateway/app.js');
   const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn', GRAPHIQL: 'false' });
-  const gateway = createGateway(config, createLogger(config, 'bench-gateway'));
+  const gateway = createGateway({ config, logger: createLogger(config, 'bench-gateway') });
   const { port } = await gateway.start();
   process.send?.({ kind: 'ready', port });
   process.on('message', (m) => {

@@ -46,7 +46,7 @@ async function serve(kind: 'gateway' | 'bare'): Promise<void> {
   let port: number;
   if (kind === 'gateway') {
     const { createGateway } = await import('../src/gateway/app.js');
-    port = (await createGateway(config, logger).start()).port;
+    port = (await createGateway({ config, logger }).start()).port;
   } else {
     const { buildServices } = await import('../src/gateway/services.js');
     const { buildGatewaySchema } = await import('../src/schema/build.js');

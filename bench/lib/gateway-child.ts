@@ -65,7 +65,7 @@ async function runChild(): Promise<void> {
   const { createLogger } = await import('../../src/logger.js');
   const { createGateway } = await import('../../src/gateway/app.js');
   const config = loadConfig();
-  const gateway = createGateway(config, createLogger(config, 'bench-gateway'));
+  const gateway = createGateway({ config, logger: createLogger(config, 'bench-gateway') });
   const { port } = await gateway.start();
   process.send?.({ kind: 'ready', port });
   process.on('message', (m) => {

@@ -21,7 +21,9 @@ const USAGE = `usage: npm run demo -- [options]
   --backfill-every S   seconds between late phone syncs, 0 for none (default 300)
   --bad-every S        seconds between readings the gateway refuses, 0 for none (default 30)
   --kafka-bad-every S  seconds between malformed messages straight to Kafka, 0 for none (default 120)
-  --seed N             random seed (default 1)`;
+  --seed N             random seed (default 1)
+  --history-days D     first send D days of past readings (a tick a minute), then stream live;
+                       \`npm run lake:backfill\` then moves them into the lake (docs/lake.md)`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -42,6 +44,7 @@ try {
       'bad-every': { type: 'string', default: '30' },
       'kafka-bad-every': { type: 'string', default: '120' },
       seed: { type: 'string', default: '1' },
+      'history-days': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -116,6 +119,11 @@ process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
 console.log(`sending to ${url}`);
+const historyDays = number('history-days', values['history-days'], 0);
+if (historyDays > 0) {
+  const sent = await simulator.history(historyDays);
+  console.log(`history: ${sent} readings over ${historyDays} days sent; run \`npm run lake:backfill\` to tier them`);
+}
 await simulator.start();
 await simulator.done;
 await raw?.stop();

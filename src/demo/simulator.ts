@@ -78,6 +78,12 @@ export interface Simulator {
   /** Resolves when the loop ends (stop() or --minutes). */
   readonly done: Promise<void>;
   stats(): SimulatorStats;
+  /**
+   * Sends `days` of past readings for every user (a device tick every `stepSeconds`), ending an
+   * hour before now, through the same gateway: what the devices would have sent before the demo
+   * started. Returns the readings sent.
+   */
+  history(days: number, stepSeconds?: number): Promise<number>;
 }
 
 const METRIC_LABEL: Record<string, string> = {
@@ -143,6 +149,38 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
+  async function history(days: number, stepSeconds = 60): Promise<number> {
+    const end = Math.floor((now() - 3_600_000) / 60_000) * 60_000;
+    const start = end - days * 86_400_000;
+    const stepMs = stepSeconds * 1000;
+    const past = fleet.map((u) => ({ profile: u.profile, state: initialState(u.profile) }));
+    let batch: SimReading[] = [];
+    let sent = 0;
+    let tick = 0;
+    for (let t = start; t < end; t += stepMs, tick += 1) {
+      for (const user of past) {
+        const next = deviceTick({
+          profile: user.profile,
+          state: user.state,
+          nowMs: t,
+          dtMs: stepMs,
+          tick,
+          thresholds: options.thresholds,
+          random,
+        });
+        user.state = next.state;
+        batch.push(...next.readings);
+      }
+      const dayDone = (t - start + stepMs) % 86_400_000 === 0;
+      if (batch.length >= maxBatch * 4 || dayDone || t + stepMs >= end) {
+        await sendAll(batch, `history ${new Date(t).toISOString().slice(0, 10)}`);
+        sent += batch.length;
+        batch = [];
+      }
+    }
+    return sent;
+  }
+
   const pick = (): { profile: UserProfile; state: UserState } => fleet[Math.floor(random() * fleet.length)]!;
 
   async function sendAll(readings: SimReading[], what: string): Promise<void> {
@@ -264,6 +302,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
 
   return {
     done,
+    history,
     stats: () => ({ ...stats }),
     async start() {
       if (started) return;

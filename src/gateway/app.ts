@@ -15,7 +15,7 @@ import { formatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
 import type { GatewayContext, GatewayServices } from './context.js';
-import { buildServices } from './services.js';
+import { buildServices, type ServiceSet } from './services.js';
 import { createHttpHandler, type Route } from './http-handler.js';
 import { attachLiveWebSocket } from '../live/ws-server.js';
 import { WsOperationContext } from './ws-context.js';
@@ -50,9 +50,21 @@ export interface Gateway {
   readonly services: GatewayServices;
 }
 
-export function createGateway(config: Config, logger: Logger): Gateway {
+export interface GatewayOptions {
+  config: Config;
+  logger: Logger;
+  /**
+   * The collaborators and their lifecycle. Default: the real ones (buildServices: Kafka, Postgres,
+   * Trino, Flink). Tests of the request pipeline (auth, limits, error codes, both transports) pass
+   * their own and need no running service.
+   */
+  services?: ServiceSet;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config, logger } = options;
   let phase: Phase = 'initialized';
-  const parts = buildServices(config, logger);
+  const parts = options.services ?? buildServices(config, logger);
   const { services } = parts;
   const development = config.env !== 'production';
   const errorFormat = { development, hideSchemaDetails: !config.gateway.introspection };

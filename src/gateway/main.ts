@@ -6,4 +6,4 @@ import { runProcess } from '../process/run.js';
 
 const config = loadConfig();
 const logger = createLogger(config, 'gateway');
-await runProcess(createGateway(config, logger), logger);
+await runProcess(createGateway({ config, logger }), logger);

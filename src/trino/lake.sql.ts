@@ -149,7 +149,7 @@ export function tierStatements(t: LakeTables, hours: readonly Interval[]): Prepa
 
 /**
  * Rewrites one complete day of every lake table into few large files (a replace commit: readers
- * see no change). ALTER TABLE EXECUTE takes no parameters, so the day's bounds are rendered as
+ * see no change), then expires old snapshots. ALTER TABLE EXECUTE takes no parameters, so the day's bounds are rendered as
  * checked literals.
  */
 export function compactStatements(t: LakeTables, dayStartMs: number): string[] {
@@ -159,5 +159,10 @@ export function compactStatements(t: LakeTables, dayStartMs: number): string[] {
     `ALTER TABLE ${t.readings} EXECUTE optimize WHERE "time" >= ${from} AND "time" < ${to}`,
     `ALTER TABLE ${t.minuteRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`,
     `ALTER TABLE ${t.userHourRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`,
+    // Replaced files (compaction, rewritten hours, erasures) leave the object store once no
+    // snapshot younger than Trino's minimum retention (7 days by default) refers to them.
+    ...[t.readings, t.minuteRollups, t.userHourRollups].map(
+      (table) => `ALTER TABLE ${table} EXECUTE expire_snapshots(retention_threshold => '7d')`,
+    ),
   ];
 }

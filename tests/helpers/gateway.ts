@@ -31,7 +31,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     ...env,
     PORT: '0',
   });
-  const gateway = createGateway(config, createLogger(config, 'gateway-test'));
+  const gateway = createGateway({ config, logger: createLogger(config, 'gateway-test') });
   const { url } = await gateway.start();
   return {
     url,

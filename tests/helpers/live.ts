@@ -23,7 +23,7 @@ export async function startLiveGateway(env: Record<string, string> = {}): Promis
     ...env,
     PORT: '0',
   });
-  const gateway = createGateway(config, createLogger(config, 'gateway-test'));
+  const gateway = createGateway({ config, logger: createLogger(config, 'gateway-test') });
   const { url } = await gateway.start();
   return { gateway, config, url, wsUrl: url.replace(/^http/, 'ws'), stop: () => gateway.stop() };
 }

@@ -6,6 +6,8 @@ export interface Polled<T> {
   data: T | undefined;
   error: ApiError | undefined;
   loading: boolean;
+  /** Round trip of the last answer, as this browser saw it. */
+  elapsedMs?: number;
 }
 
 /** Runs `query` now and every `everyMs` (0: once) while mounted or until its inputs change. */
@@ -17,8 +19,10 @@ export function usePoll<T>(query: string, variables: Record<string, unknown>, ev
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
       try {
+        const started = performance.now();
         const data = await gql<T>(query, JSON.parse(key) as Record<string, unknown>);
-        if (alive) setState({ data, error: undefined, loading: false });
+        const elapsedMs = performance.now() - started;
+        if (alive) setState({ data, error: undefined, loading: false, elapsedMs });
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError('NETWORK', (err as Error).message);
         if (alive) setState((s) => ({ data: s.data, error: e, loading: false }));

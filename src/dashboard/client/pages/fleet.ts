@@ -27,6 +27,9 @@ interface Alert {
 const COHORT = `query FleetCohort($metric: Metric!, $from: DateTime!, $to: DateTime!) {
   cohortStats(metric: $metric, from: $from, to: $to, bucket: FIFTEEN_MINUTES) { time users count avg p50 p95 }
 }`;
+const MONTH = `query FleetMonth($from: DateTime!, $to: DateTime!) {
+  cohortStats(metric: HEART_RATE, from: $from, to: $to, bucket: HOUR) { time users count avg p50 p95 }
+}`;
 const LEADERBOARD = `query FleetLeaderboard($from: DateTime!, $to: DateTime!) {
   leaderboard(metric: STEPS, from: $from, to: $to, limit: 10) { rank userId value }
 }`;
@@ -76,6 +79,34 @@ function CohortPanel() {
       band: [0, 1],
     }),
     h('p', { className: 'note' }, `users in the last bucket: ${number(points.at(-1)?.users, 0)}`),
+  );
+}
+
+/** 30 days of hourly buckets: the closed hours come from the lake's rollups (docs/lake.md). */
+function MonthPanel() {
+  const range = useMemo(() => lastHours(30 * 24), []);
+  const { data, error, elapsedMs } = usePoll<{ cohortStats: CohortPoint[] }>(MONTH, range, 120_000);
+  const points = data?.cohortStats ?? [];
+  const lines = useMemo(
+    () => [
+      { label: 'p50', color: '#2f6fdb', values: points.map((p) => p.p50) },
+      { label: 'p95', color: '#2f6fdb', values: points.map((p) => p.p95), dashed: true },
+    ],
+    [points],
+  );
+  const times = useMemo(() => points.map((p) => seconds(p.time)), [points]);
+  const readings = points.reduce((n, p) => n + p.count, 0);
+  return h(
+    Panel,
+    { title: 'Heart rate, last 30 days (hourly)', id: 'month', wide: true },
+    h(Problem, { error }),
+    h(Chart, { title: 'Heart rate: p50 to p95 band', unit: unitOf('HEART_RATE'), times, lines, band: [0, 1] }),
+    h(
+      'p',
+      { className: 'note', id: 'month-answer' },
+      `${number(readings, 0)} readings summarised in ${number(elapsedMs, 0)} ms ` +
+        '(closed hours from the lake, the present from the hot store)',
+    ),
   );
 }
 
@@ -178,5 +209,13 @@ function RatesPanel() {
 }
 
 export function FleetPage() {
-  return h('div', { className: 'grid' }, h(CohortPanel), h(RatesPanel), h(LeaderboardPanel), h(AlertsPanel));
+  return h(
+    'div',
+    { className: 'grid' },
+    h(CohortPanel),
+    h(RatesPanel),
+    h(MonthPanel),
+    h(LeaderboardPanel),
+    h(AlertsPanel),
+  );
 }
