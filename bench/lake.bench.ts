@@ -23,7 +23,13 @@ import { createLogger } from '../src/logger.js';
 import { createLakeReader, createTiererFor } from '../src/lake/index.js';
 import { migrate } from '../src/timescale/migrations.js';
 import { lakeTablesOf } from '../src/lake/index.js';
-import { createStatements, minuteRollupSelect, userHourRollupSelect } from '../src/trino/lake.sql.js';
+import {
+  compactStatements,
+  createStatements,
+  hourRollupSelect,
+  minuteRollupSelect,
+  userHourRollupSelect,
+} from '../src/trino/lake.sql.js';
 import { createTrinoRunner } from '../src/trino/trino.client.js';
 import { createTrinoService, type TrinoService } from '../src/trino/index.js';
 import { benchToken, productionEnv } from './lib/production.js';
@@ -75,22 +81,33 @@ async function seedLake(users: number, startMs: number, hours: number, stepHours
     const source = generated(users, startMs + h * HOUR, stepHours, prefix);
     await runner.run(`INSERT INTO ${tables.minuteRollups}\n${minuteRollupSelect(source, 'TRUE')}`);
     await runner.run(`INSERT INTO ${tables.userHourRollups}\n${userHourRollupSelect(source, 'TRUE')}`);
+    const [from, to] = [startMs + h * HOUR, startMs + (h + stepHours) * HOUR].map(
+      (ms) => `from_unixtime(${ms / 1000}, 'UTC')`,
+    );
+    await runner.run(
+      `INSERT INTO ${tables.hourRollups}\n${hourRollupSelect(tables, (c) => `${c} >= ${from} AND ${c} < ${to}`)}`,
+    );
     if ((h / stepHours) % 5 === 0)
       note(`seeded ${prefix} ${iso(startMs + h * HOUR)} (${Math.round((performance.now() - t0) / 1000)} s)`);
   }
   // One file per day, as the tierer's compaction leaves them.
   for (let d = startMs; d < startMs + hours * HOUR; d += DAY) {
-    const from = `TIMESTAMP '${iso(d).slice(0, 10)} 00:00:00 UTC'`;
-    const to = `TIMESTAMP '${iso(d + DAY).slice(0, 10)} 00:00:00 UTC'`;
-    await runner.run(`ALTER TABLE ${tables.minuteRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`);
-    await runner.run(`ALTER TABLE ${tables.userHourRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`);
+    for (const sql of compactStatements(tables, d)) await runner.run(sql);
   }
   return (performance.now() - t0) / 1000;
 }
 
+async function dropRollups(startMs: number, endMs: number): Promise<void> {
+  for (const table of [tables.minuteRollups, tables.userHourRollups, tables.hourRollups]) {
+    await runner.run(
+      `DELETE FROM ${table} WHERE hour >= from_unixtime(${startMs / 1000}, 'UTC') AND hour < from_unixtime(${endMs / 1000}, 'UTC')`,
+    );
+  }
+}
+
 async function rowsSeeded(startMs: number, endMs: number): Promise<number> {
   const { rows } = await runner.run(
-    `SELECT coalesce(sum(readings), 0) FROM ${tables.minuteRollups} WHERE hour >= from_unixtime(${startMs / 1000}, 'UTC') AND hour < from_unixtime(${endMs / 1000}, 'UTC')`,
+    `SELECT coalesce(sum(readings), 0) FROM ${tables.hourRollups} WHERE hour >= from_unixtime(${startMs / 1000}, 'UTC') AND hour < from_unixtime(${endMs / 1000}, 'UTC')`,
   );
   return Number(rows[0]?.[0] ?? 0);
 }
@@ -220,23 +237,13 @@ async function main(): Promise<void> {
     // Month tier (and wide tier) straight into the lake's rollups.
     const monthEnd = MONTH_START + MONTH_DAYS * DAY;
     if ((await rowsSeeded(MONTH_START, monthEnd)) !== USERS * 17_280 * MONTH_DAYS) {
-      await runner.run(
-        `DELETE FROM ${tables.minuteRollups} WHERE hour >= from_unixtime(${MONTH_START / 1000}, 'UTC') AND hour < from_unixtime(${monthEnd / 1000}, 'UTC')`,
-      );
-      await runner.run(
-        `DELETE FROM ${tables.userHourRollups} WHERE hour >= from_unixtime(${MONTH_START / 1000}, 'UTC') AND hour < from_unixtime(${monthEnd / 1000}, 'UTC')`,
-      );
+      await dropRollups(MONTH_START, monthEnd);
       const s = await seedLake(USERS, MONTH_START, MONTH_DAYS * 24, 24, 'bench-lake-');
       notes.push(`Seeding the month tier (518.4M readings into rollups, generated in Trino) took ${Math.round(s)} s.`);
     }
     const wideEnd = WIDE_START + DAY;
     if (run === 'full' && (await rowsSeeded(WIDE_START, wideEnd)) !== WIDE_USERS * 17_280) {
-      await runner.run(
-        `DELETE FROM ${tables.minuteRollups} WHERE hour >= from_unixtime(${WIDE_START / 1000}, 'UTC') AND hour < from_unixtime(${wideEnd / 1000}, 'UTC')`,
-      );
-      await runner.run(
-        `DELETE FROM ${tables.userHourRollups} WHERE hour >= from_unixtime(${WIDE_START / 1000}, 'UTC') AND hour < from_unixtime(${wideEnd / 1000}, 'UTC')`,
-      );
+      await dropRollups(WIDE_START, wideEnd);
       const s = await seedLake(WIDE_USERS, WIDE_START, 24, 2, 'bench-lake-w');
       notes.push(`Seeding the 10,000-user day (172.8M readings into rollups) took ${Math.round(s)} s.`);
     }
@@ -362,7 +369,7 @@ async function main(): Promise<void> {
     await hotService.stop();
   } finally {
     if (!keep) {
-      for (const t of [tables.readings, tables.minuteRollups, tables.userHourRollups])
+      for (const t of [tables.readings, tables.minuteRollups, tables.userHourRollups, tables.hourRollups])
         await runner.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
       await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => undefined);
     }

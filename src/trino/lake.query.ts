@@ -6,10 +6,10 @@
  *
  * How each figure stays exact across the two parts:
  * - count, sum, min, max: added, summed, min'd and max'd over the parts (avg = sum / count).
- * - users: the distinct user_ids of the bucket over both parts: per-user hour rollups for buckets
- *   of an hour or more, per-minute user counts for MINUTE (a minute lies wholly in one part), the
- *   lake's raw readings for 5 and 15 minutes; SECOND buckets read the lake's raw readings for
- *   everything.
+ * - users: the distinct user_ids of the bucket over both parts: the hour's or the minute's exact
+ *   count for HOUR and MINUTE (such a bucket lies wholly in one part), per-user hour rollups for
+ *   days, the lake's raw readings for 5 and 15 minutes; SECOND buckets read the lake's raw
+ *   readings for everything.
  * - p50, p95: t-digests, stored per minute in the lake and built per bucket and user from hot rows,
  *   merged. A merged t-digest keeps its rank error (docs/lake.md has the measured figure).
  */
@@ -82,32 +82,40 @@ export function lakeCohortStatement(request: CohortStatsRequest, split: RangeSpl
       'counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION SELECT b, user_id FROM lake_raw) GROUP BY b)',
     );
   } else {
+    // HOUR, DAY and local hours and days read one row per hour; 1 to 15 minute buckets one per minute.
+    const hourly = cohortAlignment(request) === HOUR_MS;
+    const rollups = hourly ? { table: t.hourRollups, unit: 'hour' } : { table: t.minuteRollups, unit: 'minute' };
     ctes.push(
       [
         'stats AS (',
         'SELECT b, n, s, lo, hi, d FROM hot',
         'UNION ALL',
-        `SELECT ${bucketOf('m.minute')}, m.readings, m.value_sum, m.value_min, m.value_max, CAST(m.digest AS tdigest)`,
-        `FROM ${t.minuteRollups} m WHERE m.metric = ${metric()} AND (${q.within('m.minute', split.lake)})`,
+        `SELECT ${bucketOf(`m.${rollups.unit}`)}, m.readings, m.value_sum, m.value_min, m.value_max, CAST(m.digest AS tdigest)`,
+        `FROM ${rollups.table} m WHERE m.metric = ${metric()} AND (${q.within(`m.${rollups.unit}`, split.lake)})`,
         ')',
       ].join('\n'),
     );
-    if (width === BUCKETS.MINUTE) {
+    // A bucket of exactly one rollup unit lies wholly in one part: its users are the unit's count.
+    const oneUnit = hourly
+      ? grid.kind === 'local'
+        ? grid.unit === 'hour'
+        : request.bucket === 'HOUR'
+      : width === BUCKETS.MINUTE;
+    if (oneUnit) {
       ctes.push(
         [
           'counted AS (',
           'SELECT b, count(*) AS users FROM hot GROUP BY b',
           'UNION ALL',
-          `SELECT ${bucketOf('m.minute')}, m.users FROM ${t.minuteRollups} m`,
-          `WHERE m.metric = ${metric()} AND (${q.within('m.minute', split.lake)})`,
+          `SELECT ${bucketOf(`m.${rollups.unit}`)}, m.users FROM ${rollups.table} m`,
+          `WHERE m.metric = ${metric()} AND (${q.within(`m.${rollups.unit}`, split.lake)})`,
           ')',
         ].join('\n'),
       );
     } else {
-      const lakeMembers =
-        width >= HOUR_MS || grid.kind === 'local'
-          ? `SELECT ${bucketOf('u.hour')}, u.user_id FROM ${t.userHourRollups} u WHERE u.metric = ${metric()} AND (${q.within('u.hour', split.lake)})`
-          : `SELECT DISTINCT ${bucketOf('l."time"')}, l.user_id FROM ${t.readings} l WHERE l.metric = ${metric()} AND (${q.within('l."time"', split.lake)})`;
+      const lakeMembers = hourly
+        ? `SELECT ${bucketOf('u.hour')}, u.user_id FROM ${t.userHourRollups} u WHERE u.metric = ${metric()} AND (${q.within('u.hour', split.lake)})`
+        : `SELECT DISTINCT ${bucketOf('l."time"')}, l.user_id FROM ${t.readings} l WHERE l.metric = ${metric()} AND (${q.within('l."time"', split.lake)})`;
       ctes.push(
         `counted AS (SELECT b, count(*) AS users FROM (SELECT b, user_id FROM hot UNION ${lakeMembers}) GROUP BY b)`,
       );

@@ -6,9 +6,12 @@
  *   hour is a metadata-only delete; sorted by metric inside files so a metric's rows are together.
  * - `minute_rollups`: per (metric, minute): readings, sum, min, max, the number of users, and a
  *   t-digest of the values (Trino's `tdigest` stored as varbinary; digests merge).
- * - `user_hour_rollups`: per (user, metric, hour): readings, sum, min, max. Distinct users of an
- *   hour, a day or a local day are the distinct user_ids of its hours (exact at any count), and
+ * - `user_hour_rollups`: per (user, metric, hour): readings, sum, min, max. Distinct users of a
+ *   day or a local day are the distinct user_ids of its hours (exact at any count), and
  *   leaderboards add the hours up.
+ * - `hour_rollups`: per (metric, hour): the hour's figures, its exact number of users and one
+ *   t-digest, derived from the two above. HOUR and DAY buckets read one row per hour: a month of
+ *   a cohort is 720 rows and 720 digests to merge, not 43,200.
  * Both rollup tables are partitioned by day and compacted once a day is complete, so a month is
  * a few dozen files however often the tierer commits.
  *
@@ -24,6 +27,7 @@ export interface LakeTables {
   readings: string;
   minuteRollups: string;
   userHourRollups: string;
+  hourRollups: string;
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -42,6 +46,7 @@ export function lakeTables(
     readings: `${schema}.readings`,
     minuteRollups: `${schema}.minute_rollups`,
     userHourRollups: `${schema}.user_hour_rollups`,
+    hourRollups: `${schema}.hour_rollups`,
   };
 }
 
@@ -86,6 +91,12 @@ export function createStatements(t: LakeTables): string[] {
       '  readings bigint, value_sum double, value_min double, value_max double',
       `) WITH (partitioning = ARRAY['day(hour)'], sorted_by = ARRAY['metric', 'hour'])`,
     ].join('\n'),
+    [
+      `CREATE TABLE IF NOT EXISTS ${t.hourRollups} (`,
+      '  metric varchar, hour timestamp(6) with time zone,',
+      '  readings bigint, value_sum double, value_min double, value_max double, users bigint, digest varbinary',
+      `) WITH (partitioning = ARRAY['day(hour)'], sorted_by = ARRAY['metric', 'hour'])`,
+    ].join('\n'),
   ];
 }
 
@@ -109,6 +120,22 @@ export function userHourRollupSelect(source: string, where: string): string {
     `SELECT user_id, metric, date_trunc('hour', "time"), count(*), sum(value), min(value), max(value)`,
     `FROM ${source} WHERE ${where}`,
     'GROUP BY 1, 2, 3',
+  ].join('\n');
+}
+
+/**
+ * The hour rollups of the hours matching `where` (on `hour`), from the minute and per-user hour
+ * rollups already in the lake: figures added up, digests merged, users counted from the per-user rows.
+ */
+export function hourRollupSelect(t: LakeTables, where: (column: string) => string): string {
+  return [
+    'SELECT m.metric, m.hour, sum(m.readings), sum(m.value_sum), min(m.value_min), max(m.value_max), u.users,',
+    '  CAST(merge(CAST(m.digest AS tdigest)) AS varbinary)',
+    `FROM ${t.minuteRollups} m`,
+    `JOIN (SELECT metric, hour, count(*) AS users FROM ${t.userHourRollups} WHERE ${where('hour')} GROUP BY 1, 2) u`,
+    '  ON u.metric = m.metric AND u.hour = m.hour',
+    `WHERE ${where('m.hour')}`,
+    'GROUP BY m.metric, m.hour, u.users',
   ].join('\n');
 }
 
@@ -144,6 +171,11 @@ export function tierStatements(t: LakeTables, hours: readonly Interval[]): Prepa
       'fitbit_lake_roll_user_hours',
       (b) => `INSERT INTO ${t.userHourRollups}\n${userHourRollupSelect(t.readings, b.within('"time"', hours))}`,
     ),
+    stmt('fitbit_lake_drop_hours', (b) => `DELETE FROM ${t.hourRollups} WHERE ${b.within('hour', hours)}`),
+    stmt(
+      'fitbit_lake_roll_hours',
+      (b) => `INSERT INTO ${t.hourRollups}\n${hourRollupSelect(t, (column) => b.within(column, hours))}`,
+    ),
   ];
 }
 
@@ -159,9 +191,10 @@ export function compactStatements(t: LakeTables, dayStartMs: number): string[] {
     `ALTER TABLE ${t.readings} EXECUTE optimize WHERE "time" >= ${from} AND "time" < ${to}`,
     `ALTER TABLE ${t.minuteRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`,
     `ALTER TABLE ${t.userHourRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`,
+    `ALTER TABLE ${t.hourRollups} EXECUTE optimize WHERE hour >= ${from} AND hour < ${to}`,
     // Replaced files (compaction, rewritten hours, erasures) leave the object store once no
     // snapshot younger than Trino's minimum retention (7 days by default) refers to them.
-    ...[t.readings, t.minuteRollups, t.userHourRollups].map(
+    ...[t.readings, t.minuteRollups, t.userHourRollups, t.hourRollups].map(
       (table) => `ALTER TABLE ${table} EXECUTE expire_snapshots(retention_threshold => '7d')`,
     ),
   ];

@@ -18,11 +18,7 @@ import {
   type CohortStatsRequest,
   type LeaderboardRequest,
 } from './aggregate.request.js';
-import {
-  cohortStatsStatement,
-  parseCohortStatsRows,
-  type CohortPoint,
-} from './cohort.query.js';
+import { cohortStatsStatement, parseCohortStatsRows, type CohortPoint } from './cohort.query.js';
 import { leaderboardStatement, parseLeaderboardRows, type LeaderboardEntry } from './leaderboard.query.js';
 import { cohortSplit, lakeCohortStatement, lakeLeaderboardStatement, leaderboardSplit } from './lake.query.js';
 import type { LakeView } from './lake.plan.js';
@@ -156,19 +152,61 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
 
   const { lake } = options;
 
+  /**
+   * The lake is an accelerator, the hot store the truth: when the ledger cannot be read, the
+   * hot-only statement answers (slower, same figures).
+   */
+  async function lakeView(from: Date, to: Date): Promise<LakeView | undefined> {
+    if (!lake) return undefined;
+    try {
+      return await lake.view(from, to);
+    } catch (err) {
+      logger?.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'lake ledger unreadable; reading the hot store only',
+      );
+      return undefined;
+    }
+  }
+
   /** The hot-only statement, or the federated one when part of the range is tiered. */
   async function cohortStatement(request: CohortStatsRequest): Promise<PreparedStatement> {
-    if (!lake) return cohortStatsStatement(request);
-    const split = cohortSplit(request, await lake.view(request.from, request.to));
+    const view = await lakeView(request.from, request.to);
+    if (!lake || !view) return cohortStatsStatement(request);
+    const split = cohortSplit(request, view);
     return split.lake.length === 0 ? cohortStatsStatement(request) : lakeCohortStatement(request, split, lake.tables);
   }
 
   async function leaderboardStatementFor(request: LeaderboardRequest): Promise<PreparedStatement> {
-    if (!lake) return leaderboardStatement(request);
-    const split = leaderboardSplit(request, await lake.view(request.from, request.to));
+    const view = await lakeView(request.from, request.to);
+    if (!lake || !view) return leaderboardStatement(request);
+    const split = leaderboardSplit(request, view);
     return split.lake.length === 0
       ? leaderboardStatement(request)
       : lakeLeaderboardStatement(request, split, lake.tables);
+  }
+
+  /**
+   * Runs the statement; a federated one that fails in the lake (object store or catalog down:
+   * Trino's ICEBERG_* errors) is answered by the hot-only statement instead.
+   */
+  async function runWithFallback(
+    statement: PreparedStatement,
+    hotOnly: () => PreparedStatement,
+    signal: AbortSignal,
+  ): Promise<{ statement: PreparedStatement; outcome: Awaited<ReturnType<typeof runner.run>> }> {
+    try {
+      return { statement, outcome: await runner.run(statement, { signal }) };
+    } catch (err) {
+      const lakeFailed =
+        err instanceof TrinoError &&
+        statement.name.endsWith('_lake') &&
+        (err.trinoErrorName ?? '').startsWith('ICEBERG');
+      if (!lakeFailed) throw err;
+      logger?.warn({ code: err.trinoErrorName, detail: err.detail }, 'lake unreadable; answering from the hot store');
+      const fallback = hotOnly();
+      return { statement: fallback, outcome: await runner.run(fallback, { signal }) };
+    }
   }
 
   return {
@@ -191,11 +229,15 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.get(
         cohortKey(request),
         async (signal) => {
-          let statement = cohortStatsStatement(request);
-          const outcome = await gate.run(async () => {
-            statement = await cohortStatement(request);
-            return runner.run(statement, { signal: withLifetime(signal) });
-          }, signal);
+          const { outcome } = await gate.run(
+            async () =>
+              runWithFallback(
+                await cohortStatement(request),
+                () => cohortStatsStatement(request),
+                withLifetime(signal),
+              ),
+            signal,
+          );
           const local = cohortGrid(request.bucket, request.timeZone).kind === 'local';
           // Frozen: one answer is handed to every caller of the same key until it expires.
           return Object.freeze(parseCohortStatsRows(outcome.rows, request.bucket, local).map((p) => Object.freeze(p)));
@@ -209,11 +251,15 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.get(
         leaderboardKey(request),
         async (signal) => {
-          let statement = leaderboardStatement(request);
-          const outcome = await gate.run(async () => {
-            statement = await leaderboardStatementFor(request);
-            return runner.run(statement, { signal: withLifetime(signal) });
-          }, signal);
+          const { statement, outcome } = await gate.run(
+            async () =>
+              runWithFallback(
+                await leaderboardStatementFor(request),
+                () => leaderboardStatement(request),
+                withLifetime(signal),
+              ),
+            signal,
+          );
           return Object.freeze(parseLeaderboardRows(outcome.rows, statement.name).map((e) => Object.freeze(e)));
         },
         callOptions.signal,

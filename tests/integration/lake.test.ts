@@ -164,6 +164,7 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
     await lakeScalar(`DROP TABLE IF EXISTS lake.${lakeSchema}.readings`).catch(() => undefined);
     await lakeScalar(`DROP TABLE IF EXISTS lake.${lakeSchema}.minute_rollups`).catch(() => undefined);
     await lakeScalar(`DROP TABLE IF EXISTS lake.${lakeSchema}.user_hour_rollups`).catch(() => undefined);
+    await lakeScalar(`DROP TABLE IF EXISTS lake.${lakeSchema}.hour_rollups`).catch(() => undefined);
     await lakeScalar(`DROP SCHEMA IF EXISTS lake.${lakeSchema}`).catch(() => undefined);
     await pool.query(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
     await pool.end();

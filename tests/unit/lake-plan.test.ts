@@ -92,7 +92,9 @@ describe('federated statements', () => {
     );
     const sql = executeSql(statement);
     expect(statement.sql).toContain('timescale.public.readings');
-    expect(statement.sql).toContain(bucket === 'SECOND' ? 'lake.fitbit.readings' : 'lake.fitbit.minute_rollups');
+    const lakeTable =
+      bucket === 'SECOND' ? 'readings' : bucket === 'HOUR' || bucket === 'DAY' ? 'hour_rollups' : 'minute_rollups';
+    expect(statement.sql).toContain(`lake.fitbit.${lakeTable}`);
     expect(sql).toMatch(/^EXECUTE fitbit_cohort_stats_lake USING /);
   });
 
