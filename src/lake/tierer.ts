@@ -16,7 +16,7 @@
  * Every step is idempotent: a cycle cut short by a crash is repeated by the next one.
  */
 import type { Logger } from '../logger.js';
-import type { LakeStore, DirtyHour } from '../timescale/lake.store.js';
+import type { LakeStore } from '../timescale/lake.store.js';
 import { HOUR_MS, type Interval } from '../trino/lake.plan.js';
 import { compactStatements, createStatements, tierStatements, type LakeTables } from '../trino/lake.sql.js';
 import type { TrinoRunner } from '../trino/trino.client.js';
@@ -73,11 +73,10 @@ export interface LakeTierer {
 const DAY_MS = 86_400_000;
 const floorTo = (t: number, unit: number): number => Math.floor(t / unit) * unit;
 
-/** Whole hours of the marks, joined where they touch. */
-function hourIntervals(hours: readonly DirtyHour[]): Interval[] {
+/** Whole hours (their starts in epoch ms), joined where they touch. */
+function hourIntervals(hours: readonly number[]): Interval[] {
   const out: [number, number][] = [];
-  for (const h of [...hours].sort((a, b) => a.hour.getTime() - b.hour.getTime())) {
-    const s = h.hour.getTime();
+  for (const s of [...hours].sort((a, b) => a - b)) {
     const last = out[out.length - 1];
     if (last && last[1] === s) last[1] = s + HOUR_MS;
     else out.push([s, s + HOUR_MS]);
@@ -146,7 +145,7 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
       const dirty = await store.dirtyHours(options.settleMs, options.maxHours);
       if (dirty.length > 0) {
         await store.barrier();
-        await copy(hourIntervals(dirty));
+        await copy(hourIntervals(dirty.map((h) => h.hour.getTime())));
         const cleared = await store.clearDirty(dirty);
         log.info({ hours: dirty.length, cleared }, 'rewrote dirty hours in the lake');
       }
@@ -221,16 +220,17 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
           return { from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(lakeFrom) };
         if (start < ledger.tieringFrom!.getTime()) await store.widen({ tieringFrom: new Date(start) });
         await store.barrier();
-        let done = start;
-        while (done < lakeFrom) {
-          const end = Math.min(lakeFrom, done + options.maxHours * HOUR_MS);
-          await copy([[done, end]]);
-          done = end;
-          onProgress?.({ from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(done) });
+        // Only the hours that hold readings (history is often sparse), up to maxHours per copy.
+        const hours = await store.hoursWithReadings(new Date(start), new Date(lakeFrom));
+        for (let i = 0; i < hours.length; i += options.maxHours) {
+          const chunk = hours.slice(i, i + options.maxHours);
+          await copy(hourIntervals(chunk));
+          onProgress?.({ from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(chunk.at(-1)! + HOUR_MS) });
         }
         await store.settle({ lakeFrom: new Date(start) });
-        await compactDays(start, lakeFrom);
-        return { from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(done) };
+        const days = new Set(hours.map((h) => floorTo(h, DAY_MS)));
+        for (const day of days) if (day + DAY_MS <= lakeFrom) await compactDays(day, day + DAY_MS);
+        return { from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(lakeFrom) };
       });
     },
   };

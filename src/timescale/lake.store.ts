@@ -45,6 +45,8 @@ export interface LakeStore {
   /** Removes the marks of rewritten hours, unless they changed again meanwhile (another generation). */
   clearDirty(hours: readonly DirtyHour[]): Promise<number>;
   dirtyCount(): Promise<number>;
+  /** Starts (epoch ms) of the hours of [from, to) that hold readings, ascending: one scan. */
+  hoursWithReadings(from: Date, to: Date): Promise<number[]>;
   /** Oldest and newest reading in the hot store, for backfill and freshness. */
   readingsSpan(): Promise<{ oldest: Date | null; newest: Date | null }>;
   /**
@@ -138,9 +140,16 @@ export function createLakeStore(pool: pg.Pool): LakeStore {
       const { rows } = await pool.query('SELECT count(*)::int AS n FROM lake_dirty_hours');
       return rows[0]?.n ?? 0;
     },
+    async hoursWithReadings(from, to) {
+      const { rows } = await pool.query(
+        `SELECT DISTINCT (extract(epoch FROM date_bin(INTERVAL '1 hour', time, TIMESTAMPTZ '1970-01-01 00:00:00+00')) * 1000)::bigint AS h
+           FROM readings WHERE time >= $1 AND time < $2 ORDER BY 1`,
+        [from, to],
+      );
+      return rows.map((r) => Number(r.h));
+    },
     async readingsSpan() {
-      // Each bound is one index probe per (user, metric) group at worst; run only by backfill and
-      // by the status page's cached freshness figure.
+      // A scan of the table: run by backfill only.
       const { rows } = await pool.query('SELECT min(time) AS oldest, max(time) AS newest FROM readings');
       return { oldest: date(rows[0]?.oldest), newest: date(rows[0]?.newest) };
     },
