@@ -4,7 +4,9 @@
  * the same messages in the same run.
  *
  * The headline case is 8 concurrent clients posting batches of 500 onto a topic with the partition
- * count of fitbit_ingestion. The growth curves then vary one thing at a time: the topic's partition
+ * count of fitbit_ingestion. Beside it, on the same topic, the columnar `ingestSeries`: each
+ * request one user's 500 readings of one device as two arrays, against raw kafkajs sending the same
+ * readings (one user's 500 messages per send). The growth curves then vary one thing at a time: the topic's partition
  * count (batch 500) and the batch size (that partition count), each case measured through the
  * mutation and through raw kafkajs.
  *
@@ -14,7 +16,14 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
-import { ingestLoad, mutationBodies, readingBatch } from './lib/ingest-load.js';
+import {
+  ingestLoad,
+  mutationBodies,
+  readingBatch,
+  SERIES_DEVICE,
+  seriesBatch,
+  seriesBodies,
+} from './lib/ingest-load.js';
 import { freePort, startService, type ServiceProcess } from './lib/processes.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { benchToken, productionEnv } from './lib/production.js';
@@ -33,12 +42,18 @@ const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.broker
 const admin = kafka.admin();
 const topics: string[] = [];
 
-/** Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one idempotent producer. */
-async function rawRun(topic: string, size: number, secs: number): Promise<number> {
+/** What one request carries: readings of many users (ingestReadings) or one user's series (ingestSeries). */
+type Shape = 'readings' | 'series';
+
+/**
+ * Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one
+ * idempotent producer, the messages the gateway would write for the same readings.
+ */
+async function rawRun(topic: string, size: number, secs: number, shape: Shape = 'readings'): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const batches = Array.from({ length: clients * 4 }, (_, k) =>
-    readingBatch(k, size).map((r) => ({
+    (shape === 'series' ? seriesBatch : readingBatch)(k, size).map((r) => ({
       key: r.userId,
       value: JSON.stringify({
         eventId: randomUUID(),
@@ -46,6 +61,7 @@ async function rawRun(topic: string, size: number, secs: number): Promise<number
         metric: 'heart_rate',
         time: r.time,
         value: r.value,
+        ...(shape === 'series' ? { deviceId: SERIES_DEVICE } : {}),
       }),
       headers: { 'schema-version': '1' },
     })),
@@ -101,18 +117,25 @@ interface Case {
 const token = await benchToken();
 const headers = { authorization: `Bearer ${token}` };
 
-async function measure(gateway: ServiceProcess, topic: string, partitions: number, size: number, secs: number) {
-  const raw = await rawRun(topic, size, secs);
+async function measure(
+  gateway: ServiceProcess,
+  topic: string,
+  partitions: number,
+  size: number,
+  secs: number,
+  shape: Shape = 'readings',
+) {
+  const raw = await rawRun(topic, size, secs, shape);
   const load = await ingestLoad({
     ports: [gateway.port],
     clients,
     seconds: secs,
-    bodies: mutationBodies(clients * 4, size),
+    bodies: (shape === 'series' ? seriesBodies : mutationBodies)(clients * 4, size),
     headers,
   });
   const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99 };
   console.log(
-    `${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
+    `${shape === 'series' ? 'ingestSeries, ' : ''}${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
       `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms`,
   );
   return { c, load };
@@ -140,6 +163,18 @@ try {
         better: 'higher',
         target: '>= 100,000 readings/s and ratio >= 0.5',
         note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
+      });
+      const series = await measure(gateway, topic, partitions, batch, seconds, 'series');
+      figures.push({
+        name: `ingest: ingestSeries mutation -> Kafka ack (${clients} clients x one user's ${batch} readings)`,
+        figure: round(series.c.mutation, 0),
+        unit: 'readings/s',
+        baseline: round(series.c.raw, 0),
+        baselineName: `raw kafkajs producer, same messages, ${clients} concurrent sends of one user's ${batch}`,
+        ratio: round(series.c.mutation / series.c.raw),
+        better: 'higher',
+        target: 'ratio >= 0.9',
+        note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests`,
       });
       for (const size of batchSizes) byBatch.push((await measure(gateway, topic, partitions, size, curveSeconds)).c);
     }
