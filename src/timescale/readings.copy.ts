@@ -24,6 +24,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ValidReading } from '../domain/reading.js';
+import { isoString } from '../domain/iso-time.js';
 
 export const COPY_READINGS_SQL = 'COPY readings (user_id, metric, time, value, device_id, event_id) FROM STDIN';
 
@@ -62,7 +63,7 @@ export function copyChunks(readings: readonly ValidReading[], keep?: readonly bo
   for (let i = 0; i < readings.length; i += 1) {
     if (keep && !keep[i]) continue;
     const r = readings[i]!;
-    buf += `${copyText(r.userId)}\t${copyText(r.metric)}\t${new Date(r.timeMs).toISOString()}\t${String(r.value)}\t${copyText(r.deviceId)}\t${copyText(r.eventId)}\n`;
+    buf += `${copyText(r.userId)}\t${copyText(r.metric)}\t${isoString(r.timeMs)}\t${String(r.value)}\t${copyText(r.deviceId)}\t${copyText(r.eventId)}\n`;
     if (buf.length >= 65_536) {
       chunks.push(buf);
       buf = '';

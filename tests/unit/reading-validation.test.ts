@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReading } from '../../src/domain/reading.js';
+import { checkReading, toWire, wireJson, type ValidReading } from '../../src/domain/reading.js';
 
 const now = Date.parse('2026-11-24T10:00:00.000Z');
 const good = { userId: 'user-42', metric: 'heart_rate', time: '2026-11-24T09:59:00.000Z', value: 72 };
@@ -63,5 +63,31 @@ describe('checkReading', () => {
     expect(checkReading({ ...good, value: 250 }, now).ok).toBe(true);
     expect(checkReading({ ...good, metric: 'skin_temperature_delta', value: -10 }, now).ok).toBe(true);
     expect(checkReading({ ...good, time: '2026-11-24T10:05:00.000Z' }, now).ok).toBe(true);
+  });
+});
+
+describe('wireJson', () => {
+  it('writes JSON.stringify(toWire(...)) character for character', () => {
+    const base: ValidReading = {
+      userId: 'user-42.a:b@c_d',
+      metric: 'skin_temperature_delta',
+      timeMs: Date.UTC(2026, 10, 24, 9, 59, 0, 7),
+      value: 72,
+      deviceId: undefined,
+      eventId: undefined,
+    };
+    const cases: [Partial<ValidReading>, string][] = [
+      [{}, 'e1'],
+      [{ value: -0 }, '0b8f7a2e-2b0f-4a4e-9c57-1a2b3c4d5e6f'],
+      [{ value: -9.75 }, 'e"q\\u'],
+      [{ value: 1e-7, timeMs: 0 }, 'e'],
+      [{ value: 0.1 + 0.2 }, 'e\n\t\u2028\u0001'],
+      [{ value: 2 ** 70, deviceId: 'dev "ice" \\ \u00e9 \ud83d\ude00' }, 'é'],
+      [{ deviceId: '' }, 'x'],
+    ];
+    for (const [over, eventId] of cases) {
+      const r = { ...base, ...over };
+      expect(wireJson(r, eventId)).toBe(JSON.stringify(toWire(r, eventId)));
+    }
   });
 });
