@@ -10,6 +10,9 @@
  * count (batch 500) and the batch size (that partition count), each case measured through the
  * mutation and through raw kafkajs.
  *
+ * `--series-only` measures the ingestSeries case alone and writes no result file: a run to profile
+ * the gateway with (BENCH_CPU_PROF_DIR=<dir>, bench/lib/processes.ts).
+ *
  * Each gateway runs as its own process in production mode (token verification included), pointed
  * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
  */
@@ -37,6 +40,7 @@ const batch = 500;
 const headlinePartitions = config.kafka.partitions;
 const partitionCounts = run === 'full' ? [1, 3, 6, 12, 24] : [1, 6, 12];
 const batchSizes = run === 'full' ? [50, 100, 500, 2000, 5000] : [100, 500, 2000];
+const seriesOnly = process.argv.includes('--series-only');
 
 const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -147,11 +151,11 @@ try {
   const figures: Figure[] = [];
   const byPartitions: Case[] = [];
   const byBatch: Case[] = [];
-  for (const partitions of [...new Set([headlinePartitions, ...partitionCounts])]) {
+  for (const partitions of seriesOnly ? [headlinePartitions] : [...new Set([headlinePartitions, ...partitionCounts])]) {
     const topic = await scratchTopic(partitions);
     const gateway = await gatewayOn(topic);
     gateways.push(gateway);
-    if (partitions === headlinePartitions) {
+    if (partitions === headlinePartitions && !seriesOnly) {
       const { c, load } = await measure(gateway, topic, partitions, batch, seconds);
       figures.push({
         name: `ingest: ingestReadings mutation -> Kafka ack (${clients} clients x ${batch} readings)`,
@@ -164,6 +168,8 @@ try {
         target: '>= 100,000 readings/s and ratio >= 0.5',
         note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
       });
+    }
+    if (partitions === headlinePartitions) {
       const series = await measure(gateway, topic, partitions, batch, seconds, 'series');
       figures.push({
         name: `ingest: ingestSeries mutation -> Kafka ack (${clients} clients x one user's ${batch} readings)`,
@@ -176,9 +182,11 @@ try {
         target: 'ratio >= 0.9',
         note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests`,
       });
+    }
+    if (partitions === headlinePartitions && !seriesOnly) {
       for (const size of batchSizes) byBatch.push((await measure(gateway, topic, partitions, size, curveSeconds)).c);
     }
-    if (partitionCounts.includes(partitions))
+    if (partitionCounts.includes(partitions) && !seriesOnly)
       byPartitions.push((await measure(gateway, topic, partitions, batch, curveSeconds)).c);
     await gateway.stop();
     gateways.pop();
@@ -217,17 +225,21 @@ try {
         `batch ${c.batch}, ${c.partitions} partitions`,
       ),
     );
-  const file = writeResult({
-    bench: 'ingest',
-    mode: run,
-    figures,
-    notes: [
-      `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
-      'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
-    ],
-  });
-  console.log(JSON.stringify(figures, null, 2));
-  console.log(`wrote ${file}`);
+  if (seriesOnly) {
+    console.log('--series-only: no result file written');
+  } else {
+    const file = writeResult({
+      bench: 'ingest',
+      mode: run,
+      figures,
+      notes: [
+        `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
+        'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
+      ],
+    });
+    console.log(JSON.stringify(figures, null, 2));
+    console.log(`wrote ${file}`);
+  }
 } finally {
   for (const g of gateways) await g.stop();
   await admin.deleteTopics({ topics }).catch(() => undefined);
