@@ -63,6 +63,56 @@ const daysIn = (year: number, month: number): number => (month === 2 && isLeap(y
  * for that month and year. A leap second (`:60`) is refused; no stored instant can hold it.
  */
 export function parseRfc3339(value: string): number {
+  const canonical = parseCanonical(value);
+  return canonical === undefined ? parseRfc3339Pattern(value) : canonical;
+}
+
+const isDigit = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+const digits = (s: string, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i += 1) n = n * 10 + s.charCodeAt(i) - 48;
+  return n;
+};
+/** Character positions of the digits in `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * The canonical form, `YYYY-MM-DDTHH:MM:SS.mmmZ` (toISOString's, what the gateway writes and most
+ * clients send), read without the regular expression: the same result as parseRfc3339Pattern, or
+ * undefined for any other shape (and for years before 100, which Date.UTC would move), which the
+ * pattern then reads.
+ */
+function parseCanonical(v: string): number | undefined {
+  if (
+    v.length !== 24 ||
+    v.charCodeAt(4) !== 45 ||
+    v.charCodeAt(7) !== 45 ||
+    v.charCodeAt(10) !== 84 ||
+    v.charCodeAt(13) !== 58 ||
+    v.charCodeAt(16) !== 58 ||
+    v.charCodeAt(19) !== 46 ||
+    v.charCodeAt(23) !== 90
+  ) {
+    return undefined;
+  }
+  for (const i of CANONICAL_DIGITS) if (!isDigit(v, i)) return undefined;
+  const year = digits(v, 0, 4);
+  if (year < 100) return undefined;
+  const month = digits(v, 5, 7);
+  const day = digits(v, 8, 10);
+  const hour = digits(v, 11, 13);
+  const minute = digits(v, 14, 16);
+  const second = digits(v, 17, 19);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return Number.NaN;
+  if (hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, digits(v, 20, 23));
+}
+
+/** parseRfc3339 by the regular expression, for every shape RFC 3339 allows. Exported for tests. */
+export function parseRfc3339Pattern(value: string): number {
   const m = RFC3339.exec(value);
   if (!m) return Number.NaN;
   const year = Number(m[1]);
