@@ -108,6 +108,18 @@ describe('the batch write', () => {
     expect(await rollupMismatches([u])).toEqual([]);
   });
 
+  it('falls back cleanly when COPY is refused at its first row while megabytes of the batch are still on their way', async () => {
+    const u = user('copy-replay-large');
+    expect((await writeReadings(pool, readingsOf(u, 0, 1), self)).path).toBe('copy');
+    // About 2.5 MB of COPY text: the server refuses the first line long before the last is written.
+    const replay = await writeReadings(pool, readingsOf(u, 0, 20_000, { deviceId: 'd'.repeat(64) }), self);
+    expect(replay).toEqual({ inserted: 19_999, erased: 0, refused: [], path: 'insert' });
+    expect(await countRows(pool, [u])).toBe(20_000);
+    // The connection went back to the pool usable: the next batch COPYs.
+    expect((await writeReadings(pool, readingsOf(u, 20_000, 20_010), self)).path).toBe('copy');
+    expect(await rollupMismatches([u])).toEqual([]);
+  });
+
   it('leaves out readings of a user erased after their append time, and stores those appended later', async () => {
     const gone = user('copy-erased');
     const kept = user('copy-kept');
