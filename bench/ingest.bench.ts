@@ -27,7 +27,7 @@ import {
   seriesBatch,
   seriesBodies,
 } from './lib/ingest-load.js';
-import { freePort, startService, type ServiceProcess } from './lib/processes.js';
+import { freePort, processTreeCpuMs, startService, type ServiceProcess } from './lib/processes.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { benchToken, productionEnv } from './lib/production.js';
 
@@ -116,6 +116,8 @@ interface Case {
   mutation: number;
   raw: number;
   p99: number;
+  /** Gateway process CPU (every thread) per reading, in microseconds. */
+  cpuUsPerReading: number;
 }
 
 const token = await benchToken();
@@ -130,6 +132,7 @@ async function measure(
   shape: Shape = 'readings',
 ) {
   const raw = await rawRun(topic, size, secs, shape);
+  const cpu0 = processTreeCpuMs(gateway.pid);
   const load = await ingestLoad({
     ports: [gateway.port],
     clients,
@@ -137,10 +140,13 @@ async function measure(
     bodies: (shape === 'series' ? seriesBodies : mutationBodies)(clients * 4, size),
     headers,
   });
-  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99 };
+  // Readings the gateway took in while its CPU was counted: the measured requests and the warm-up's.
+  const cpuUsPerReading = ((processTreeCpuMs(gateway.pid) - cpu0) * 1000) / ((load.requests + clients) * size);
+  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99, cpuUsPerReading };
   console.log(
     `${shape === 'series' ? 'ingestSeries, ' : ''}${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
-      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms`,
+      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms, ` +
+      `gateway CPU ${round(c.cpuUsPerReading)} us a reading`,
   );
   return { c, load };
 }
@@ -166,7 +172,7 @@ try {
         ratio: round(c.mutation / c.raw),
         better: 'higher',
         target: '>= 100,000 readings/s and ratio >= 0.5',
-        note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
+        note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests; gateway CPU ${round(c.cpuUsPerReading)} us a reading (every thread)`,
       });
     }
     if (partitions === headlinePartitions) {
@@ -180,7 +186,7 @@ try {
         ratio: round(series.c.mutation / series.c.raw),
         better: 'higher',
         target: 'ratio >= 0.9',
-        note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests`,
+        note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests; gateway CPU ${round(series.c.cpuUsPerReading)} us a reading (every thread)`,
       });
     }
     if (partitions === headlinePartitions && !seriesOnly) {
