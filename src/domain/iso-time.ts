@@ -42,4 +42,3 @@ export function isoString(ms: number): string {
   const seconds = Math.floor(rest / 1000);
   return `${lastPrefix}${two(hours)}:${two(minutes)}:${two(seconds)}.${three(rest - seconds * 1000)}Z`;
 }
-
