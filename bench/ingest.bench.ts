@@ -4,9 +4,14 @@
  * the same messages in the same run.
  *
  * The headline case is 8 concurrent clients posting batches of 500 onto a topic with the partition
- * count of fitbit_ingestion. The growth curves then vary one thing at a time: the topic's partition
+ * count of fitbit_ingestion. Beside it, on the same topic, the columnar `ingestSeries`: each
+ * request one user's 500 readings of one device as two arrays, against raw kafkajs sending the same
+ * readings (one user's 500 messages per send). The growth curves then vary one thing at a time: the topic's partition
  * count (batch 500) and the batch size (that partition count), each case measured through the
  * mutation and through raw kafkajs.
+ *
+ * `--series-only` measures the ingestSeries case alone and writes no result file: a run to profile
+ * the gateway with (BENCH_CPU_PROF_DIR=<dir>, bench/lib/processes.ts).
  *
  * Each gateway runs as its own process in production mode (token verification included), pointed
  * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
@@ -14,8 +19,15 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
-import { ingestLoad, mutationBodies, readingBatch } from './lib/ingest-load.js';
-import { freePort, startService, type ServiceProcess } from './lib/processes.js';
+import {
+  ingestLoad,
+  mutationBodies,
+  readingBatch,
+  SERIES_DEVICE,
+  seriesBatch,
+  seriesBodies,
+} from './lib/ingest-load.js';
+import { freePort, processTreeCpuMs, startService, type ServiceProcess } from './lib/processes.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { benchToken, productionEnv } from './lib/production.js';
 
@@ -28,17 +40,24 @@ const batch = 500;
 const headlinePartitions = config.kafka.partitions;
 const partitionCounts = run === 'full' ? [1, 3, 6, 12, 24] : [1, 6, 12];
 const batchSizes = run === 'full' ? [50, 100, 500, 2000, 5000] : [100, 500, 2000];
+const seriesOnly = process.argv.includes('--series-only');
 
 const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const topics: string[] = [];
 
-/** Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one idempotent producer. */
-async function rawRun(topic: string, size: number, secs: number): Promise<number> {
+/** What one request carries: readings of many users (ingestReadings) or one user's series (ingestSeries). */
+type Shape = 'readings' | 'series';
+
+/**
+ * Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one
+ * idempotent producer, the messages the gateway would write for the same readings.
+ */
+async function rawRun(topic: string, size: number, secs: number, shape: Shape = 'readings'): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const batches = Array.from({ length: clients * 4 }, (_, k) =>
-    readingBatch(k, size).map((r) => ({
+    (shape === 'series' ? seriesBatch : readingBatch)(k, size).map((r) => ({
       key: r.userId,
       value: JSON.stringify({
         eventId: randomUUID(),
@@ -46,6 +65,7 @@ async function rawRun(topic: string, size: number, secs: number): Promise<number
         metric: 'heart_rate',
         time: r.time,
         value: r.value,
+        ...(shape === 'series' ? { deviceId: SERIES_DEVICE } : {}),
       }),
       headers: { 'schema-version': '1' },
     })),
@@ -96,24 +116,37 @@ interface Case {
   mutation: number;
   raw: number;
   p99: number;
+  /** Gateway process CPU (every thread) per reading, in microseconds. */
+  cpuUsPerReading: number;
 }
 
 const token = await benchToken();
 const headers = { authorization: `Bearer ${token}` };
 
-async function measure(gateway: ServiceProcess, topic: string, partitions: number, size: number, secs: number) {
-  const raw = await rawRun(topic, size, secs);
+async function measure(
+  gateway: ServiceProcess,
+  topic: string,
+  partitions: number,
+  size: number,
+  secs: number,
+  shape: Shape = 'readings',
+) {
+  const raw = await rawRun(topic, size, secs, shape);
+  const cpu0 = processTreeCpuMs(gateway.pid);
   const load = await ingestLoad({
     ports: [gateway.port],
     clients,
     seconds: secs,
-    bodies: mutationBodies(clients * 4, size),
+    bodies: (shape === 'series' ? seriesBodies : mutationBodies)(clients * 4, size),
     headers,
   });
-  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99 };
+  // Readings the gateway took in while its CPU was counted: the measured requests and the warm-up's.
+  const cpuUsPerReading = ((processTreeCpuMs(gateway.pid) - cpu0) * 1000) / ((load.requests + clients) * size);
+  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99, cpuUsPerReading };
   console.log(
-    `${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
-      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms`,
+    `${shape === 'series' ? 'ingestSeries, ' : ''}${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
+      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms, ` +
+      `gateway CPU ${round(c.cpuUsPerReading)} us a reading`,
   );
   return { c, load };
 }
@@ -124,11 +157,11 @@ try {
   const figures: Figure[] = [];
   const byPartitions: Case[] = [];
   const byBatch: Case[] = [];
-  for (const partitions of [...new Set([headlinePartitions, ...partitionCounts])]) {
+  for (const partitions of seriesOnly ? [headlinePartitions] : [...new Set([headlinePartitions, ...partitionCounts])]) {
     const topic = await scratchTopic(partitions);
     const gateway = await gatewayOn(topic);
     gateways.push(gateway);
-    if (partitions === headlinePartitions) {
+    if (partitions === headlinePartitions && !seriesOnly) {
       const { c, load } = await measure(gateway, topic, partitions, batch, seconds);
       figures.push({
         name: `ingest: ingestReadings mutation -> Kafka ack (${clients} clients x ${batch} readings)`,
@@ -139,11 +172,27 @@ try {
         ratio: round(c.mutation / c.raw),
         better: 'higher',
         target: '>= 100,000 readings/s and ratio >= 0.5',
-        note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests`,
+        note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests; gateway CPU ${round(c.cpuUsPerReading)} us a reading (every thread)`,
       });
+    }
+    if (partitions === headlinePartitions) {
+      const series = await measure(gateway, topic, partitions, batch, seconds, 'series');
+      figures.push({
+        name: `ingest: ingestSeries mutation -> Kafka ack (${clients} clients x one user's ${batch} readings)`,
+        figure: round(series.c.mutation, 0),
+        unit: 'readings/s',
+        baseline: round(series.c.raw, 0),
+        baselineName: `raw kafkajs producer, same messages, ${clients} concurrent sends of one user's ${batch}`,
+        ratio: round(series.c.mutation / series.c.raw),
+        better: 'higher',
+        target: 'ratio >= 0.9',
+        note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests; gateway CPU ${round(series.c.cpuUsPerReading)} us a reading (every thread)`,
+      });
+    }
+    if (partitions === headlinePartitions && !seriesOnly) {
       for (const size of batchSizes) byBatch.push((await measure(gateway, topic, partitions, size, curveSeconds)).c);
     }
-    if (partitionCounts.includes(partitions))
+    if (partitionCounts.includes(partitions) && !seriesOnly)
       byPartitions.push((await measure(gateway, topic, partitions, batch, curveSeconds)).c);
     await gateway.stop();
     gateways.pop();
@@ -182,17 +231,21 @@ try {
         `batch ${c.batch}, ${c.partitions} partitions`,
       ),
     );
-  const file = writeResult({
-    bench: 'ingest',
-    mode: run,
-    figures,
-    notes: [
-      `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
-      'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
-    ],
-  });
-  console.log(JSON.stringify(figures, null, 2));
-  console.log(`wrote ${file}`);
+  if (seriesOnly) {
+    console.log('--series-only: no result file written');
+  } else {
+    const file = writeResult({
+      bench: 'ingest',
+      mode: run,
+      figures,
+      notes: [
+        `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
+        'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
+      ],
+    });
+    console.log(JSON.stringify(figures, null, 2));
+    console.log(`wrote ${file}`);
+  }
 } finally {
   for (const g of gateways) await g.stop();
   await admin.deleteTopics({ topics }).catch(() => undefined);

@@ -243,7 +243,7 @@ async function main(): Promise<void> {
       mode: short ? 'short' : 'full',
       figures,
       notes: [
-        `${w.stats.batches} batches; fetches of ${config.consumer.maxBytesPerPartition} bytes per partition; readings produced beforehand at ${Math.round(N / (produceMs / 1000))}/s`,
+        `${w.stats.batches} batches (${w.stats.insertFallbacks} of them refused by COPY and written by INSERT ... ON CONFLICT); fetches of ${config.consumer.maxBytesPerPartition} bytes per partition; readings produced beforehand at ${Math.round(N / (produceMs / 1000))}/s`,
         `CPU while storing: worker process ${Math.round(w.nodeCpuMs)} ms, its Postgres backends about ${Math.round(w.postgresCpuMs)} ms, over ${Math.round(w.steadyMs)} ms of wall time; load average (1 min) ${loadavg()[0]!.toFixed(2)}`,
       ],
     });

@@ -1,11 +1,15 @@
 /**
  * The ingest load both ingest benchmarks use: `clients` loops posting prepared `ingestReadings`
- * bodies over keep-alive HTTP, client c talking to gateway c % ports.length.
+ * (or `ingestSeries`) bodies over keep-alive HTTP, client c talking to gateway c % ports.length.
  */
 import { Agent, request } from 'node:http';
 import { summarize } from './util.js';
 
 const MUTATION = 'mutation($r:[ReadingInput!]!){ingestReadings(readings:$r){accepted}}';
+const SERIES_MUTATION =
+  'mutation($u:ID!,$d:String,$t:[DateTime!]!,$v:[Float!]!){ingestSeries(userId:$u,metric:HEART_RATE,deviceId:$d,times:$t,values:$v){accepted}}';
+/** The device of every series in the benchmark. */
+export const SERIES_DEVICE = 'charge6-1';
 
 export interface ReadingRow {
   userId: string;
@@ -22,6 +26,27 @@ export function readingBatch(k: number, batch: number, base = Date.now() - 3_600
     time: new Date(base + k * batch + i).toISOString(),
     value: 60 + (i % 40),
   }));
+}
+
+/**
+ * Series k: one user's `batch` heart-rate readings, a millisecond apart, an hour in the past (the
+ * readings of readingBatch(k), all given to one user, as a phone syncing a device sends them).
+ */
+export function seriesBatch(k: number, batch: number, base = Date.now() - 3_600_000): ReadingRow[] {
+  const userId = `bench-user-${(k * 131) % 1000}`;
+  return readingBatch(k, batch, base).map((r) => ({ ...r, userId }));
+}
+
+/** `ingestSeries` request bodies of seriesBatch(k), prepared up front. */
+export function seriesBodies(count: number, batch: number): string[] {
+  const base = Date.now() - 3_600_000;
+  return Array.from({ length: count }, (_, k) => {
+    const rows = seriesBatch(k, batch, base);
+    return JSON.stringify({
+      query: SERIES_MUTATION,
+      variables: { u: rows[0]!.userId, d: SERIES_DEVICE, t: rows.map((r) => r.time), v: rows.map((r) => r.value) },
+    });
+  });
 }
 
 /** Request bodies prepared up front, so the load generator spends its CPU on sending, not on JSON. */
@@ -57,11 +82,13 @@ export async function ingestLoad(opts: {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const json = JSON.parse(Buffer.concat(chunks).toString()) as {
-              data?: { ingestReadings: { accepted: number } };
+              data?: Record<string, { accepted: number }>;
               errors?: unknown;
             };
-            if (!json.data) reject(new Error(`mutation failed: ${JSON.stringify(json.errors)}`));
-            else resolve(json.data.ingestReadings.accepted);
+            // The one mutation field of the body, ingestReadings or ingestSeries.
+            const result = json.data ? Object.values(json.data)[0] : undefined;
+            if (!result) reject(new Error(`mutation failed: ${JSON.stringify(json.errors)}`));
+            else resolve(result.accepted);
           });
         },
       );

@@ -4,6 +4,7 @@
  * their /readyz endpoints, a clean SIGTERM stop by pid, and the tail of stderr when one fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -101,4 +102,27 @@ export async function scrape(base: string, name: string): Promise<number> {
     }
   }
   return seen ? sum : Number.NaN;
+}
+
+/**
+ * CPU time (user + system, every thread) used so far by a process and its descendants, in ms,
+ * from /proc (Linux; USER_HZ 100). A service started by startService is the tsx launcher and the
+ * node process under it: both are counted. Processes that ended are not.
+ */
+export function processTreeCpuMs(pid: number): number {
+  let total = 0;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const p = pending.pop()!;
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) {
+        if (child) pending.push(Number(child));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }

@@ -11,6 +11,7 @@
  * sees its ledger row.
  */
 import type { QueryConfig, Queryable } from '../timescale/pool.js';
+import { copyReadings, type ClientSource } from '../timescale/readings.copy.js';
 import type { ValidReading } from '../domain/reading.js';
 import { classifyDatabaseError } from './failure.js';
 
@@ -145,7 +146,7 @@ export interface IsolatedInsert<T> {
 }
 
 /**
- * Inserts `items`; when the database refuses the batch for its data (not for being unavailable),
+ * Inserts `items` with the ON CONFLICT statement; when the database refuses the batch for its data (not for being unavailable),
  * halves it until the refused rows are alone, so one bad row costs log2(n) extra statements and
  * never blocks the others. Errors other than data errors propagate to the caller's retry loop.
  */
@@ -175,4 +176,37 @@ export async function insertIsolatingRefusals<T>(
   };
   await run(items);
   return out;
+}
+
+export interface BatchWrite<T> extends IsolatedInsert<T> {
+  /**
+   * 'copy': COPYed in one transaction (src/timescale/readings.copy.ts), every reading new.
+   * 'insert': the COPY was refused (an identity already stored, or a row Postgres cannot hold)
+   * and rolled back, and the ON CONFLICT statement wrote the batch instead.
+   */
+  path: 'copy' | 'insert';
+}
+
+/**
+ * The worker's write of one batch. A batch of new readings, the usual case, is COPYed: a fraction
+ * of the database's work per row of the INSERT statement. When COPY refuses it for its data, an
+ * identity already stored (a replay after a crash or a rebalance, or a concurrent worker that
+ * wrote the same identity first) or a row Postgres cannot hold, nothing of it was stored and the
+ * ON CONFLICT statement writes it, counting duplicates and isolating refused rows. Errors about
+ * the database being unavailable propagate to the caller's retry loop from either path.
+ */
+export async function writeReadings<T>(
+  db: Queryable & ClientSource,
+  items: readonly T[],
+  readingOf: (item: T) => ValidReading,
+  appendedMsOf: (item: T) => number | null = () => null,
+): Promise<BatchWrite<T>> {
+  if (items.length === 0) return { inserted: 0, erased: 0, refused: [], path: 'copy' };
+  try {
+    const done = await copyReadings(db, items.map(readingOf), items.map(appendedMsOf), INSERT_TIMEOUT_MS);
+    return { ...done, refused: [], path: 'copy' };
+  } catch (err) {
+    if (classifyDatabaseError(err) !== 'data') throw err;
+  }
+  return { ...(await insertIsolatingRefusals(db, items, readingOf, appendedMsOf)), path: 'insert' };
 }

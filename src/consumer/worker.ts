@@ -2,8 +2,9 @@
  * The consumer worker: topic `fitbit_ingestion` -> table `readings`.
  *
  * Per fetched partition batch: decode and validate every message, de-duplicate inside the batch,
- * write the valid rows with one INSERT ... ON CONFLICT DO NOTHING, publish the refused messages to
- * the DLQ (acks from all in-sync replicas), and only then resolve and commit the batch's offsets.
+ * write the valid rows in one transaction (a COPY; the INSERT ... ON CONFLICT DO NOTHING statement
+ * when COPY meets an identity already stored), publish the refused messages to the DLQ (acks from
+ * all in-sync replicas), and only then resolve and commit the batch's offsets.
  * A crash anywhere before the commit replays the batch; the identity makes the replay harmless.
  *
  * Failures of the world (Postgres or Kafka unavailable) are retried on the same batch with capped
@@ -22,7 +23,7 @@ import { planBatch, type Row } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
 import { headerText } from './message.decode.js';
 import { backoffMs, classifyDatabaseError } from './failure.js';
-import { insertIsolatingRefusals } from './readings.insert.js';
+import { writeReadings } from './readings.insert.js';
 
 export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
 
@@ -39,6 +40,11 @@ export interface ConsumerWorkerStats {
   dlq: number;
   /** Heartbeat records of the Flink watermark, skipped (src/domain/heartbeat.ts). */
   heartbeats: number;
+  /**
+   * Batches that COPY could not store whole (an identity already stored: a replay, a concurrent
+   * worker; or a row Postgres refuses), written by the INSERT ... ON CONFLICT statement instead.
+   */
+  insertFallbacks: number;
   /**
    * Valid readings not stored because the erasure ledger names their user with an erasure later
    * than the message's append time (docs/privacy.md). Not sent to the DLQ: that would keep them.
@@ -110,6 +116,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     duplicates: 0,
     dlq: 0,
     heartbeats: 0,
+    insertFallbacks: 0,
     erased: 0,
     retries: 0,
     groupJoins: 0,
@@ -192,7 +199,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
 
     const db = pool!;
     const written = await retrying(p, 'database', () =>
-      insertIsolatingRefusals(
+      writeReadings(
         db,
         plan.rows,
         (r: Row) => r.reading,
@@ -228,6 +235,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     counters.erased += written.erased;
     counters.dlq += dead.length;
     counters.heartbeats += plan.heartbeats;
+    if (written.path === 'insert') counters.insertFallbacks += 1;
     for (const m of dead) {
       const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'UNKNOWN');
       dlqByCode[code] = (dlqByCode[code] ?? 0) + 1;

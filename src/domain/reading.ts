@@ -7,6 +7,7 @@
  */
 import { ErrorCode, quote } from '../errors.js';
 import { METRICS, isWireMetric, type WireMetric } from './metrics.js';
+import { isoString } from './iso-time.js';
 
 export interface ReadingV1 {
   eventId?: string;
@@ -44,7 +45,12 @@ export const EARLIEST_INSTANT_MS = 0;
 export const LATEST_INSTANT_MS = Date.UTC(9999, 0, 1);
 const MAX_ID_LENGTH = 128;
 
-const fail = (code: ErrorCode, message: string): ReadingCheck => ({ ok: false, code, message });
+const refusal = (code: ErrorCode, message: string): Extract<ReadingCheck, { ok: false }> => ({
+  ok: false,
+  code,
+  message,
+});
+const fail: (code: ErrorCode, message: string) => ReadingCheck = refusal;
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -57,6 +63,56 @@ const daysIn = (year: number, month: number): number => (month === 2 && isLeap(y
  * for that month and year. A leap second (`:60`) is refused; no stored instant can hold it.
  */
 export function parseRfc3339(value: string): number {
+  const canonical = parseCanonical(value);
+  return canonical === undefined ? parseRfc3339Pattern(value) : canonical;
+}
+
+const isDigit = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+const digits = (s: string, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i += 1) n = n * 10 + s.charCodeAt(i) - 48;
+  return n;
+};
+/** Character positions of the digits in `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * The canonical form, `YYYY-MM-DDTHH:MM:SS.mmmZ` (toISOString's, what the gateway writes and most
+ * clients send), read without the regular expression: the same result as parseRfc3339Pattern, or
+ * undefined for any other shape (and for years before 100, which Date.UTC would move), which the
+ * pattern then reads.
+ */
+function parseCanonical(v: string): number | undefined {
+  if (
+    v.length !== 24 ||
+    v.charCodeAt(4) !== 45 ||
+    v.charCodeAt(7) !== 45 ||
+    v.charCodeAt(10) !== 84 ||
+    v.charCodeAt(13) !== 58 ||
+    v.charCodeAt(16) !== 58 ||
+    v.charCodeAt(19) !== 46 ||
+    v.charCodeAt(23) !== 90
+  ) {
+    return undefined;
+  }
+  for (const i of CANONICAL_DIGITS) if (!isDigit(v, i)) return undefined;
+  const year = digits(v, 0, 4);
+  if (year < 100) return undefined;
+  const month = digits(v, 5, 7);
+  const day = digits(v, 8, 10);
+  const hour = digits(v, 11, 13);
+  const minute = digits(v, 14, 16);
+  const second = digits(v, 17, 19);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return Number.NaN;
+  if (hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, digits(v, 20, 23));
+}
+
+/** parseRfc3339 by the regular expression, for every shape RFC 3339 allows. Exported for tests. */
+export function parseRfc3339Pattern(value: string): number {
   const m = RFC3339.exec(value);
   if (!m) return Number.NaN;
   const year = Number(m[1]);
@@ -107,7 +163,8 @@ export function checkReading(input: unknown, nowMs: number): ReadingCheck {
 
 /**
  * The rules once the types are right: shared by `checkReading` (untrusted JSON) and the mutation,
- * whose input GraphQL has already typed.
+ * whose input GraphQL has already typed. In this order: the subject (userId, metric), then time
+ * and value, then the ids; the first rule broken is the one reported.
  */
 export function checkFields(
   userId: string,
@@ -118,31 +175,64 @@ export function checkFields(
   deviceId: string | undefined,
   nowMs: number,
 ): ReadingCheck {
+  const subject = checkSubject(userId, metric);
+  if (subject) return subject;
+  const measure = checkMeasure(metric as WireMetric, timeMs, value, nowMs);
+  if (measure) return measure;
+  const ids = checkIds(eventId, deviceId);
+  if (ids) return ids;
+  return { ok: true, reading: { eventId, userId, metric: metric as WireMetric, timeMs, value, deviceId } };
+}
+
+/** A failed check of checkFields' first rules: whose reading it is and what. Undefined when they hold. */
+export function checkSubject(userId: string, metric: string): Extract<ReadingCheck, { ok: false }> | undefined {
   if (!USER_ID_PATTERN.test(userId)) {
-    return fail(ErrorCode.INVALID_USER_ID, 'userId: expected 1 to 64 characters of A-Z a-z 0-9 _ . : @ -');
+    return refusal(ErrorCode.INVALID_USER_ID, 'userId: expected 1 to 64 characters of A-Z a-z 0-9 _ . : @ -');
   }
-  if (!isWireMetric(metric)) return fail(ErrorCode.INVALID_METRIC, `metric: unknown metric ${quote(metric)}`);
-  if (!Number.isFinite(timeMs)) return fail(ErrorCode.INVALID_TIME, 'time: expected a valid timestamp');
+  if (!isWireMetric(metric)) return refusal(ErrorCode.INVALID_METRIC, `metric: unknown metric ${quote(metric)}`);
+  return undefined;
+}
+
+/** checkFields' rules on time and value, for a metric that passed checkSubject. */
+export function checkMeasure(
+  metric: WireMetric,
+  timeMs: number,
+  value: number,
+  nowMs: number,
+): Extract<ReadingCheck, { ok: false }> | undefined {
+  if (!Number.isFinite(timeMs)) return refusal(ErrorCode.INVALID_TIME, 'time: expected a valid timestamp');
   // Before the epoch, toISOString can write a year the wire format does not allow ("-000001-..."):
   // such a reading would be acknowledged here and refused by the worker.
-  if (timeMs < EARLIEST_INSTANT_MS) return fail(ErrorCode.INVALID_TIME, 'time: expected 1970-01-01T00:00:00Z or later');
-  if (timeMs > nowMs + MAX_FUTURE_MS) return fail(ErrorCode.TIME_IN_FUTURE, 'time: more than 5 minutes in the future');
-  if (!Number.isFinite(value)) return fail(ErrorCode.VALUE_NOT_FINITE, 'value: expected a finite number');
+  if (timeMs < EARLIEST_INSTANT_MS) {
+    return refusal(ErrorCode.INVALID_TIME, 'time: expected 1970-01-01T00:00:00Z or later');
+  }
+  if (timeMs > nowMs + MAX_FUTURE_MS) {
+    return refusal(ErrorCode.TIME_IN_FUTURE, 'time: more than 5 minutes in the future');
+  }
+  if (!Number.isFinite(value)) return refusal(ErrorCode.VALUE_NOT_FINITE, 'value: expected a finite number');
   const range = METRICS[metric];
   if (value < range.min || value > range.max) {
-    return fail(
+    return refusal(
       ErrorCode.VALUE_OUT_OF_RANGE,
       `value: ${metric} must be within ${range.min} to ${range.max} ${range.unit}`,
     );
   }
+  return undefined;
+}
+
+/** checkFields' last rules, on the optional ids. */
+export function checkIds(
+  eventId: string | undefined,
+  deviceId: string | undefined,
+): Extract<ReadingCheck, { ok: false }> | undefined {
   // U+0000 cannot be stored in a Postgres text column: refuse it here rather than at insert time.
   if (eventId !== undefined && (eventId.length === 0 || eventId.length > MAX_ID_LENGTH || eventId.includes('\u0000'))) {
-    return fail(ErrorCode.INVALID_FIELD, `eventId: expected 1 to ${MAX_ID_LENGTH} characters, no NUL`);
+    return refusal(ErrorCode.INVALID_FIELD, `eventId: expected 1 to ${MAX_ID_LENGTH} characters, no NUL`);
   }
   if (deviceId !== undefined && (deviceId.length > MAX_ID_LENGTH || deviceId.includes('\u0000'))) {
-    return fail(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters, no NUL`);
+    return refusal(ErrorCode.INVALID_FIELD, `deviceId: expected at most ${MAX_ID_LENGTH} characters, no NUL`);
   }
-  return { ok: true, reading: { eventId, userId, metric, timeMs, value, deviceId } };
+  return undefined;
 }
 
 /**
@@ -159,9 +249,20 @@ export function toWire(r: ValidReading, eventId: string): ReadingV1 {
     eventId,
     userId: r.userId,
     metric: r.metric,
-    time: new Date(r.timeMs).toISOString(),
+    time: isoString(r.timeMs),
     value: r.value,
   };
   if (r.deviceId !== undefined) out.deviceId = r.deviceId;
   return out;
+}
+
+/**
+ * `JSON.stringify(toWire(r, eventId))`, character for character, without the object in between:
+ * the gateway writes one per reading it publishes. A valid reading's userId (USER_ID_PATTERN) and
+ * metric (the catalogue's keys) need no escaping, its time is ASCII and its value finite, whose
+ * number text is JSON's; the event and device ids are escaped by JSON.stringify.
+ */
+export function wireJson(r: ValidReading, eventId: string): string {
+  const head = `{"eventId":${JSON.stringify(eventId)},"userId":"${r.userId}","metric":"${r.metric}","time":"${isoString(r.timeMs)}","value":${r.value}`;
+  return r.deviceId === undefined ? `${head}}` : `${head},"deviceId":${JSON.stringify(r.deviceId)}}`;
 }

@@ -9,7 +9,8 @@
  * duplicates` is what the batch adds.
  */
 import { AppError, ErrorCode } from '../errors.js';
-import { checkFields, identityOf, type ValidReading } from '../domain/reading.js';
+import { checkFields, checkIds, checkMeasure, checkSubject, identityOf, type ValidReading } from '../domain/reading.js';
+import type { WireMetric } from '../domain/metrics.js';
 import type { ReadingPublisher } from './reading.publisher.js';
 
 /** A reading as GraphQL hands it over: types already checked, rules not yet. */
@@ -56,6 +57,12 @@ export function createIngestService(opts: {
   now?: () => number;
 }): IngestService {
   const now = opts.now ?? Date.now;
+  const tooLarge = (received: number) =>
+    new AppError(
+      ErrorCode.BATCH_TOO_LARGE,
+      `at most ${opts.maxReadings} readings per request; got ${received}. Split the batch.`,
+      { details: { limit: opts.maxReadings, received } },
+    );
   const service: IngestService = {
     async ingestSeries(series, requestId) {
       if (series.times.length !== series.values.length) {
@@ -65,28 +72,40 @@ export function createIngestService(opts: {
           { details: { times: series.times.length, values: series.values.length } },
         );
       }
-      const readings = new Array<ReadingFields>(series.times.length);
-      for (let i = 0; i < readings.length; i += 1) {
-        readings[i] = {
-          userId: series.userId,
-          metric: series.metric,
-          time: series.times[i]!,
-          value: series.values[i]!,
-          deviceId: series.deviceId,
-        };
+      const n = series.times.length;
+      if (n > opts.maxReadings) throw tooLarge(n);
+      // The rules of checkFields, in its order, with what every reading of the series shares
+      // checked once: the subject (userId, metric) before time and value, the device after them.
+      const nowMs = now();
+      const { userId } = series;
+      const deviceId = series.deviceId ?? undefined;
+      const subject = checkSubject(userId, series.metric);
+      const device = checkIds(undefined, deviceId);
+      const metric = series.metric as WireMetric;
+      const valid: ValidReading[] = [];
+      const rejected: Rejected[] = [];
+      // One user and metric: the identity within the series is the time.
+      const times = new Set<number>();
+      let duplicates = 0;
+      for (let i = 0; i < n; i += 1) {
+        const timeMs = series.times[i]!.getTime();
+        const value = series.values[i]!;
+        const failed = subject ?? checkMeasure(metric, timeMs, value, nowMs) ?? device;
+        if (failed) {
+          rejected.push({ index: i, code: failed.code, message: failed.message });
+          continue;
+        }
+        if (times.has(timeMs)) duplicates += 1;
+        else {
+          times.add(timeMs);
+          valid.push({ eventId: undefined, userId, metric, timeMs, value, deviceId });
+        }
       }
-      return service.ingest(readings, requestId);
+      if (valid.length > 0) await opts.publisher.publish(valid, requestId);
+      return { accepted: valid.length + duplicates, duplicates, rejected };
     },
     async ingest(readings, requestId) {
-      if (readings.length > opts.maxReadings) {
-        throw new AppError(
-          ErrorCode.BATCH_TOO_LARGE,
-          `at most ${opts.maxReadings} readings per request; got ${readings.length}. Split the batch.`,
-          {
-            details: { limit: opts.maxReadings, received: readings.length },
-          },
-        );
-      }
+      if (readings.length > opts.maxReadings) throw tooLarge(readings.length);
       const nowMs = now();
       const valid: ValidReading[] = [];
       const rejected: Rejected[] = [];

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Message } from '../kafka/types.js';
-import { READING_SCHEMA_VERSION, toWire, type ValidReading } from '../domain/reading.js';
+import { READING_SCHEMA_VERSION, wireJson, type ValidReading } from '../domain/reading.js';
 
 /** The reading's own event id, or a fresh one: the id the worker de-duplicates on. */
 export function eventIdsOf(readings: ValidReading[]): string[] {
@@ -22,7 +22,7 @@ export function readingMessages(readings: ValidReading[], eventIds: string[], re
   const messages = new Array<Message>(readings.length);
   for (let i = 0; i < readings.length; i += 1) {
     const r = readings[i]!;
-    messages[i] = { key: r.userId, value: JSON.stringify(toWire(r, eventIds[i]!)), headers };
+    messages[i] = { key: r.userId, value: wireJson(r, eventIds[i]!), headers };
   }
   return messages;
 }

@@ -4,13 +4,14 @@
  * messages land in the partition any other producer (or Flink) would pick for the same key.
  */
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { KeyHashPartitioner } from './partitioner.js';
 
 /** The gateway's producer of `fitbit_ingestion`, in process or in the producer thread. */
 export function createReadingProducer(kafka: Kafka): Producer {
   return kafka.producer({
     // The Java client's murmur2 partitioner: a user's readings land in the partition any other
-    // producer (or Flink) would pick for the same key.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // producer (or Flink) would pick for the same key. Computed once per key (./partitioner.ts).
+    createPartitioner: KeyHashPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

@@ -71,6 +71,11 @@ export function createConsumerMetrics(options: ConsumerMetricsOptions): Consumer
     (s) => s.duplicates,
   );
   counter(
+    'fitbit_consumer_insert_fallbacks_total',
+    'Batches COPY could not store whole (an identity already stored, as on a replay), written by INSERT ... ON CONFLICT instead.',
+    (s) => s.insertFallbacks,
+  );
+  counter(
     'fitbit_consumer_erased_total',
     'Valid readings not stored because their user was erased after the message was appended (docs/privacy.md).',
     (s) => s.erased,

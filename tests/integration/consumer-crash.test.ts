@@ -54,6 +54,8 @@ it('stores every unique reading exactly once across a SIGKILL and a restart', as
     kafka,
     topics.topic,
     [...originals, ...repeats].map((r) => asMessage(r)),
+    // Small record batches, so that the small fetches below hold a few readings each.
+    100,
   );
   const unique = originals.length;
 

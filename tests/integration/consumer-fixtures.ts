@@ -82,16 +82,20 @@ export interface OutMessage {
   headers?: IHeaders;
 }
 
-/** Sends with a plain kafkajs producer, as a producer other than the gateway would. */
-export async function produce(kafka: Kafka, topic: string, messages: OutMessage[]): Promise<void> {
+/**
+ * Sends with a plain kafkajs producer, as a producer other than the gateway would, `perSend`
+ * messages a request (a request's messages for one partition make one record batch, which a
+ * fetch returns whole however small its byte limit).
+ */
+export async function produce(kafka: Kafka, topic: string, messages: OutMessage[], perSend = 5000): Promise<void> {
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
   });
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 5000) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 5000) });
+    for (let i = 0; i < messages.length; i += perSend) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
     }
   } finally {
     await producer.disconnect();

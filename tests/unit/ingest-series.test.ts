@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createIngestService } from '../../src/ingest/ingest.service.js';
 import type { ReadingPublisher } from '../../src/ingest/reading.publisher.js';
 import type { AppError } from '../../src/errors.js';
+import type { ValidReading } from '../../src/domain/reading.js';
 
 const now = Date.parse('2026-06-01T12:00:00Z');
 
@@ -58,5 +59,50 @@ describe('ingestSeries', () => {
       ),
     ).toBe('BATCH_TOO_LARGE');
     expect(published).toEqual([]);
+  });
+
+  it('answers and publishes exactly what ingestReadings does for the same readings, whatever rule they break', async () => {
+    const capture = () => {
+      const published: ValidReading[] = [];
+      const publisher = {
+        publish: async (readings: ValidReading[]) => {
+          published.push(...readings);
+          return readings.map(() => 'id');
+        },
+      } as unknown as ReadingPublisher;
+      return { published, ingest: createIngestService({ publisher, maxReadings: 100, now: () => now }) };
+    };
+    const times = [
+      at(0),
+      at(1),
+      at(1),
+      new Date(-1),
+      new Date(Number.NaN),
+      new Date(now + 3_600_000),
+      at(2),
+      at(3),
+      at(4),
+    ];
+    const values = [70, 71, 72, 73, 74, 75, Number.POSITIVE_INFINITY, 1_000, 76];
+    const subjects: [string, string, string | null | undefined][] = [
+      ['u1', 'heart_rate', 'watch'],
+      ['u1', 'heart_rate', null],
+      ['u1', 'heart_rate', undefined],
+      ['not a user!', 'heart_rate', 'watch'],
+      ['u1', 'no_such_metric', 'watch'],
+      ['u1', 'heart_rate', 'bad\u0000device'],
+      ['u1', 'heart_rate', 'x'.repeat(129)],
+      ['not a user!', 'no_such_metric', 'bad\u0000device'],
+    ];
+    for (const [userId, metric, deviceId] of subjects) {
+      const series = capture();
+      const readings = capture();
+      const a = await series.ingest.ingestSeries({ userId, metric, deviceId, times, values });
+      const b = await readings.ingest.ingest(
+        times.map((time, i) => ({ userId, metric, time, value: values[i]!, deviceId })),
+      );
+      expect(a, `${userId} ${metric} ${String(deviceId)}`).toEqual(b);
+      expect(series.published).toEqual(readings.published);
+    }
   });
 });
