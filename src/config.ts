@@ -94,13 +94,22 @@ const schema = z.object({
 
   // Lakehouse tier (docs/lake.md): Iceberg tables in Trino's `lake` catalog, on an S3 endpoint
   LAKE_ENABLED: bool.default('true'),
-  LAKE_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino catalog name').default('lake'),
-  LAKE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino schema name').default('fitbit'),
+  LAKE_CATALOG: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino catalog name')
+    .default('lake'),
+  LAKE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'expected a Trino schema name')
+    .default('fitbit'),
   LAKE_TIER_INTERVAL_MS: positiveInt.default(5_000),
   LAKE_TIER_GRACE_SECONDS: nonNegativeInt.default(120),
   LAKE_TIER_MAX_HOURS: positiveInt.default(24),
   S3_ENDPOINT: url.default('http://127.0.0.1:9000'),
-  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').default('fitbit-lake'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .default('fitbit-lake'),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_ACCESS_KEY: z.string().min(1).default('fitbit'),
   S3_SECRET_KEY: z.string().min(8).default('fitbit-local-secret'),

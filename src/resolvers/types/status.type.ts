@@ -164,7 +164,9 @@ export class LakeStatus {
   })
   lagSeconds!: number | null;
 
-  @Field(() => Int, { description: 'Tiered hours changed since (late readings, erasures), answered by the hot store until rewritten.' })
+  @Field(() => Int, {
+    description: 'Tiered hours changed since (late readings, erasures), answered by the hot store until rewritten.',
+  })
   dirtyHours!: number;
 
   @Field(() => Date, { nullable: true, description: 'When the tierer last finished a cycle.' })
