@@ -213,7 +213,7 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
         await ensureTables();
         const ledger = await ledgerReady(floorTo(now().getTime() - options.graceMs, HOUR_MS));
         const lakeFrom = ledger.lakeFrom!.getTime();
-        const oldest = from ?? (await store.readingsSpan()).oldest;
+        const oldest = from ?? (await store.oldestReading());
         if (!oldest) return undefined;
         const start = floorTo(oldest.getTime(), HOUR_MS);
         if (start >= lakeFrom)
@@ -225,7 +225,11 @@ export function createLakeTierer(options: LakeTiererOptions): LakeTierer {
         for (let i = 0; i < hours.length; i += options.maxHours) {
           const chunk = hours.slice(i, i + options.maxHours);
           await copy(hourIntervals(chunk));
-          onProgress?.({ from: new Date(start), until: new Date(lakeFrom), doneUntil: new Date(chunk.at(-1)! + HOUR_MS) });
+          onProgress?.({
+            from: new Date(start),
+            until: new Date(lakeFrom),
+            doneUntil: new Date(chunk.at(-1)! + HOUR_MS),
+          });
         }
         await store.settle({ lakeFrom: new Date(start) });
         const days = new Set(hours.map((h) => floorTo(h, DAY_MS)));

@@ -47,8 +47,8 @@ export interface LakeStore {
   dirtyCount(): Promise<number>;
   /** Starts (epoch ms) of the hours of [from, to) that hold readings, ascending: one scan. */
   hoursWithReadings(from: Date, to: Date): Promise<number[]>;
-  /** Oldest and newest reading in the hot store, for backfill and freshness. */
-  readingsSpan(): Promise<{ oldest: Date | null; newest: Date | null }>;
+  /** The oldest reading in the hot store (where a backfill without `--from` starts). */
+  oldestReading(): Promise<Date | null>;
   /**
    * Runs `fn` while holding the tierer's session advisory lock, so one tierer works at a time
    * whatever the number of worker processes; returns undefined when another holds it.
@@ -148,10 +148,10 @@ export function createLakeStore(pool: pg.Pool): LakeStore {
       );
       return rows.map((r) => Number(r.h));
     },
-    async readingsSpan() {
+    async oldestReading() {
       // A scan of the table: run by backfill only.
-      const { rows } = await pool.query('SELECT min(time) AS oldest, max(time) AS newest FROM readings');
-      return { oldest: date(rows[0]?.oldest), newest: date(rows[0]?.newest) };
+      const { rows } = await pool.query('SELECT min(time) AS oldest FROM readings');
+      return date(rows[0]?.oldest);
     },
     async exclusively(fn) {
       const client = await pool.connect();

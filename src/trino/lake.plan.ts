@@ -71,8 +71,3 @@ export function splitRange(from: Date, to: Date, alignMs: number, view: LakeView
   hot.push([hi, t]);
   return { lake: coalesce(lake), hot: coalesce(hot) };
 }
-
-/** Whole hours of the lake part (leaderboards read per-user hour rollups). */
-export function hoursOf(intervals: readonly Interval[]): number {
-  return intervals.reduce((n, [s, e]) => n + (e - s) / HOUR_MS, 0);
-}

@@ -19,6 +19,7 @@ import type { LakeStore } from '../../src/timescale/lake.store.js';
 import { createTrinoRunner } from '../../src/trino/trino.client.js';
 import { createTrinoService, type CohortPoint, type TrinoService } from '../../src/trino/index.js';
 import { uniqueId } from '../helpers/wait.js';
+import { expectPercentileRank } from '../helpers/percentiles.js';
 
 const base = loadConfig();
 const suffix = uniqueId('x')
@@ -125,9 +126,7 @@ describe('lakehouse tier: tiering, federated aggregates, late data and erasure',
       ] as const) {
         // Rank error of the merged digests: within 1%, plus two readings' worth (a digest of a few
         // dozen values interpolates between neighbours).
-        const allowed = 0.01 + 2 / e.vals.length;
-        expect(e.vals.filter((x) => x <= v).length / e.vals.length).toBeGreaterThanOrEqual(q - allowed);
-        expect(e.vals.filter((x) => x < v).length / e.vals.length).toBeLessThanOrEqual(q + allowed);
+        expectPercentileRank(e.vals, q, v, 0.01 + 2 / e.vals.length);
       }
     });
   }

@@ -16,6 +16,7 @@ import type { BucketName } from '../../src/domain/metrics.js';
 import { createTrinoRunner } from '../../src/trino/trino.client.js';
 import { createTrinoService, TrinoError, TrinoErrorCode, type TrinoService } from '../../src/trino/index.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
+import { expectPercentileRank } from '../helpers/percentiles.js';
 
 const config = loadConfig();
 
@@ -155,11 +156,8 @@ describe('Trino aggregates over readings', () => {
           [0.95, p.p95],
         ] as const) {
           // Rank error: the share of readings at or below the estimate, against the quantile asked.
-          const rank = e.vals.filter((x) => x <= v).length / e.vals.length;
-          const below = e.vals.filter((x) => x < v).length / e.vals.length;
           const allowed = PERCENTILE_RANK_ERROR + 1 / e.vals.length;
-          expect(rank, `p${q * 100} of ${e.bucket.toISOString()}: ${v}`).toBeGreaterThanOrEqual(q - allowed);
-          expect(below, `p${q * 100} of ${e.bucket.toISOString()}: ${v}`).toBeLessThanOrEqual(q + allowed);
+          expectPercentileRank(e.vals, q, v, allowed, `p${q * 100} of ${e.bucket.toISOString()}: ${v}`);
         }
       });
       expect(points.length).toBe(bucket === 'MINUTE' ? 30 : bucket === 'FIVE_MINUTES' ? 6 : 1);
