@@ -1,7 +1,8 @@
 /**
- * One vocabulary of error codes for the whole API. Every error a client sees carries
- * `extensions.code`; anything that is not an AppError is masked as INTERNAL_SERVER_ERROR outside
- * development, so driver messages (SQL, host names) never reach a client.
+ * One vocabulary of error codes for the whole API, and one taxonomy of backing-service failures.
+ * Every error a client sees carries `extensions.code`; anything that is not an AppError is masked
+ * as INTERNAL_SERVER_ERROR outside development, so driver messages (SQL, host names) never reach
+ * a client.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
@@ -48,8 +49,67 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** An error meant for clients: its message is safe to show and its code is stable. */
+/**
+ * What a failure of a backing service (Postgres, Kafka, Trino) means for whoever asked, in the same
+ * words on every path. Each adapter maps its driver's errors to a kind, and only the adapter knows
+ * the driver's codes: `classifyDatabaseError` (src/timescale/pg.failure.ts), `classifyKafkaError`
+ * (src/kafka/failure.ts), `fromPageError`/`fromTransportError` (src/trino/trino.errors.ts).
+ *
+ * - `unavailable`: the service did not answer, or answered that it cannot now (down, starting,
+ *   overloaded, a connection lost). Retriable: the same request may pass later. The consumer backs
+ *   off and retries the same batch; a client gets a retriable code (DATABASE_UNAVAILABLE,
+ *   KAFKA_UNAVAILABLE, TRINO_UNAVAILABLE...).
+ * - `data`: the service refused this input (a value out of range, a record too large). Not
+ *   retriable: the same request fails again. The consumer sends the message to the DLQ.
+ * - `unknown`: neither (a bug, a missing table, a permission). Not retriable by a client, and
+ *   masked; the consumer retries it loudly rather than send every message to the DLQ.
+ */
+export type FailureKind = 'unavailable' | 'data' | 'unknown';
+
+/** Only a service that is unavailable may answer differently to the same request later. */
+export const isRetriable = (kind: FailureKind): boolean => kind === 'unavailable';
+
+/** Node's socket and DNS error codes: nothing answered (as opposed to an answer refusing the request). */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * The network error code of `err`, or of an error it wraps: fetch puts the socket's error in
+ * `cause`, and a connect to a name with several addresses rejects with an AggregateError of one
+ * error per address. Undefined when no such code is found.
+ */
+export function networkErrorCode(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && seen.size < 16) {
+    const cur = queue.shift();
+    if (cur === null || typeof cur !== 'object' || seen.has(cur)) continue;
+    seen.add(cur);
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
+    queue.push((cur as { cause?: unknown }).cause);
+    if (cur instanceof AggregateError) queue.push(...(cur.errors as unknown[]));
+  }
+  return undefined;
+}
+
+/**
+ * An error meant for clients: its message is safe to show and its code is stable. `retriable`
+ * (kafkajs's word) says whether the same request may pass later; it is sent as
+ * `extensions.retriable` when the thrower said so.
+ */
 export class AppError extends GraphQLError {
+  readonly retriable: boolean;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -64,6 +124,7 @@ export class AppError extends GraphQLError {
       originalError: options.cause instanceof Error ? options.cause : undefined,
     });
     this.name = 'AppError';
+    this.retriable = options.retriable ?? false;
   }
 }
 
@@ -100,6 +161,15 @@ export interface FormatOptions {
   development: boolean;
   /** Introspection is off: messages do not suggest field, type or enum names. */
   hideSchemaDetails: boolean;
+}
+
+/**
+ * The gateway's format options. Unknown errors are shown only with NODE_ENV=development: a test or
+ * production deployment masks them, as Apollo Server (no stack traces under `test`) and Yoga
+ * (masking unless development) do.
+ */
+export function formatOptionsFor(env: 'development' | 'production' | 'test', introspection: boolean): FormatOptions {
+  return { development: env === 'development', hideSchemaDetails: !introspection };
 }
 
 /**

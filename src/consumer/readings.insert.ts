@@ -13,7 +13,7 @@
 import type { QueryConfig, Queryable } from '../timescale/pool.js';
 import { copyReadings, type ClientSource } from '../timescale/readings.copy.js';
 import type { ValidReading } from '../domain/reading.js';
-import { classifyDatabaseError } from './failure.js';
+import { classifyDatabaseError } from '../timescale/pg.failure.js';
 
 /**
  * $7 is the Kafka append timestamp of each reading's message (epoch ms), NULL when unknown: the

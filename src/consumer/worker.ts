@@ -15,14 +15,16 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
+import { classifyKafkaError } from '../kafka/failure.js';
 import { createDlqProducer } from '../kafka/producers.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
+import { classifyDatabaseError } from '../timescale/pg.failure.js';
 import { createPool, type Pool } from '../timescale/pool.js';
 import { planBatch, type Row } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
 import { headerText } from './message.decode.js';
-import { backoffMs, classifyDatabaseError } from './failure.js';
+import { backoffMs } from './failure.js';
 import { writeReadings } from './readings.insert.js';
 
 export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
@@ -166,12 +168,15 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       } finally {
         clearInterval(ticker);
       }
-      const kind = what === 'database' ? classifyDatabaseError(failure) : 'unavailable';
+      // Every kind is retried here: a row the database refuses was already isolated by the write
+      // (FailureKind 'data' goes to the DLQ there), and the DLQ itself has no DLQ. The kind says
+      // how loudly: 'unknown' (a missing table, a refused client) needs an operator.
+      const kind = what === 'database' ? classifyDatabaseError(failure) : classifyKafkaError(failure);
       const waitMs = backoffMs(attempt, { initialMs: retryInitialMs, maxMs: retryMaxMs });
       counters.retries += 1;
       retriesBy[what] += 1;
       const e = failure as { message?: string; code?: string };
-      log[kind === 'unknown' ? 'error' : 'warn'](
+      log[kind === 'unavailable' ? 'warn' : 'error'](
         {
           what,
           kind,

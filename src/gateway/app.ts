@@ -11,7 +11,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config.js';
-import { formatError } from '../errors.js';
+import { formatError, formatOptionsFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
 import type { GatewayContext, GatewayServices } from './context.js';
@@ -66,8 +66,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   let phase: Phase = 'initialized';
   const parts = options.services ?? buildServices(config, logger);
   const { services } = parts;
-  const development = config.env !== 'production';
-  const errorFormat = { development, hideSchemaDetails: !config.gateway.introspection };
+  const errorFormat = formatOptionsFor(config.env, config.gateway.introspection);
+  const { development } = errorFormat;
   const httpServer: Server = createServer();
   // Access rules on every root field (src/auth/policy.ts), for HTTP and WebSocket alike.
   const auth = createAuthenticator(config, logger);

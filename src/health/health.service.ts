@@ -6,6 +6,8 @@
  * is reused for `reuseMs`. Thirty aliased `health` fields in one request, or a hundred monitors
  * polling at once, cost the backends one question each, not one per field.
  */
+import { networkErrorCode } from '../errors.js';
+
 export interface ServiceHealthResult {
   name: string;
   ok: boolean;
@@ -74,9 +76,7 @@ export function createHealthService(checks: HealthCheck[], options: HealthServic
 function describe(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
   if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
-    if (code === 'ECONNREFUSED') return 'connection refused';
+    if (networkErrorCode(err) === 'ECONNREFUSED') return 'connection refused';
     return err.message || err.name;
   }
   return String(err);

@@ -9,6 +9,7 @@
 import type { Config } from '../config.js';
 import type { WireMetric } from '../domain/metrics.js';
 import type { ValidReading } from '../domain/reading.js';
+import { kafkaErrorType } from '../kafka/failure.js';
 
 /** The thread's `workerData`. */
 export interface ProducerThreadSettings {
@@ -36,6 +37,8 @@ export interface ThreadError {
   name: string;
   message: string;
   retriable: boolean;
+  /** The broker's error type, when it gave one: what classifyKafkaError (src/kafka/failure.ts) reads. */
+  type?: string;
 }
 
 export type ToThread =
@@ -89,14 +92,20 @@ export function fromColumns(columns: ReadingColumns): ValidReading[] {
 
 export function toThreadError(err: unknown): ThreadError {
   const e = err as { name?: unknown; message?: unknown; retriable?: unknown } | null | undefined;
+  const type = kafkaErrorType(err);
   return {
     name: typeof e?.name === 'string' ? e.name : 'Error',
     message: typeof e?.message === 'string' ? e.message : String(err),
     retriable: e?.retriable === true,
+    ...(type !== undefined ? { type } : {}),
   };
 }
 
 /** The thread's error as an Error again on the main thread, for `classify` and the logs. */
-export function fromThreadError(e: ThreadError): Error & { retriable: boolean } {
-  return Object.assign(new Error(e.message), { name: e.name, retriable: e.retriable });
+export function fromThreadError(e: ThreadError): Error & { retriable: boolean; type?: string } {
+  return Object.assign(new Error(e.message), {
+    name: e.name,
+    retriable: e.retriable,
+    ...(e.type !== undefined ? { type: e.type } : {}),
+  });
 }

@@ -17,7 +17,8 @@
  * worker thread, so that Kafka's encoding does not compete with GraphQL for the main thread.
  */
 import type { Kafka } from '../kafka/types.js';
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError, ErrorCode, isRetriable } from '../errors.js';
+import { classifyKafkaError, kafkaErrorType } from '../kafka/failure.js';
 import type { Logger } from '../logger.js';
 import type { ValidReading } from '../domain/reading.js';
 import { createProduceBatcher } from '../kafka/produce.batcher.js';
@@ -58,15 +59,22 @@ export interface Waiter {
   reject(err: unknown): void;
 }
 
-/** Any failure to produce, as the caller sees it: nothing of the readings counts as accepted. */
+/**
+ * Any failure to produce, as the caller sees it: nothing of the readings counts as accepted. It is
+ * retriable unless the broker refused the records themselves (classifyKafkaError says `data`):
+ * sending the same records again would be refused again.
+ */
 export function classify(err: unknown, ackTimeoutMs: number): AppError {
   if (err instanceof AppError) return err;
-  const e = err as { name?: string; message?: string; retriable?: boolean };
+  const e = err as { name?: string; message?: string };
+  const retriable = isRetriable(classifyKafkaError(err));
   return new AppError(
     ErrorCode.KAFKA_UNAVAILABLE,
-    `Kafka did not accept the readings (${e.name ?? 'error'}); nothing was accepted, retry later`,
+    retriable
+      ? `Kafka did not accept the readings (${e.name ?? 'error'}); nothing was accepted, retry later`
+      : `Kafka refused the readings (${kafkaErrorType(err) ?? e.name ?? 'error'}); nothing was accepted`,
     {
-      retriable: true,
+      retriable,
       details: { ackTimeoutMs },
       cause: err,
     },

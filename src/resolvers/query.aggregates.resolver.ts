@@ -6,20 +6,9 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../gateway/context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
-import { AppError, ErrorCode } from '../errors.js';
-import { isTrinoError } from '../trino/index.js';
 import { principalOf } from '../auth/index.js';
 import { CohortPoint, LeaderboardEntry } from './types/cohort.type.js';
 import { Bucket, Metric } from './types/enums.js';
-
-/** TrinoError codes are the API's codes by design (src/trino/trino.errors.ts); this makes them AppErrors. */
-function toAppError(err: unknown): unknown {
-  if (!isTrinoError(err)) return err;
-  const code = (Object.values(ErrorCode) as string[]).includes(err.code)
-    ? (err.code as ErrorCode)
-    : ErrorCode.TRINO_UNAVAILABLE;
-  return new AppError(code, err.message, { retriable: err.retriable, cause: err });
-}
 
 @Resolver()
 export class AggregateQueryResolver {
@@ -42,18 +31,15 @@ export class AggregateQueryResolver {
   ): Promise<CohortPoint[]> {
     const principal = principalOf(ctx);
     ctx.services.privacy.checkRange(principal, from, to);
-    try {
-      const points = await ctx.services.trino.cohortStats(
-        metric as `${Metric}` as WireMetric,
-        from,
-        to,
-        bucket as `${Bucket}` as BucketName,
-        { timeZone },
-      );
-      return [...ctx.services.privacy.cohort(principal, points)];
-    } catch (err) {
-      throw toAppError(err);
-    }
+    // A TrinoError is an AppError: it reaches the client with its code as thrown.
+    const points = await ctx.services.trino.cohortStats(
+      metric as `${Metric}` as WireMetric,
+      from,
+      to,
+      bucket as `${Bucket}` as BucketName,
+      { timeZone },
+    );
+    return [...ctx.services.privacy.cohort(principal, points)];
   }
 
   @Query(() => [LeaderboardEntry], {
@@ -68,12 +54,8 @@ export class AggregateQueryResolver {
     @Arg('limit', () => Int, { nullable: true, defaultValue: 10 }) limit: number | null,
   ): Promise<LeaderboardEntry[]> {
     ctx.services.privacy.checkRange(principalOf(ctx), from, to);
-    try {
-      return [
-        ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),
-      ];
-    } catch (err) {
-      throw toAppError(err);
-    }
+    return [
+      ...(await ctx.services.trino.leaderboard(metric as `${Metric}` as WireMetric, from, to, limit ?? undefined)),
+    ];
   }
 }

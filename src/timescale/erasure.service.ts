@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkUserId } from './series.range.js';
-import { classifyDbError } from './series.sql.js';
+import { classifyDbError } from './pg.failure.js';
 
 /** What one erasure removed, per store. */
 export interface UserErasure {

@@ -25,6 +25,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ValidReading } from '../domain/reading.js';
 import { isoString } from '../domain/iso-time.js';
+import { sqlStateOf } from './pg.failure.js';
 
 export const COPY_READINGS_SQL = 'COPY readings (user_id, metric, time, value, device_id, event_id) FROM STDIN';
 
@@ -97,10 +98,7 @@ export function keptByLedger(
 }
 
 /** A failure of the server about the statement (it has a SQLSTATE): the connection itself is fine. */
-const isStatementError = (err: unknown): boolean => {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-};
+const isStatementError = (err: unknown): boolean => sqlStateOf(err) !== undefined;
 
 /**
  * COPYs the readings the erasure ledger lets through into `readings`, in one transaction. Rejects

@@ -8,7 +8,8 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { decodeCursor, encodeCursor } from './readings.cursor.js';
 import { checkMetric, checkRange, checkUserId } from './series.range.js';
-import { classifyDbError, queryRows } from './series.sql.js';
+import { classifyDbError } from './pg.failure.js';
+import { queryRows } from './series.sql.js';
 
 export const READINGS_PAGE_DEFAULT = 100;
 export const READINGS_PAGE_MAX = 1000;

@@ -22,8 +22,8 @@ import {
   type RangeLimits,
   type SeriesPlan,
 } from './series.range.js';
+import { classifyDbError } from './pg.failure.js';
 import {
-  classifyDbError,
   PRIOR_READING_SQL,
   PRIOR_READINGS_FOR_USERS_SQL,
   queryRows,

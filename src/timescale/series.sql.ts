@@ -21,10 +21,10 @@
  * planSeries). Bounds, origins, labels and the zone are bind parameters too.
  */
 import type pg from 'pg';
-import { AppError, ErrorCode } from '../errors.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import { localGridPieces, type BucketGrid, type GridPiece } from '../domain/local-time.js';
 import type { Flavour } from './migrations.js';
+import { classifyDbError } from './pg.failure.js';
 
 /** Width of a `readings_minute` row. */
 export const ROLLUP_MS = 60_000;
@@ -294,9 +294,6 @@ CROSS JOIN LATERAL (
   LIMIT 1
 ) AS r`;
 
-/** Postgres's message for a time zone it does not know (SQLSTATE 22023, invalid_parameter_value). */
-const UNKNOWN_ZONE = /time zone .* not recognized/i;
-
 export interface SeriesRow {
   bucket: Date;
   count: number;
@@ -304,44 +301,6 @@ export interface SeriesRow {
   min: number;
   max: number;
   sum: number;
-}
-
-/** Connection-class failures worth a retry; anything else is a bug and stays masked. */
-const UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
-/**
- * A database that cannot be reached becomes DATABASE_UNAVAILABLE (retriable); other driver errors
- * pass on unchanged and are masked by formatError, so SQL and host names never reach a client.
- */
-export function classifyDbError(err: unknown): unknown {
-  const code = (err as { code?: string }).code;
-  const message = (err as Error).message ?? '';
-  // A zone Intl knows and this Postgres does not (its tz database is older): the client's input.
-  if (code === '22023' && UNKNOWN_ZONE.test(message)) {
-    return new AppError(
-      ErrorCode.INVALID_TIME_ZONE,
-      'timeZone: this time zone is not known to the time-series database',
-      {
-        cause: err,
-      },
-    );
-  }
-  if ((code && UNAVAILABLE.has(code)) || /timeout|terminat|Connection/i.test(message)) {
-    return new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the time-series database is not reachable right now', {
-      retriable: true,
-      cause: err,
-    });
-  }
-  return err;
 }
 
 /** Runs one parameterised statement. */

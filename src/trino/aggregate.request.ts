@@ -4,7 +4,8 @@
  * in order, a whole-number limit. Errors carry the API's input codes.
  */
 import { BUCKETS, isWireMetric, METRICS, type BucketName, type WireMetric } from '../domain/metrics.js';
-import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { TrinoError, type TrinoErrorCode } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 import { EARLIEST_INSTANT_MS, LATEST_INSTANT_MS } from '../domain/reading.js';
 import { canonicalTimeZone, gridCount, isUtc, type BucketGrid } from '../domain/local-time.js';
 
@@ -45,7 +46,7 @@ export function validateMetric(metric: unknown): WireMetric {
   if (!isWireMetric(metric)) {
     const shown = typeof metric === 'string' ? JSON.stringify(metric.slice(0, 40)) : typeof metric;
     throw bad(
-      TrinoErrorCode.INVALID_METRIC,
+      ErrorCode.INVALID_METRIC,
       `expected a metric of the catalogue (${Object.keys(METRICS).join(', ')}), got ${shown}`,
     );
   }
@@ -55,7 +56,7 @@ export function validateMetric(metric: unknown): WireMetric {
 export function validateBucket(bucket: unknown): BucketName {
   if (typeof bucket !== 'string' || !Object.prototype.hasOwnProperty.call(BUCKETS, bucket)) {
     throw bad(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
       `expected a bucket of ${Object.keys(BUCKETS).join(', ')}, got ${JSON.stringify(bucket)}`,
     );
   }
@@ -70,22 +71,22 @@ export function validateRange(
 ): { from: Date; to: Date } {
   const valid = (d: unknown): d is Date => d instanceof Date && Number.isFinite(d.getTime());
   if (!valid(from) || !valid(to))
-    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` and `to` to be valid date-times');
+    throw bad(ErrorCode.INVALID_RANGE, 'expected `from` and `to` to be valid date-times');
   // Copies: a caller mutating its Date afterwards must not change a cached request's key.
   const f = new Date(from.getTime());
   const t = new Date(to.getTime());
   if (f.getTime() >= t.getTime()) {
     throw bad(
-      TrinoErrorCode.INVALID_RANGE,
+      ErrorCode.INVALID_RANGE,
       `expected \`from\` before \`to\`, got ${f.toISOString()} .. ${t.toISOString()}`,
     );
   }
   if (f.getTime() < EARLIEST_INSTANT_MS)
-    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');
+    throw bad(ErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');
   if (t.getTime() > LATEST_INSTANT_MS)
-    throw bad(TrinoErrorCode.INVALID_RANGE, 'expected `to` at or before 9999-01-01T00:00:00Z');
+    throw bad(ErrorCode.INVALID_RANGE, 'expected `to` at or before 9999-01-01T00:00:00Z');
   if (t.getTime() - f.getTime() > limits.maxRangeDays * DAY_MS) {
-    throw bad(TrinoErrorCode.INVALID_RANGE, `expected a range of at most ${limits.maxRangeDays} days`);
+    throw bad(ErrorCode.INVALID_RANGE, `expected a range of at most ${limits.maxRangeDays} days`);
   }
   return { from: f, to: t };
 }
@@ -96,7 +97,7 @@ export function validateTimeZone(name: unknown): string {
   if (zone === undefined) {
     const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : typeof name;
     throw bad(
-      TrinoErrorCode.INVALID_TIME_ZONE,
+      ErrorCode.INVALID_TIME_ZONE,
       `timeZone: expected an IANA time zone name such as "Europe/Berlin" or "UTC", got ${shown}`,
     );
   }
@@ -136,7 +137,7 @@ export function validateCohortStatsRequest(
       : gridCount(grid, from.getTime(), to.getTime(), limits.maxBuckets);
   if (buckets > limits.maxBuckets) {
     throw bad(
-      TrinoErrorCode.TOO_MANY_POINTS,
+      ErrorCode.TOO_MANY_POINTS,
       `expected at most ${limits.maxBuckets} buckets, the range holds ${buckets} ${bucket} buckets; use a wider bucket or a shorter range`,
     );
   }
@@ -152,7 +153,7 @@ export function validateLeaderboardRequest(
   const limit = input.limit ?? DEFAULT_LEADERBOARD_LIMIT;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > limits.maxLeaderboardLimit) {
     throw bad(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
       `expected a limit from 1 to ${limits.maxLeaderboardLimit}, got ${JSON.stringify(limit)}`,
     );
   }

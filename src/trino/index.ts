@@ -10,4 +10,4 @@ export type {
   TrinoServicePhase,
   TrinoServiceStats,
 } from './trino.service.js';
-export { TrinoError, TrinoErrorCode, isTrinoError } from './trino.errors.js';
+export { TrinoError, type TrinoErrorCode, isTrinoError } from './trino.errors.js';

@@ -6,7 +6,8 @@
  * `maxRunning` run, up to `maxQueued` more wait their turn in order, and the rest are refused at
  * once with TRINO_BUSY (retriable), which a client can back off from.
  */
-import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { TrinoError } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 
 export interface QueryGateOptions {
   maxRunning: number;
@@ -40,7 +41,7 @@ export function createQueryGate(options: QueryGateOptions): QueryGate {
     if (waiting.length >= options.maxQueued) {
       refused += 1;
       throw new TrinoError(
-        TrinoErrorCode.TRINO_BUSY,
+        ErrorCode.TRINO_BUSY,
         'The analytics engine is busy with other queries of this gateway; retry shortly.',
         { retriable: true, detail: `${running} running, ${waiting.length} queued` },
       );
@@ -49,7 +50,7 @@ export function createQueryGate(options: QueryGateOptions): QueryGate {
       const onAbort = () => {
         const i = waiting.indexOf(turn);
         if (i >= 0) waiting.splice(i, 1);
-        reject(new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The request was cancelled while it waited for Trino.'));
+        reject(new TrinoError(ErrorCode.TRINO_CANCELLED, 'The request was cancelled while it waited for Trino.'));
       };
       const turn = () => {
         signal?.removeEventListener('abort', onAbort);

@@ -8,7 +8,8 @@
  * Cancellation is per caller: a caller whose signal aborts stops waiting at once, and the shared
  * query is cancelled only when no caller is left waiting for it. Failures are never cached.
  */
-import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { TrinoError } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 
 export interface ResultCacheOptions {
   /** How long an answer is served after it arrived; 0 turns caching off (single-flight stays). */
@@ -49,7 +50,7 @@ interface Flight {
 }
 
 const cancelled = (): TrinoError =>
-  new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
+  new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
 
 export function createResultCache(options: ResultCacheOptions): ResultCache {
   const now = options.now ?? Date.now;

@@ -3,10 +3,11 @@
  * non-finite doubles as the strings "NaN" and "Infinity"; anything else means the statement and
  * its parser disagree, which is a bug worth a clear error rather than a NaN in an answer.
  */
-import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { TrinoError } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 
 export function shapeError(statement: string, what: string, value: unknown): TrinoError {
-  return new TrinoError(TrinoErrorCode.TRINO_QUERY_FAILED, 'The aggregate query returned an unexpected result.', {
+  return new TrinoError(ErrorCode.TRINO_QUERY_FAILED, 'The aggregate query returned an unexpected result.', {
     detail: `${statement}: expected ${what}, got ${JSON.stringify(value)}`,
   });
 }

@@ -12,7 +12,8 @@
 import { BasicAuth, Trino, type Columns, type Query, type QueryResult } from 'trino-client';
 import type { Logger } from '../logger.js';
 import { executeSql, preparedStatementHeader, type PreparedStatement } from './prepared-statement.js';
-import { fromPageError, fromTransportError, TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { fromPageError, fromTransportError, TrinoError } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 
 export interface TrinoRunnerOptions {
   /** e.g. http://127.0.0.1:8080 */
@@ -76,7 +77,7 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
     const { signal } = runOptions;
     const timeoutMs = runOptions.timeoutMs ?? options.timeoutMs;
     const name = typeof statement === 'string' ? 'adhoc' : statement.name;
-    if (signal?.aborted) throw new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
+    if (signal?.aborted) throw new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
 
     // Rendering happens before anything is sent: a value that fails its check never leaves.
     const query: Query =
@@ -122,7 +123,7 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
       () =>
         stop(
           new TrinoError(
-            TrinoErrorCode.TRINO_TIMEOUT,
+            ErrorCode.TRINO_TIMEOUT,
             `The aggregate query took longer than ${timeoutMs} ms and was stopped.`,
             { retriable: true, queryId },
           ),
@@ -130,7 +131,7 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
       timeoutMs,
     );
     const onAbort = (): void =>
-      stop(new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.', { queryId }));
+      stop(new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.', { queryId }));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const work = (async (): Promise<QueryOutcome> => {
@@ -194,7 +195,7 @@ export function createTrinoRunner(options: TrinoRunnerOptions): TrinoRunner {
       const error = err instanceof TrinoError ? err : fromTransportError(err, queryId);
       options.onQuery?.(name, performance.now() - started, error.code);
       // A caller going away is routine; everything else is worth an operator's look.
-      const level = error.code === TrinoErrorCode.TRINO_CANCELLED ? 'debug' : 'warn';
+      const level = error.code === ErrorCode.TRINO_CANCELLED ? 'debug' : 'warn';
       log?.[level](
         {
           queryId: error.queryId ?? queryId,

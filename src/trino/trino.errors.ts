@@ -1,33 +1,37 @@
 /**
- * What can go wrong on the Trino read path, as stable codes. Input codes share their names with
- * the API's error vocabulary (src/errors.ts), so mapping them is the identity; the TRINO_* codes
- * say which backend failed. Messages are safe to show to a client: Trino's own message (which can
- * quote SQL, catalog and host names) is kept on the error for logs, never in `message`.
+ * What can go wrong on the Trino read path, as codes of the API's one vocabulary (src/errors.ts):
+ * the input codes are the API's own, and the TRINO_* codes say which backend failed. A TrinoError
+ * is an AppError, so it reaches the client with its code and `retriable` as it is. Messages are
+ * safe to show to a client: Trino's own message (which can quote SQL, catalog and host names) is
+ * kept on the error for logs, never in `message`.
  */
+import { AppError, ErrorCode, networkErrorCode } from '../errors.js';
 
-export const TrinoErrorCode = {
-  /** Trino cannot be reached, answers 5xx, or is still starting. Retriable. */
-  TRINO_UNAVAILABLE: 'TRINO_UNAVAILABLE',
-  /** Trino ran the query and reported a failure on a result page (SQL, connector, resources). */
-  TRINO_QUERY_FAILED: 'TRINO_QUERY_FAILED',
-  /** The query did not finish within the timeout; it was cancelled in Trino. */
-  TRINO_TIMEOUT: 'TRINO_TIMEOUT',
-  /** The caller went away (its AbortSignal fired); the query was cancelled in Trino. */
-  TRINO_CANCELLED: 'TRINO_CANCELLED',
-  /** This gateway already runs and queues as many Trino queries as it may; retry shortly. Retriable. */
-  TRINO_BUSY: 'TRINO_BUSY',
-  /** The metric is not one of the catalogue's. */
-  INVALID_METRIC: 'INVALID_METRIC',
-  /** `from`/`to` are not valid instants, not in order, or span more than allowed. */
-  INVALID_RANGE: 'INVALID_RANGE',
-  /** The time zone is not an IANA name that Intl and Trino both know. */
-  INVALID_TIME_ZONE: 'INVALID_TIME_ZONE',
-  /** The range would produce more buckets than allowed. */
-  TOO_MANY_POINTS: 'TOO_MANY_POINTS',
-  /** Any other argument out of its domain (bucket name, leaderboard limit). */
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-} as const;
-export type TrinoErrorCode = (typeof TrinoErrorCode)[keyof typeof TrinoErrorCode];
+/**
+ * The codes a TrinoError may carry:
+ * - TRINO_UNAVAILABLE: Trino cannot be reached, answers 5xx, or is still starting. Retriable.
+ * - TRINO_QUERY_FAILED: Trino ran the query and reported a failure on a result page (SQL,
+ *   connector, resources); retriable when the failure was of resources or of a connector.
+ * - TRINO_TIMEOUT: the query did not finish within the timeout; it was cancelled in Trino.
+ * - TRINO_CANCELLED: the caller went away (its AbortSignal fired); the query was cancelled in Trino.
+ * - TRINO_BUSY: this gateway already runs and queues as many Trino queries as it may. Retriable.
+ * - INVALID_METRIC, INVALID_RANGE (not valid instants, not in order, too long), INVALID_TIME_ZONE
+ *   (not an IANA name that Intl and Trino both know), TOO_MANY_POINTS, and BAD_USER_INPUT (any
+ *   other argument out of its domain: bucket name, leaderboard limit).
+ */
+export type TrinoErrorCode = Extract<
+  ErrorCode,
+  | 'TRINO_UNAVAILABLE'
+  | 'TRINO_QUERY_FAILED'
+  | 'TRINO_TIMEOUT'
+  | 'TRINO_CANCELLED'
+  | 'TRINO_BUSY'
+  | 'INVALID_METRIC'
+  | 'INVALID_RANGE'
+  | 'INVALID_TIME_ZONE'
+  | 'TOO_MANY_POINTS'
+  | 'BAD_USER_INPUT'
+>;
 
 export interface TrinoErrorOptions {
   retriable?: boolean;
@@ -40,20 +44,18 @@ export interface TrinoErrorOptions {
   cause?: unknown;
 }
 
-export class TrinoError extends Error {
-  readonly retriable: boolean;
+export class TrinoError extends AppError {
   readonly queryId: string | undefined;
   readonly trinoErrorName: string | undefined;
   readonly detail: string | undefined;
 
   constructor(
-    readonly code: TrinoErrorCode,
+    override readonly code: TrinoErrorCode,
     message: string,
     options: TrinoErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, { retriable: options.retriable ?? false, cause: options.cause });
     this.name = 'TrinoError';
-    this.retriable = options.retriable ?? false;
     this.queryId = options.queryId;
     this.trinoErrorName = options.trinoErrorName;
     this.detail = options.detail;
@@ -82,40 +84,27 @@ export function fromPageError(error: TrinoPageError, queryId: string | undefined
   const name = error.errorName ?? 'UNKNOWN';
   const base = { queryId, trinoErrorName: name, detail: error.message };
   if (name === 'EXCEEDED_TIME_LIMIT') {
-    return new TrinoError(TrinoErrorCode.TRINO_TIMEOUT, 'The aggregate query took too long and was stopped.', {
+    return new TrinoError(ErrorCode.TRINO_TIMEOUT, 'The aggregate query took too long and was stopped.', {
       ...base,
       retriable: true,
     });
   }
   if (name === 'USER_CANCELED') {
-    return new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.', base);
+    return new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.', base);
   }
   if (UNAVAILABLE_NAMES.has(name)) {
-    return new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+    return new TrinoError(ErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
       ...base,
       retriable: true,
     });
   }
   // Resource and external (connector, e.g. Postgres down) failures may pass; a user error will not.
   const retriable = error.errorType === 'INSUFFICIENT_RESOURCES' || error.errorType === 'EXTERNAL';
-  return new TrinoError(TrinoErrorCode.TRINO_QUERY_FAILED, `The aggregate query failed in Trino (${name}).`, {
+  return new TrinoError(ErrorCode.TRINO_QUERY_FAILED, `The aggregate query failed in Trino (${name}).`, {
     ...base,
     retriable,
   });
 }
-
-/** Transport codes that mean nothing answered (as opposed to an answer we did not like). */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-]);
 
 /**
  * A failure of the HTTP exchange itself (trino-client rejects with axios errors): no answer or a
@@ -127,8 +116,8 @@ export function fromTransportError(err: unknown, queryId: string | undefined): T
   const status = typeof e?.response?.status === 'number' ? e.response.status : undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const detail = typeof e?.message === 'string' ? e.message : String(err);
-  if (status === undefined || status >= 500 || (code !== undefined && NETWORK_CODES.has(code))) {
-    return new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+  if (status === undefined || status >= 500 || networkErrorCode(err) !== undefined) {
+    return new TrinoError(ErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
       retriable: true,
       queryId,
       trinoErrorName: code ?? (status !== undefined ? `HTTP_${status}` : undefined),
@@ -136,7 +125,7 @@ export function fromTransportError(err: unknown, queryId: string | undefined): T
       cause: err,
     });
   }
-  return new TrinoError(TrinoErrorCode.TRINO_QUERY_FAILED, `Trino refused the request (HTTP ${status}).`, {
+  return new TrinoError(ErrorCode.TRINO_QUERY_FAILED, `Trino refused the request (HTTP ${status}).`, {
     queryId,
     trinoErrorName: `HTTP_${status}`,
     detail,

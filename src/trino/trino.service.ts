@@ -27,7 +27,8 @@ import type { PreparedStatement } from './prepared-statement.js';
 import { createResultCache, type ResultCacheStats } from './result-cache.js';
 import { createTrinoRunner } from './trino.client.js';
 import { createQueryGate, type QueryGateStats } from './query-gate.js';
-import { TrinoError, TrinoErrorCode } from './trino.errors.js';
+import { TrinoError } from './trino.errors.js';
+import { ErrorCode } from '../errors.js';
 
 export type { CohortPoint } from './cohort.query.js';
 export type { LeaderboardEntry } from './leaderboard.query.js';
@@ -136,7 +137,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
 
   function ensureServing(): void {
     if (phase === 'stopped') {
-      throw new TrinoError(TrinoErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
+      throw new TrinoError(ErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
         retriable: true,
         detail: 'the Trino service has been stopped',
       });

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { BucketName } from '../../src/domain/metrics.js';
 import { createTrinoRunner } from '../../src/trino/trino.client.js';
-import { createTrinoService, TrinoError, TrinoErrorCode, type TrinoService } from '../../src/trino/index.js';
+import { createTrinoService, TrinoError, type TrinoService } from '../../src/trino/index.js';
+import { ErrorCode } from '../../src/errors.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { expectPercentileRank } from '../helpers/percentiles.js';
 
@@ -233,10 +234,10 @@ describe('Trino aggregates over readings', () => {
   it('rejects injection-shaped and unknown input before any query', async () => {
     const { service, source } = serviceWith();
     const bad = await rejection(service.cohortStats("heart_rate' OR '1'='1", from, to, 'HOUR'));
-    expect(bad.code).toBe(TrinoErrorCode.INVALID_METRIC);
-    expect((await rejection(service.leaderboard('steps', to, from))).code).toBe(TrinoErrorCode.INVALID_RANGE);
+    expect(bad.code).toBe(ErrorCode.INVALID_METRIC);
+    expect((await rejection(service.leaderboard('steps', to, from))).code).toBe(ErrorCode.INVALID_RANGE);
     expect((await rejection(service.cohortStats('steps', from, to, 'WEEK' as BucketName))).code).toBe(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
     );
     expect(service.stats().trinoQueries).toBe(0);
     expect(await queriesFrom(source)).toBe(0);
@@ -245,7 +246,7 @@ describe('Trino aggregates over readings', () => {
   it('maps a query failing in Trino to TRINO_QUERY_FAILED with Trino’s error name', async () => {
     const { service } = serviceWith({ schema: 'no_such_schema_for_tests' });
     const err = await rejection(service.cohortStats('heart_rate', from, to, 'HOUR'));
-    expect(err.code).toBe(TrinoErrorCode.TRINO_QUERY_FAILED);
+    expect(err.code).toBe(ErrorCode.TRINO_QUERY_FAILED);
     expect(err.trinoErrorName).toMatch(/NOT_FOUND/);
     expect(err.queryId).toMatch(/^\d{8}_\d{6}_\d{5}_\w+$/);
     // The client-facing message names neither SQL nor hosts.
@@ -257,10 +258,10 @@ describe('Trino aggregates over readings', () => {
     const { service } = serviceWith({ port, server: `http://127.0.0.1:${port}` });
     const started = Date.now();
     const err = await rejection(service.leaderboard('steps', from, to));
-    expect(err.code).toBe(TrinoErrorCode.TRINO_UNAVAILABLE);
+    expect(err.code).toBe(ErrorCode.TRINO_UNAVAILABLE);
     expect(err.retriable).toBe(true);
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect((await rejection(service.ping())).code).toBe(TrinoErrorCode.TRINO_UNAVAILABLE);
+    expect((await rejection(service.ping())).code).toBe(ErrorCode.TRINO_UNAVAILABLE);
   });
 
   it('pings with a real query and reports its latency', async () => {
@@ -274,7 +275,7 @@ describe('Trino aggregates over readings', () => {
     const { service } = serviceWith();
     await service.start();
     await service.stop();
-    expect((await rejection(service.ping())).code).toBe(TrinoErrorCode.TRINO_UNAVAILABLE);
+    expect((await rejection(service.ping())).code).toBe(ErrorCode.TRINO_UNAVAILABLE);
   });
 });
 
@@ -297,7 +298,7 @@ describe('Trino query timeout and cancellation', () => {
     const runner = createTrinoRunner({ ...config.trino, source: uniqueId('fitbit-test'), timeoutMs: 1_500 });
     const started = Date.now();
     const err = await rejection(runner.run(SLOW_SQL));
-    expect(err.code).toBe(TrinoErrorCode.TRINO_TIMEOUT);
+    expect(err.code).toBe(ErrorCode.TRINO_TIMEOUT);
     // The wait ends at the timeout, not when Trino gets round to noticing the cancel.
     expect(Date.now() - started).toBeLessThan(5_000);
     const queryId = err.queryId;
@@ -318,7 +319,7 @@ describe('Trino query timeout and cancellation', () => {
     await waitFor(async () => (await queriesFrom(source)) > 0, { what: 'the query to reach Trino' });
     controller.abort();
     const err = await rejection(pending);
-    expect(err.code).toBe(TrinoErrorCode.TRINO_CANCELLED);
+    expect(err.code).toBe(ErrorCode.TRINO_CANCELLED);
     const queryId = String(await trinoScalar(`SELECT query_id FROM system.runtime.queries WHERE source = '${source}'`));
     await waitFor(async () => (await stateOf(queryId)).state === 'FAILED', {
       timeoutMs: 15_000,
@@ -332,7 +333,7 @@ describe('Trino query timeout and cancellation', () => {
     const err = await rejection(
       service.cohortStats('heart_rate', new Date(0), new Date(60_000), 'SECOND', { signal: AbortSignal.abort() }),
     );
-    expect(err.code).toBe(TrinoErrorCode.TRINO_CANCELLED);
+    expect(err.code).toBe(ErrorCode.TRINO_CANCELLED);
     expect(await queriesFrom(source)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, classifyDatabaseError } from '../../src/consumer/failure.js';
+import { backoffMs } from '../../src/consumer/failure.js';
+import { classifyDatabaseError } from '../../src/timescale/pg.failure.js';
 import {
   INSERT_READINGS_SQL,
   insertParams,

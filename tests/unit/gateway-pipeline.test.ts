@@ -15,7 +15,8 @@ import type { GatewayServices } from '../../src/gateway/context.js';
 import { createHealthService } from '../../src/health/health.service.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatewayMetrics } from '../../src/metrics/gateway.metrics.js';
-import { TrinoError, TrinoErrorCode } from '../../src/trino/index.js';
+import { TrinoError } from '../../src/trino/index.js';
+import { ErrorCode } from '../../src/errors.js';
 
 const SECRET = 'pipeline-test-secret-pipeline-test-secret';
 
@@ -80,7 +81,7 @@ describe('request pipeline over HTTP and graphql-ws, no services running', () =>
       live: { completeAll: () => undefined } as unknown as GatewayServices['live'],
       trino: {
         cohortStats: async () => {
-          throw new TrinoError(TrinoErrorCode.TRINO_BUSY, 'The analytics engine is busy.', { retriable: true });
+          throw new TrinoError(ErrorCode.TRINO_BUSY, 'The analytics engine is busy.', { retriable: true });
         },
         leaderboard: async () => {
           leaderboardCalls += 1;

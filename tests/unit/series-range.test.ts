@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import { checkRange, checkSeriesRange, checkUserId, planSeries } from '../../src/timescale/series.range.js';
 import { decodeCursor, encodeCursor } from '../../src/timescale/readings.cursor.js';
+import { classifyDbError } from '../../src/timescale/pg.failure.js';
 import {
   bucketInterval,
-  classifyDbError,
   seriesForUsersSql,
   seriesSql,
   seriesStatement,

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createResultCache } from '../../src/trino/result-cache.js';
-import { TrinoError, TrinoErrorCode } from '../../src/trino/trino.errors.js';
+import { TrinoError } from '../../src/trino/trino.errors.js';
+import { ErrorCode } from '../../src/errors.js';
 
 /** A load the test resolves by hand, recording how often it ran and whether it was aborted. */
 function manualLoad<T>() {
@@ -18,7 +19,7 @@ function manualLoad<T>() {
     state.calls += 1;
     signal.addEventListener('abort', () => {
       state.aborted = true;
-      state.reject(new TrinoError(TrinoErrorCode.TRINO_CANCELLED, 'cancelled'));
+      state.reject(new TrinoError(ErrorCode.TRINO_CANCELLED, 'cancelled'));
     });
     return new Promise<T>((resolve, reject) => {
       state.resolve = resolve;
@@ -78,7 +79,7 @@ describe('result cache', () => {
     const a = cache.get('k', load, leaving.signal);
     const b = cache.get('k', load, new AbortController().signal);
     leaving.abort();
-    await expect(a).rejects.toMatchObject({ code: TrinoErrorCode.TRINO_CANCELLED });
+    await expect(a).rejects.toMatchObject({ code: ErrorCode.TRINO_CANCELLED });
     expect(state.aborted).toBe(false);
     state.resolve('v');
     expect(await b).toBe('v');
@@ -93,8 +94,8 @@ describe('result cache', () => {
     const b = cache.get('k', first.load, y.signal);
     x.abort();
     y.abort();
-    await expect(a).rejects.toMatchObject({ code: TrinoErrorCode.TRINO_CANCELLED });
-    await expect(b).rejects.toMatchObject({ code: TrinoErrorCode.TRINO_CANCELLED });
+    await expect(a).rejects.toMatchObject({ code: ErrorCode.TRINO_CANCELLED });
+    await expect(b).rejects.toMatchObject({ code: ErrorCode.TRINO_CANCELLED });
     expect(first.state.aborted).toBe(true);
     const second = manualLoad<string>();
     const c = cache.get('k', second.load);
@@ -107,7 +108,7 @@ describe('result cache', () => {
     const cache = createResultCache({ ttlMs: 60_000 });
     const { state, load } = manualLoad<string>();
     await expect(cache.get('k', load, AbortSignal.abort())).rejects.toMatchObject({
-      code: TrinoErrorCode.TRINO_CANCELLED,
+      code: ErrorCode.TRINO_CANCELLED,
     });
     expect(state.calls).toBe(0);
   });

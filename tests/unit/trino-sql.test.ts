@@ -31,7 +31,8 @@ import {
   renderLiteral,
   SqlRenderError,
 } from '../../src/trino/prepared-statement.js';
-import { TrinoError, TrinoErrorCode } from '../../src/trino/trino.errors.js';
+import { TrinoError } from '../../src/trino/trino.errors.js';
+import { ErrorCode } from '../../src/errors.js';
 
 const limits: AggregateLimits = { maxRangeDays: 366, maxBuckets: 10_000, maxLeaderboardLimit: 1000 };
 const BUCKET_NAMES = Object.keys(BUCKETS) as BucketName[];
@@ -85,7 +86,7 @@ describe('bucket maths', () => {
   it('refuses a range with more buckets than allowed', () => {
     const small = { ...limits, maxBuckets: 59 };
     expect(codeOf(() => validateCohortStatsRequest({ metric: 'heart_rate', from, to, bucket: 'MINUTE' }, small))).toBe(
-      TrinoErrorCode.TOO_MANY_POINTS,
+      ErrorCode.TOO_MANY_POINTS,
     );
     expect(
       codeOf(() => validateCohortStatsRequest({ metric: 'heart_rate', from, to, bucket: 'FIVE_MINUTES' }, small)),
@@ -205,45 +206,45 @@ describe('no user text in SQL', () => {
   it('rejects any metric outside the catalogue before a statement exists', () => {
     for (const metric of hostile) {
       expect(codeOf(() => validateCohortStatsRequest({ metric, from, to, bucket: 'HOUR' }, limits))).toBe(
-        TrinoErrorCode.INVALID_METRIC,
+        ErrorCode.INVALID_METRIC,
       );
       expect(codeOf(() => validateLeaderboardRequest({ metric, from, to, limit: 3 }, limits))).toBe(
-        TrinoErrorCode.INVALID_METRIC,
+        ErrorCode.INVALID_METRIC,
       );
     }
     expect(codeOf(() => validateCohortStatsRequest({ metric: 42, from, to, bucket: 'HOUR' }, limits))).toBe(
-      TrinoErrorCode.INVALID_METRIC,
+      ErrorCode.INVALID_METRIC,
     );
   });
 
   it('rejects unknown buckets, bad limits and bad ranges', () => {
     const ok = { metric: 'steps', from, to };
     expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: 'WEEK' }, limits))).toBe(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
     );
     expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: "HOUR'" }, limits))).toBe(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
     );
     expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: 'toString' }, limits))).toBe(
-      TrinoErrorCode.BAD_USER_INPUT,
+      ErrorCode.BAD_USER_INPUT,
     );
     for (const limit of [0, -1, 1.5, 1001, Number.NaN, '10']) {
-      expect(codeOf(() => validateLeaderboardRequest({ ...ok, limit }, limits))).toBe(TrinoErrorCode.BAD_USER_INPUT);
+      expect(codeOf(() => validateLeaderboardRequest({ ...ok, limit }, limits))).toBe(ErrorCode.BAD_USER_INPUT);
     }
     expect(validateLeaderboardRequest(ok, limits).limit).toBe(10);
     expect(codeOf(() => validateLeaderboardRequest({ ...ok, from: to, to: from }, limits))).toBe(
-      TrinoErrorCode.INVALID_RANGE,
+      ErrorCode.INVALID_RANGE,
     );
-    expect(codeOf(() => validateLeaderboardRequest({ ...ok, to: from }, limits))).toBe(TrinoErrorCode.INVALID_RANGE);
+    expect(codeOf(() => validateLeaderboardRequest({ ...ok, to: from }, limits))).toBe(ErrorCode.INVALID_RANGE);
     expect(codeOf(() => validateLeaderboardRequest({ ...ok, from: new Date('nope') }, limits))).toBe(
-      TrinoErrorCode.INVALID_RANGE,
+      ErrorCode.INVALID_RANGE,
     );
     expect(codeOf(() => validateLeaderboardRequest({ ...ok, from: '2026-11-24T10:00:00Z' }, limits))).toBe(
-      TrinoErrorCode.INVALID_RANGE,
+      ErrorCode.INVALID_RANGE,
     );
     expect(
       codeOf(() => validateLeaderboardRequest({ ...ok, from: new Date(0), to: new Date(400 * 86_400_000) }, limits)),
-    ).toBe(TrinoErrorCode.INVALID_RANGE);
+    ).toBe(ErrorCode.INVALID_RANGE);
   });
 
   it('refuses to render anything but checked values, even if validation were skipped', () => {
