@@ -28,7 +28,7 @@ const T0 = Date.UTC(2024, 0, 1);
 const user = `bench-export-${runId()}`;
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
-const pool = createPool(config, createLogger(config, 'bench-export'), { max: 2 });
+const pool = createPool(config.postgres, createLogger(config, 'bench-export'), { max: 2 });
 
 const rssOf = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const logger = createLogger(config, 'bench-query');
   // The same pool size as the gateway's, so both sides queue 16 clients on the same connections.
-  const pool = createPool(config, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
+  const pool = createPool(config.postgres, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
   try {
     await migrate(pool);
     if (process.argv.includes('--clean')) {

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const run = mode();
   const seconds = run === 'full' ? 20 : 6;
   const config = loadConfig();
-  const pool = createPool(config, createLogger(config, 'bench-reads'), { max: 2 });
+  const pool = createPool(config.postgres, createLogger(config, 'bench-reads'), { max: 2 });
   try {
     await migrate(pool);
     const seedMs = await seedReadings(pool, SEED);

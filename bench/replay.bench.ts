@@ -152,9 +152,9 @@ async function main(): Promise<void> {
   });
   const producer = kafka.producer();
   await producer.connect();
-  const pool = createPool(config, logger, { max: 2 });
+  const pool = createPool(config.postgres, logger, { max: 2 });
   await migrate(pool);
-  const writer = createHistoryWriter({ config, logger, kafka: createKafka(config, logger), pool });
+  const writer = createHistoryWriter({ config, logger, kafka: createKafka(config.kafka, logger), pool });
   await writer.start();
 
   const gateway = await startGatewayChild(env);

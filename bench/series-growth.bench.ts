@@ -39,7 +39,7 @@ const FILLER_USERS_PER_STATEMENT = 30;
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const logger = createLogger(config, 'bench-series-growth');
-const pool = createPool(config, logger, { max: 2, applicationName: 'bench-series-growth' });
+const pool = createPool(config.postgres, logger, { max: 2, applicationName: 'bench-series-growth' });
 const series = createSeriesService(pool, config, logger);
 
 async function tableRows(): Promise<number> {

@@ -101,7 +101,7 @@ function summary(p: Phase) {
 async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const logger = createLogger(config, 'bench-series-local');
-  const pool = createPool(config, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
+  const pool = createPool(config.postgres, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
   try {
     await migrate(pool);
     if (process.argv.includes('--clean')) {

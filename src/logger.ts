@@ -8,10 +8,10 @@ import type { Config } from './config.js';
 
 export type { Logger };
 
-export function createLogger(
-  config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat'>>,
-  name: string,
-): Logger {
+/** The slice of the configuration a logger needs. */
+export type LogSettings = Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat'>>;
+
+export function createLogger(config: LogSettings, name: string): Logger {
   const options = { name, level: config.logLevel, base: { service: name } };
   if (config.logFormat !== 'pretty') return pino(options);
   return pino(

@@ -23,7 +23,7 @@ export interface Authenticator {
   connection: ConnectionAuthenticator;
 }
 
-export function createAuthenticator(config: Config, logger: Logger): Authenticator {
+export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger): Authenticator {
   const log = logger.child({ component: 'auth' });
   const key = loadVerifyKey(config.auth);
   const verifier: TokenVerifier | undefined = key ? createTokenVerifier(config.auth, key) : undefined;

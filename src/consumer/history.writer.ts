@@ -87,7 +87,7 @@ export function historyGroupId(config: Pick<Config, 'kafka'>): string {
 }
 
 export function createHistoryWriter(options: {
-  config: Config;
+  config: Pick<Config, 'kafka'>;
   logger: Logger;
   kafka: Kafka;
   pool: Pool;

@@ -74,7 +74,8 @@ export interface ConsumerWorker {
 }
 
 export interface ConsumerWorkerOptions {
-  config: Config;
+  /** The worker's slices of the configuration: nothing of the gateway's, no JWT secret. */
+  config: Pick<Config, 'kafka' | 'consumer' | 'postgres'>;
   logger: Logger;
   /** Default: a client from createKafka. */
   kafka?: Kafka;
@@ -101,7 +102,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   const heartbeatIntervalMs = Math.min(3_000, Math.floor(config.consumer.sessionTimeoutMs / 3));
   const log = logger.child({ component: 'consumer', topic, groupId });
 
-  const kafka = options.kafka ?? createKafka(config, logger, { clientId: `${config.kafka.clientId}-consumer` });
+  const kafka = options.kafka ?? createKafka(config.kafka, logger, { clientId: `${config.kafka.clientId}-consumer` });
   const ownsPool = options.pool === undefined;
   let pool: Pool | undefined = options.pool;
   let consumer: Consumer | undefined;
@@ -283,7 +284,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     if (phase !== 'initialized') throw new Error(`consumer worker cannot start from phase ${phase}`);
     phase = 'starting';
 
-    pool ??= createPool(config, logger, { max: concurrency + 1, applicationName: 'fitbit-consumer' });
+    pool ??= createPool(config.postgres, logger, { max: concurrency + 1, applicationName: 'fitbit-consumer' });
     const { flavour, applied } = await migrate(pool);
     print('Connected to TimescaleDB');
     log.info({ flavour, applied }, 'database ready');

@@ -91,7 +91,7 @@ if (!token && config.auth.jwtSecret) {
 }
 
 const rawBadEvery = number('kafka-bad-every', values['kafka-bad-every'], 0);
-const raw = rawBadEvery > 0 ? createRawProducer(config, logger) : undefined;
+const raw = rawBadEvery > 0 ? createRawProducer(config.kafka, logger) : undefined;
 const simulator = createSimulator({
   users,
   rate: number('rate', values.rate, 0.01),

@@ -20,7 +20,7 @@ export interface FlinkClients {
   sqlGateway: SqlGatewayClient;
 }
 
-export function flinkClients(config: Config): FlinkClients {
+export function flinkClients(config: Pick<Config, 'flink'>): FlinkClients {
   return {
     jobManager: createJobManagerClient({ url: config.flink.restUrl }),
     sqlGateway: createSqlGatewayClient({ url: config.flink.sqlGatewayUrl }),
@@ -238,7 +238,7 @@ export async function jobStatusOf(
  * call by the health check's own deadline. Throws JobManagerError when Flink does not answer.
  */
 export async function jobStatus(
-  config: Config,
+  config: Pick<Config, 'flink'>,
   options: { signal?: AbortSignal; jobManager?: JobManagerClient } = {},
 ): Promise<JobStatus> {
   const jobManager = options.jobManager ?? createJobManagerClient({ url: config.flink.restUrl });

@@ -8,7 +8,10 @@ async function getJson<T>(url: string, signal: AbortSignal): Promise<T> {
   return (await res.json()) as T;
 }
 
-export function flinkCheck(config: Config, jobState?: (signal: AbortSignal) => Promise<string>): HealthCheck {
+export function flinkCheck(
+  config: Pick<Config, 'flink'>,
+  jobState?: (signal: AbortSignal) => Promise<string>,
+): HealthCheck {
   return {
     name: 'flink',
     async check(signal) {

@@ -44,7 +44,7 @@ interface CheckpointsBody {
   };
 }
 
-export async function flinkJobReport(config: Config, signal: AbortSignal): Promise<FlinkJobReport> {
+export async function flinkJobReport(config: Pick<Config, 'flink'>, signal: AbortSignal): Promise<FlinkJobReport> {
   const started = performance.now();
   const name = config.flink.jobName;
   const base: Omit<FlinkJobReport, 'latencyMs'> = {

@@ -31,7 +31,7 @@ export type JobSettings = Pick<
 };
 
 /** The settings of the job that `npm run flink:deploy` submits. */
-export function jobSettingsFrom(config: Config): JobSettings {
+export function jobSettingsFrom(config: Pick<Config, 'flink' | 'kafka'>): JobSettings {
   const { flink, kafka } = config;
   return {
     jobName: flink.jobName,

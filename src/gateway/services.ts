@@ -48,8 +48,8 @@ export interface ServiceSet {
 }
 
 export function buildServices(config: Config, logger: Logger): ServiceSet {
-  const pool = createPool(config, logger);
-  const kafka = createKafka(config, logger);
+  const pool = createPool(config.postgres, logger);
+  const kafka = createKafka(config.kafka, logger);
   const metrics = createGatewayMetrics({ logger: logger.child({ part: 'metrics' }) });
   const kafkaHealth = kafkaCheck(kafka);
   const publisherOptions = {
@@ -58,7 +58,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     ackTimeoutMs: config.gateway.ingestAckTimeoutMs,
   };
   const publisher = config.gateway.ingestProducerThread
-    ? createThreadedReadingPublisher({ config, ...publisherOptions })
+    ? createThreadedReadingPublisher({ kafka: config.kafka, log: config, ...publisherOptions })
     : createReadingPublisher({ kafka, ...publisherOptions });
   publisher.onProduce = (ms, ok, messages) => metrics.observeProduce(ms, ok, messages);
 

@@ -7,14 +7,20 @@
  * thread, turns them into JSON.
  */
 import type { Config } from '../config.js';
+import type { LogSettings } from '../logger.js';
 import type { WireMetric } from '../domain/metrics.js';
 import type { ValidReading } from '../domain/reading.js';
 import { kafkaErrorType } from '../kafka/failure.js';
 
-/** The thread's `workerData`. */
+/**
+ * The thread's `workerData`: the Kafka and log slices of the configuration and nothing else (no
+ * credentials of other services, no JWT secret), copied into the thread as they are.
+ */
 export interface ProducerThreadSettings {
-  /** For `createKafka` (brokers, client id, retry budget) and the thread's logger. */
-  config: Config;
+  /** For `createKafka` (brokers, client id). */
+  kafka: Config['kafka'];
+  /** For the thread's logger. */
+  log: LogSettings;
   /** The publisher logger's bindings (`logger.bindings()`), so the thread's lines read like its own. */
   logBindings: Record<string, unknown>;
   topic: string;

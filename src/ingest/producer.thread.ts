@@ -26,12 +26,12 @@ const post = (message: FromThread) => port.postMessage(message);
 
 // Its own logger, bound like the publisher's on the main thread: kafkajs reports reconnects here.
 const { name, service: _service, ...bindings } = settings.logBindings;
-const logger = createLogger(settings.config, typeof name === 'string' ? name : 'gateway').child({
+const logger = createLogger(settings.log, typeof name === 'string' ? name : 'gateway').child({
   ...bindings,
   thread: 'producer',
 });
 const batcher = createProduceBatcher<number>({
-  producer: createReadingProducer(createKafka(settings.config, logger)),
+  producer: createReadingProducer(createKafka(settings.kafka, logger)),
   topic: settings.topic,
   ackTimeoutMs: settings.ackTimeoutMs,
   maxBatchMessages: settings.maxBatchMessages,

@@ -14,7 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { AppError, ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { LogSettings, Logger } from '../logger.js';
 import {
   classify,
   DEFAULT_MAX_BATCH_MESSAGES,
@@ -38,7 +38,9 @@ const THREAD_ENTRY = new URL('./producer.thread.boot.mjs', import.meta.url);
 
 export interface ThreadedReadingPublisherOptions {
   /** The thread builds its own Kafka client from it (src/kafka/client.ts). */
-  config: Config;
+  kafka: Config['kafka'];
+  /** The thread's logger's level and format. */
+  log: LogSettings;
   topic: string;
   logger: Logger;
   /** Upper bound on how long a caller waits for Kafka's acknowledgement. */
@@ -67,15 +69,22 @@ interface ProducerThread {
   stopping: boolean;
 }
 
-export function createThreadedReadingPublisher(opts: ThreadedReadingPublisherOptions): ThreadedReadingPublisher {
-  const { logger, ackTimeoutMs } = opts;
-  const settings: ProducerThreadSettings = {
-    config: opts.config,
-    logBindings: logger.bindings(),
+/** What the thread is given (its `workerData`): the Kafka and log slices, picked, and the publish settings. */
+export function producerThreadSettings(opts: ThreadedReadingPublisherOptions): ProducerThreadSettings {
+  return {
+    // Picked field by field: workerData is a structured clone of whatever it is given.
+    kafka: opts.kafka,
+    log: { logLevel: opts.log.logLevel, logFormat: opts.log.logFormat },
+    logBindings: opts.logger.bindings(),
     topic: opts.topic,
-    ackTimeoutMs,
+    ackTimeoutMs: opts.ackTimeoutMs,
     maxBatchMessages: opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES,
   };
+}
+
+export function createThreadedReadingPublisher(opts: ThreadedReadingPublisherOptions): ThreadedReadingPublisher {
+  const { logger, ackTimeoutMs } = opts;
+  const settings = producerThreadSettings(opts);
   const stats: PublishStats = { requests: 0, messages: 0, failures: 0, lastLatencyMs: 0 };
   let current: ProducerThread | undefined;
   let stopped = false;

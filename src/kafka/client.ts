@@ -17,10 +17,11 @@ export interface KafkaClientOptions {
   requestTimeoutMs?: number;
 }
 
-export function createKafka(config: Config, logger: Logger, opts: KafkaClientOptions = {}): Kafka {
+/** Takes the Kafka slice of the configuration only: the producer thread holds nothing else. */
+export function createKafka(kafka: Config['kafka'], logger: Logger, opts: KafkaClientOptions = {}): Kafka {
   return new Kafka({
-    clientId: opts.clientId ?? config.kafka.clientId,
-    brokers: config.kafka.brokers,
+    clientId: opts.clientId ?? kafka.clientId,
+    brokers: kafka.brokers,
     connectionTimeout: 3000,
     requestTimeout: opts.requestTimeoutMs ?? 10_000,
     retry: { retries: opts.retries ?? 5, initialRetryTime: 100, maxRetryTime: 2000 },

@@ -13,8 +13,8 @@ export interface RawProducer {
   stop(): Promise<void>;
 }
 
-export function createRawProducer(config: Config, logger: Logger): RawProducer {
-  const kafka = createKafka(config, logger, { clientId: `${config.kafka.clientId}-demo`, retries: 2 });
+export function createRawProducer(settings: Config['kafka'], logger: Logger): RawProducer {
+  const kafka = createKafka(settings, logger, { clientId: `${settings.clientId}-demo`, retries: 2 });
   let producer: Promise<Producer> | undefined;
   const connected = (): Promise<Producer> => {
     producer ??= (async () => {
@@ -32,7 +32,7 @@ export function createRawProducer(config: Config, logger: Logger): RawProducer {
   return {
     async send(key, value) {
       const p = await connected();
-      await p.send({ topic: config.kafka.topics.ingestion, acks: -1, messages: [{ key, value }] });
+      await p.send({ topic: settings.topics.ingestion, acks: -1, messages: [{ key, value }] });
     },
     async stop() {
       const p = producer;

@@ -20,7 +20,7 @@ if (from && !Number.isFinite(from.getTime())) {
 
 const config = loadConfig();
 const logger = createLogger(config, 'lake-backfill');
-const pool = createPool(config, logger, { max: 3, applicationName: 'fitbit-lake-backfill' });
+const pool = createPool(config.postgres, logger, { max: 3, applicationName: 'fitbit-lake-backfill' });
 try {
   await migrate(pool);
   const { tierer } = createTiererFor(config, logger, pool);

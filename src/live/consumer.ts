@@ -33,7 +33,7 @@ export function liveGroupId(clientId: string): string {
 const DEAD_LETTER_BACKLOG = 20;
 
 export function createLiveConsumer(
-  config: Config,
+  config: Pick<Config, 'kafka' | 'live'>,
   logger: Logger,
   kafka: Kafka,
   hub: LiveHub,

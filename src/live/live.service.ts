@@ -63,7 +63,7 @@ export interface LiveArchive {
 
 /** `erasures`: users whose events held before their erasure are not replayed (docs/privacy.md). */
 export function createLiveService(
-  config: Config,
+  config: Pick<Config, 'kafka' | 'live'>,
   logger: Logger,
   kafka: Kafka,
   archive?: LiveArchive,

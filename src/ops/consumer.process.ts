@@ -28,20 +28,32 @@ export interface ConsumerProcess {
   stop(): Promise<void>;
 }
 
-export type ConsumerProcessOptions = Omit<ConsumerWorkerOptions, 'kafka'> & { config: Config; logger: Logger };
+/** The process wires every part, so it alone takes the whole configuration and hands each its slices. */
+export type ConsumerProcessOptions = Omit<ConsumerWorkerOptions, 'kafka' | 'config'> & {
+  config: Config;
+  logger: Logger;
+};
 
 export function createConsumerProcess(options: ConsumerProcessOptions): ConsumerProcess {
   const { config, logger } = options;
-  const kafka = createKafka(config, logger, { clientId: `${config.kafka.clientId}-consumer` });
-  const worker = createConsumerWorker({ ...options, kafka });
+  const kafka = createKafka(config.kafka, logger, { clientId: `${config.kafka.clientId}-consumer` });
+  const worker = createConsumerWorker({
+    ...options,
+    config: { kafka: config.kafka, consumer: config.consumer, postgres: config.postgres },
+    kafka,
+  });
   const historyPool = config.consumer.storeHistory
-    ? createPool(config, logger, { max: 2, applicationName: 'fitbit-history-writer' })
+    ? createPool(config.postgres, logger, { max: 2, applicationName: 'fitbit-history-writer' })
     : undefined;
-  const history = historyPool ? createHistoryWriter({ config, logger, kafka, pool: historyPool }) : undefined;
+  const history = historyPool
+    ? createHistoryWriter({ config: { kafka: config.kafka }, logger, kafka, pool: historyPool })
+    : undefined;
   const lakePool = config.lake.enabled
-    ? createPool(config, logger, { max: 3, applicationName: 'fitbit-lake-tierer' })
+    ? createPool(config.postgres, logger, { max: 3, applicationName: 'fitbit-lake-tierer' })
     : undefined;
-  const tierer = lakePool ? createTiererFor(config, logger, lakePool).tierer : undefined;
+  const tierer = lakePool
+    ? createTiererFor({ lake: config.lake, trino: config.trino }, logger, lakePool).tierer
+    : undefined;
   const admin = sharedAdmin(() => kafka.admin({ retry: { retries: 1 } }));
   const metrics = createConsumerMetrics({
     stats: () => worker.stats(),

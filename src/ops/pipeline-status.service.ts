@@ -57,7 +57,7 @@ export interface PipelineStatusService {
 }
 
 export interface PipelineStatusOptions {
-  config: Config;
+  config: Pick<Config, 'kafka' | 'flink'>;
   logger: Logger;
   /** Admin client use, shared with whatever else keeps one (see sharedAdmin). */
   admin: { use<T>(fn: (admin: Admin) => Promise<T>): Promise<T>; close(): Promise<void> };

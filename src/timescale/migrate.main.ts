@@ -6,7 +6,7 @@ import { createPool } from './pool.js';
 
 const config = loadConfig();
 const logger = createLogger(config, 'migrate');
-const pool = createPool(config, logger, { max: 1, applicationName: 'fitbit-migrate' });
+const pool = createPool(config.postgres, logger, { max: 1, applicationName: 'fitbit-migrate' });
 try {
   const { flavour, applied } = await migrate(pool);
   logger.info({ flavour, applied }, applied.length ? 'migrations applied' : 'database already up to date');

@@ -13,13 +13,13 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 export type QueryConfig = pg.QueryConfig;
 
 export function createPool(
-  config: Config,
+  postgres: Config['postgres'],
   logger: Logger,
   opts: { max?: number; applicationName?: string } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: config.postgres.url,
-    max: opts.max ?? config.postgres.poolMax,
+    connectionString: postgres.url,
+    max: opts.max ?? postgres.poolMax,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'fitbit-gateway',

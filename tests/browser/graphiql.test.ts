@@ -63,7 +63,10 @@ describe.skipIf(!hasChromium)('GraphiQL in headless Chromium', () => {
   const failed: string[] = [];
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'graphiql-test'), { max: 1, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'graphiql-test'), {
+      max: 1,
+      applicationName: 'fitbit-test',
+    });
     await migrate(pool);
     await pool.query(
       `INSERT INTO readings (user_id, metric, time, value)

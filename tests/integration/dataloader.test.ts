@@ -49,7 +49,10 @@ describe('User fields through per-request DataLoaders', () => {
   const withReadings = ids.slice(0, 90);
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'dataloader-test'), { max: 2, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'dataloader-test'), {
+      max: 2,
+      applicationName: 'fitbit-test',
+    });
     await migrate(pool);
     // Per user: heart rate every 10 minutes for 6 hours (value depends on user and time), steps for even users.
     await pool.query(

@@ -185,7 +185,7 @@ describe('eraseUserData', () => {
     const worker = createConsumerWorker({ config, logger, print: () => undefined });
     workers.push(worker);
     await worker.start();
-    const writer = createHistoryWriter({ config, logger, kafka: createKafka(config, logger), pool });
+    const writer = createHistoryWriter({ config, logger, kafka: createKafka(config.kafka, logger), pool });
     writers.push(writer);
     await writer.start();
     return { worker, writer };
@@ -232,7 +232,7 @@ describe('eraseUserData', () => {
     );
     producer = await connectedProducer(kafka);
     const config = configFor(env.KAFKA_CONSUMER_GROUP);
-    pool = createPool(config, createLogger(config, 'erasure-test'), { max: 2 });
+    pool = createPool(config.postgres, createLogger(config, 'erasure-test'), { max: 2 });
     tokens['admin'] = await bearer({ sub: uniqueId('erase-admin'), roles: ['admin'] });
     tokens['device'] = await bearer({
       sub: uniqueId('erase-dev'),

@@ -41,7 +41,7 @@ describe('GET /users/{userId}/export', () => {
 
   beforeAll(async () => {
     const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
-    pool = createPool(config, createLogger(config, 'export-test'), { max: 2 });
+    pool = createPool(config.postgres, createLogger(config, 'export-test'), { max: 2 });
     await migrate(pool);
     const rows = Array.from({ length: N }, (_, i) => reading(i));
     for (let i = 0; i < N; i += 20_000) {

@@ -95,9 +95,9 @@ describe('resumable subscriptions and stored history', () => {
     producer = await connectedProducer(kafka);
     const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'warn' });
     const logger = createLogger(config, 'history-test');
-    pool = createPool(config, logger, { max: 2 });
+    pool = createPool(config.postgres, logger, { max: 2 });
     await migrate(pool);
-    writer = createHistoryWriter({ config, logger, kafka: createKafka(config, logger), pool });
+    writer = createHistoryWriter({ config, logger, kafka: createKafka(config.kafka, logger), pool });
     await writer.start();
     gw = await startLiveGateway(env);
   }, 90_000);

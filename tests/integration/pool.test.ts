@@ -7,7 +7,7 @@ import { createPool } from '../../src/timescale/pool.js';
 describe('postgres pool', () => {
   it('runs its sessions with jit off', async () => {
     const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-    const pool = createPool(config, createLogger(config, 'pool-test'), { max: 1 });
+    const pool = createPool(config.postgres, createLogger(config, 'pool-test'), { max: 1 });
     try {
       expect((await pool.query<{ jit: string }>('SHOW jit')).rows[0]?.jit).toBe('off');
     } finally {

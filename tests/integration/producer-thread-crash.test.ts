@@ -32,7 +32,8 @@ describe('producer thread dies mid-flight', () => {
   beforeAll(async () => {
     await createTopics(kafka, [topic], 6);
     publisher = createThreadedReadingPublisher({
-      config,
+      kafka: config.kafka,
+      log: config,
       topic,
       logger: createLogger(config, 'producer-thread-test'),
       ackTimeoutMs: ACK_TIMEOUT_MS,

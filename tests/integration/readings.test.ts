@@ -46,7 +46,10 @@ describe('readings paging', () => {
   let inRange: { time: string; value: number; micros: string }[] = [];
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'readings-test'), { max: 2, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'readings-test'), {
+      max: 2,
+      applicationName: 'fitbit-test',
+    });
     await migrate(pool);
     // 1,037 readings, one per 83 s, some with microsecond parts, plus one before and one at `to`.
     await pool.query(

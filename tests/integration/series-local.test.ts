@@ -170,7 +170,10 @@ describe('series in local time, filled and downsampled', () => {
   }
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'series-local-test'), { max: 2, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'series-local-test'), {
+      max: 2,
+      applicationName: 'fitbit-test',
+    });
     await migrate(pool);
     gw = await startGateway();
   });
@@ -494,7 +497,10 @@ describe('cohortStats in local time (Trino)', () => {
   const rows: Row[] = [];
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'cohort-local-test'), { max: 2, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'cohort-local-test'), {
+      max: 2,
+      applicationName: 'fitbit-test',
+    });
     await migrate(pool);
     users.forEach((u, i) => rows.push(...readings(u, dayStart - 3 * H, dayEnd + 3 * H, 10 * MIN, 10 + i)));
     await pool.query(

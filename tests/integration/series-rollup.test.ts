@@ -136,7 +136,7 @@ describe('series from the per-minute rollup', () => {
   }
 
   beforeAll(async () => {
-    pool = createPool(config, logger, { max: 6, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, logger, { max: 6, applicationName: 'fitbit-test' });
     await migrate(pool);
     series = createSeriesService(pool, config, logger);
     const rnd = lcg(7);

@@ -102,7 +102,7 @@ describe('series over HTTP', () => {
   }
 
   beforeAll(async () => {
-    pool = createPool(config, createLogger(config, 'series-test'), { max: 2, applicationName: 'fitbit-test' });
+    pool = createPool(config.postgres, createLogger(config, 'series-test'), { max: 2, applicationName: 'fitbit-test' });
     await migrate(pool);
     const rnd = lcg(42);
     const fromMs = Date.parse(FROM);
