@@ -27,7 +27,33 @@ import { headerText } from './message.decode.js';
 import { backoffMs } from './failure.js';
 import { writeReadings } from './readings.insert.js';
 
-export type WorkerPhase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
+/**
+ * The worker's lifecycle, each phase with what exists in it (the shape of Apollo Server's): the
+ * pool, DLQ producer and consumer exist from `started` on, so nothing needs a non-null assertion;
+ * `starting` holds what it opened so far, so a stop() that arrives mid-start closes exactly that;
+ * `stopping` holds the drain, so every stop() caller waits for the same one.
+ */
+type WorkerState =
+  | { phase: 'initialized' }
+  | { phase: 'starting'; opened: Opened }
+  | { phase: 'started'; pool: Pool; producer: Producer; consumer: Consumer; statsTimer: NodeJS.Timeout }
+  | { phase: 'stopping'; drained: Promise<void> }
+  | { phase: 'stopped' };
+
+export type WorkerPhase = WorkerState['phase'];
+
+/** What start() has opened so far, in order; stop() closes it in reverse. */
+interface Opened {
+  pool?: Pool;
+  producer?: Producer;
+  consumer?: Consumer;
+}
+
+/** What a batch is written with: exists once start() opened it, handed to the batch handler then. */
+interface BatchTools {
+  pool: Pool;
+  producer: Producer;
+}
 
 export interface ConsumerWorkerStats {
   phase: WorkerPhase;
@@ -104,11 +130,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
 
   const kafka = options.kafka ?? createKafka(config.kafka, logger, { clientId: `${config.kafka.clientId}-consumer` });
   const ownsPool = options.pool === undefined;
-  let pool: Pool | undefined = options.pool;
-  let consumer: Consumer | undefined;
-  let producer: Producer | undefined;
-  let phase: WorkerPhase = 'initialized';
-  let statsTimer: NodeJS.Timeout | undefined;
+  let state: WorkerState = { phase: 'initialized' };
   // Wakes back-off sleeps at stop, so a worker waiting for Postgres stops at once.
   const stopSignal = new AbortController();
 
@@ -129,8 +151,9 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   const retriesBy = { database: 0, dlq: 0 };
   let lastBatchAt: number | null = null;
 
-  // A function, not an inline comparison: the phase changes under awaits, which narrowing ignores.
-  const stopping = (): boolean => phase === 'stopping' || phase === 'stopped';
+  // Functions, not inline comparisons: the phase changes under awaits, which narrowing ignores.
+  const phase = (): WorkerPhase => state.phase;
+  const stopping = (): boolean => phase() === 'stopping' || phase() === 'stopped';
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -197,16 +220,15 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     }
   }
 
-  async function handleBatch(p: EachBatchPayload): Promise<void> {
+  async function handleBatch(p: EachBatchPayload, { pool, producer }: BatchTools): Promise<void> {
     const { batch } = p;
     if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
     const from = { topic: batch.topic, partition: batch.partition };
     const plan = planBatch(batch.messages, now());
 
-    const db = pool!;
     const written = await retrying(p, 'database', () =>
       writeReadings(
-        db,
+        pool,
         plan.rows,
         (r: Row) => r.reading,
         (r: Row) => r.appendedMs,
@@ -225,7 +247,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       );
     }
     if (dead.length > 0) {
-      const sent = await retrying(p, 'dlq', () => producer!.send({ topic: dlqTopic, acks: -1, messages: dead }));
+      const sent = await retrying(p, 'dlq', () => producer.send({ topic: dlqTopic, acks: -1, messages: dead }));
       if (sent === ABORTED) return;
       for (const r of plan.rejected)
         log.debug({ partition: from.partition, offset: r.source.offset, code: r.code }, 'message sent to the DLQ');
@@ -272,7 +294,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   }
 
   const stats = (): ConsumerWorkerStats => ({
-    phase,
+    phase: state.phase,
     ...counters,
     dlqByCode: { ...dlqByCode },
     retriesBy: { ...retriesBy },
@@ -281,18 +303,21 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   });
 
   async function start(): Promise<void> {
-    if (phase !== 'initialized') throw new Error(`consumer worker cannot start from phase ${phase}`);
-    phase = 'starting';
+    if (state.phase !== 'initialized') throw new Error(`consumer worker cannot start from phase ${state.phase}`);
+    const opened: Opened = {};
+    state = { phase: 'starting', opened };
 
-    pool ??= createPool(config.postgres, logger, { max: concurrency + 1, applicationName: 'fitbit-consumer' });
+    const pool = (opened.pool =
+      options.pool ??
+      createPool(config.postgres, logger, { max: concurrency + 1, applicationName: 'fitbit-consumer' }));
     const { flavour, applied } = await migrate(pool);
     print('Connected to TimescaleDB');
     log.info({ flavour, applied }, 'database ready');
 
-    producer = createDlqProducer(kafka);
+    const producer = (opened.producer = createDlqProducer(kafka));
     await producer.connect();
 
-    consumer = kafka.consumer({
+    const consumer = (opened.consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: config.consumer.sessionTimeoutMs,
@@ -301,7 +326,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       maxWaitTimeInMs: 1_000,
       maxBytesPerPartition: config.consumer.maxBytesPerPartition,
       maxBytes: Math.max(10 * 1024 * 1024, config.consumer.maxBytesPerPartition * config.kafka.partitions),
-    });
+    }));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       counters.groupJoins += 1;
       assignments = Object.fromEntries(
@@ -322,31 +347,33 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     await consumer.subscribe({ topic, fromBeginning: config.consumer.fromBeginning });
     print(`Connected to Kafka topic: ${topic}`);
 
+    // Batches may arrive before run() resolves: the handler gets the pool and producer from here.
+    const tools: BatchTools = { pool, producer };
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: concurrency,
-      eachBatch: handleBatch,
+      eachBatch: (p) => handleBatch(p, tools),
     });
-    phase = 'started';
-    print(`Listening to Kafka topic: ${topic}...`);
-    log.info({ dlqTopic, concurrency, fromBeginning: config.consumer.fromBeginning }, 'consumer worker started');
+    // A stop() during the start closed what was opened; the worker stays stopped.
+    if (phase() !== 'starting') return;
 
     let last = '';
-    statsTimer = setInterval(() => {
+    const statsTimer = setInterval(() => {
       const s = JSON.stringify(counters);
       if (s !== last) log.info({ stats: counters }, 'consumer stats');
       last = s;
     }, 30_000);
     statsTimer.unref();
+    state = { phase: 'started', pool, producer, consumer, statsTimer };
+    print(`Listening to Kafka topic: ${topic}...`);
+    log.info({ dlqTopic, concurrency, fromBeginning: config.consumer.fromBeginning }, 'consumer worker started');
   }
 
-  async function stop(): Promise<void> {
-    if (stopping()) return;
-    phase = 'stopping';
-    if (statsTimer) clearInterval(statsTimer);
+  /** Closes in order: the consumer (kafkajs waits for the batch in hand), the DLQ producer, the pool. */
+  async function close({ consumer, producer, pool }: Opened): Promise<void> {
     stopSignal.abort();
-    // kafkajs waits for the batch in hand; that batch either committed or returned unresolved.
+    // That batch either committed or returned unresolved.
     await consumer
       ?.disconnect()
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
@@ -355,8 +382,36 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'DLQ producer disconnect failed'));
     if (ownsPool)
       await pool?.end().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'pool end failed'));
-    phase = 'stopped';
+    state = { phase: 'stopped' };
     log.info({ stats: counters }, 'consumer worker stopped');
+  }
+
+  async function stop(): Promise<void> {
+    const s = state;
+    switch (s.phase) {
+      case 'initialized':
+        state = { phase: 'stopped' };
+        return;
+      case 'starting': {
+        const drained = close(s.opened);
+        state = { phase: 'stopping', drained };
+        return drained;
+      }
+      case 'started': {
+        clearInterval(s.statsTimer);
+        const drained = close(s);
+        state = { phase: 'stopping', drained };
+        return drained;
+      }
+      case 'stopping':
+        return s.drained;
+      case 'stopped':
+        return;
+      default: {
+        const never: never = s;
+        throw new Error(`consumer worker in an unknown phase ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   return { start, stop, stats };

@@ -41,7 +41,16 @@ import type { Principal } from '../auth/principal.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
-type Phase = 'initialized' | 'starting' | 'started' | 'stopping' | 'stopped';
+/**
+ * The gateway's lifecycle, each phase with its data (the shape of Apollo Server's): `started`
+ * knows where it listens; `stopping` holds the drain, so every stop() caller waits for the same one.
+ */
+type GatewayState =
+  | { phase: 'initialized' }
+  | { phase: 'starting' }
+  | { phase: 'started'; url: string; port: number }
+  | { phase: 'stopping'; drained: Promise<void> }
+  | { phase: 'stopped' };
 
 export interface Gateway {
   start(): Promise<{ url: string; port: number }>;
@@ -63,7 +72,7 @@ export interface GatewayOptions {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, logger } = options;
-  let phase: Phase = 'initialized';
+  let state: GatewayState = { phase: 'initialized' };
   const parts = options.services ?? buildServices(config, logger);
   const { services } = parts;
   const errorFormat = formatOptionsFor(config.env, config.gateway.introspection);
@@ -140,16 +149,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       path: '/healthz',
       handle: (_req, res) => {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ status: phase === 'started' ? 'ok' : phase }));
+        res.end(JSON.stringify({ status: state.phase === 'started' ? 'ok' : state.phase }));
       },
     },
     {
       method: 'GET',
       path: '/readyz',
       handle: (_req, res) => {
-        res.statusCode = phase === 'started' ? 200 : 503;
+        res.statusCode = state.phase === 'started' ? 200 : 503;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ ready: phase === 'started' }));
+        res.end(JSON.stringify({ ready: state.phase === 'started' }));
       },
     },
     { method: 'GET', path: '/metrics', handle: (req, res) => services.metrics.handle(req, res) },
@@ -209,32 +218,50 @@ export function createGateway(options: GatewayOptions): Gateway {
     recordOperation,
   });
 
+  /** Subscriptions complete and sockets close (1001) first: upgraded sockets would hold the HTTP close. */
+  async function drain(wasStarted: boolean): Promise<void> {
+    await liveWs.dispose();
+    if (wasStarted) await apollo.stop(); // drains HTTP (plugin) before returning
+    await parts.stop();
+    state = { phase: 'stopped' };
+  }
+
   return {
     services,
     async start() {
-      if (phase !== 'initialized') throw new Error(`gateway cannot start from phase ${phase}`);
-      phase = 'starting';
+      if (state.phase !== 'initialized') throw new Error(`gateway cannot start from phase ${state.phase}`);
+      state = { phase: 'starting' };
       await parts.start();
       await apollo.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.gateway.port, config.gateway.host, () => resolve());
       });
-      phase = 'started';
       const { port } = httpServer.address() as AddressInfo;
       const url = `http://${config.gateway.host}:${port}${GRAPHQL_PATH}`;
+      state = { phase: 'started', url, port };
       logger.info({ url }, 'gateway listening');
       return { url, port };
     },
-    async stop() {
-      if (phase === 'stopping' || phase === 'stopped') return;
-      const wasStarted = phase === 'started';
-      phase = 'stopping';
-      // Subscriptions complete and sockets close (1001) first: upgraded sockets would hold the HTTP close.
-      await liveWs.dispose();
-      if (wasStarted) await apollo.stop(); // drains HTTP (plugin) before returning
-      await parts.stop();
-      phase = 'stopped';
+    stop() {
+      const s = state;
+      switch (s.phase) {
+        case 'stopping':
+          return s.drained;
+        case 'stopped':
+          return Promise.resolve();
+        case 'initialized':
+        case 'starting':
+        case 'started': {
+          const drained = drain(s.phase === 'started');
+          state = { phase: 'stopping', drained };
+          return drained;
+        }
+        default: {
+          const never: never = s;
+          throw new Error(`gateway in an unknown phase ${JSON.stringify(never)}`);
+        }
+      }
     },
   };
 }

@@ -28,6 +28,17 @@ export interface ConsumerProcess {
   stop(): Promise<void>;
 }
 
+/** The process's lifecycle: `started` knows where its endpoints listen; `stopping` holds the drain. */
+type ProcessState =
+  | { phase: 'initialized' }
+  | { phase: 'starting' }
+  | { phase: 'started'; opsUrl: string; port: number }
+  | { phase: 'stopping'; drained: Promise<void> }
+  | { phase: 'stopped' };
+
+/** Reads the phase through a call: it changes under awaits, which narrowing ignores. */
+const phaseOf = (state: ProcessState): ProcessState['phase'] => state.phase;
+
 /** The process wires every part, so it alone takes the whole configuration and hands each its slices. */
 export type ConsumerProcessOptions = Omit<ConsumerWorkerOptions, 'kafka' | 'config'> & {
   config: Config;
@@ -63,7 +74,7 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
     topic: config.kafka.topics.ingestion,
     logger: logger.child({ component: 'consumer-metrics' }),
   });
-  let stopping = false;
+  let state: ProcessState = { phase: 'initialized' };
   const ops = createOpsServer({
     host: config.gateway.host,
     port: config.consumer.metricsPort,
@@ -72,7 +83,7 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
       const s = worker.stats();
       return { ok: true, detail: { phase: s.phase, batches: s.batches, lastBatchAt: s.lastBatchAt } };
     },
-    ready: () => !stopping && worker.stats().phase === 'started',
+    ready: () => state.phase === 'started' && worker.stats().phase === 'started',
   });
 
   return {
@@ -81,24 +92,47 @@ export function createConsumerProcess(options: ConsumerProcessOptions): Consumer
     metrics,
     tierer,
     async start() {
+      if (state.phase !== 'initialized') throw new Error(`consumer process cannot start from phase ${state.phase}`);
+      state = { phase: 'starting' };
       const { url, port } = await ops.start();
       logger.info({ url }, 'consumer ops endpoints listening (/metrics, /healthz, /readyz)');
       // The worker migrates the database first; the history tables exist once it has started.
       await worker.start();
       await history?.start();
       await tierer?.start();
+      // A stop() during the start is under way; readiness stays off.
+      if (phaseOf(state) === 'starting') state = { phase: 'started', opsUrl: url, port };
       return { opsUrl: url, port };
     },
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      await tierer?.stop();
-      await lakePool?.end();
-      await history?.stop();
-      await historyPool?.end();
-      await worker.stop();
-      await admin.close();
-      await ops.stop();
+    stop() {
+      const s = state;
+      switch (s.phase) {
+        case 'stopping':
+          return s.drained;
+        case 'stopped':
+          return Promise.resolve();
+        case 'initialized':
+        case 'starting':
+        case 'started': {
+          // Not ready at once (the state below), then the parts, the endpoints last.
+          const drained = (async () => {
+            await tierer?.stop();
+            await lakePool?.end();
+            await history?.stop();
+            await historyPool?.end();
+            await worker.stop();
+            await admin.close();
+            await ops.stop();
+            state = { phase: 'stopped' };
+          })();
+          state = { phase: 'stopping', drained };
+          return drained;
+        }
+        default: {
+          const never: never = s;
+          throw new Error(`consumer process in an unknown phase ${JSON.stringify(never)}`);
+        }
+      }
     },
   };
 }
