@@ -11,7 +11,7 @@ import { CloseCode } from 'graphql-ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { AppError } from '../errors.js';
-import { readAuthorization, type ConnectionAuthenticator } from '../live/connection-auth.js';
+import { readAuthorization, type ConnectionAuthenticator } from './connection-auth.js';
 import { developmentPrincipal, type Principal } from './principal.js';
 import { createTokenVerifier, loadVerifyKey, type TokenVerifier } from './verifier.js';
 

@@ -4,7 +4,8 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { ValidReading } from '../domain/reading.js';
-import { decodeMessage, isHeartbeat, type RawMessage } from './message.decode.js';
+import type { RawMessage } from '../kafka/headers.js';
+import { decodeMessage, isHeartbeat } from './message.decode.js';
 
 export interface SourceMessage extends RawMessage {
   key: Buffer | null;

@@ -18,7 +18,7 @@ import type { Consumer, EachBatchPayload, Kafka } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Pool } from '../timescale/pool.js';
-import { parseAlert, parseWindow, type LiveAlert, type LiveWindow } from '../live/events.js';
+import { parseAlert, parseWindow, type LiveAlert, type LiveWindow } from '../domain/events.js';
 import { appendedMs } from './batch.plan.js';
 
 export interface HistoryWriterStats {

@@ -2,7 +2,7 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { runProcess } from '../process/run.js';
-import { createConsumerProcess } from '../ops/consumer.process.js';
+import { createConsumerProcess } from './process.js';
 
 const config = loadConfig();
 const logger = createLogger(config, 'consumer');

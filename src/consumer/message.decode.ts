@@ -3,6 +3,7 @@
  * refused. The topic is open to producers other than the gateway, so nothing about a message is
  * trusted: header, JSON, field types and ranges are all checked. Pure; unit-tested.
  */
+import { headerText, type RawMessage } from '../kafka/headers.js';
 import type { IHeaders } from '../kafka/types.js';
 import { ErrorCode } from '../errors.js';
 import { READING_SCHEMA_VERSION, checkReading, type ValidReading } from '../domain/reading.js';
@@ -10,28 +11,12 @@ import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER } from '../domain/heartbeat.j
 
 export const SCHEMA_VERSION_HEADER = 'schema-version';
 
-/** The parts of a kafkajs message the decoder looks at. */
-export interface RawMessage {
-  value: Buffer | null;
-  headers?: IHeaders | undefined;
-}
-
 export type Decoded = { ok: true; reading: ValidReading } | { ok: false; code: ErrorCode; message: string };
 
 const refuse = (code: ErrorCode, message: string): Decoded => ({ ok: false, code, message });
 
-// Module-level functions, not closures: this runs once per message on the bulk path.
-function textOf(v: Buffer | string | undefined): string {
-  return v === undefined ? '' : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-}
+// A module-level function, not a closure: this runs once per message on the bulk path.
 const isCurrentVersion = (x: string): boolean => x.trim() === READING_SCHEMA_VERSION;
-
-/** A header as text; several values under one name (allowed by Kafka) are returned as a list. */
-export function headerText(headers: IHeaders | undefined, name: string): string | string[] | undefined {
-  const raw = headers?.[name];
-  if (raw === undefined) return undefined;
-  return Array.isArray(raw) ? raw.map(textOf) : textOf(raw);
-}
 
 /**
  * The header `schema-version` may be absent (plain producers that write reading v1 as docs/contracts.md

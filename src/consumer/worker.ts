@@ -23,7 +23,7 @@ import { classifyDatabaseError } from '../timescale/pg.failure.js';
 import { createPool, type Pool } from '../timescale/pool.js';
 import { planBatch, type Row } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
-import { headerText } from './message.decode.js';
+import { headerText } from '../kafka/headers.js';
 import { backoffMs } from './failure.js';
 import { writeReadings } from './readings.insert.js';
 

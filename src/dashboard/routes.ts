@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import type { Route } from '../gateway/http-handler.js';
+import type { Route } from '../http/http-handler.js';
 import { assetRoutes, loadAssets, type WebApp, type WebAssets } from '../web/assets.js';
 
 export const DASHBOARD_ASSET_PREFIX = '/dashboard';

@@ -18,7 +18,7 @@ import { parseRequestTarget } from '../http/request-target.js';
 import type { Logger } from '../logger.js';
 import type { ExportService } from '../timescale/export.service.js';
 import { checkUserId } from '../timescale/series.range.js';
-import { sendAppError, type Route } from './http-handler.js';
+import { sendAppError, type Route } from '../http/http-handler.js';
 import { refusalStatus } from '../auth/authorize-operation.js';
 import { withHttpStatus } from '../limits/index.js';
 

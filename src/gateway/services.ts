@@ -27,10 +27,10 @@ import { createErasureService, loadLatestErasures } from '../timescale/erasure.s
 import { createErasureLedgerCache } from '../live/erasure-ledger.js';
 import { historyGroupId } from '../consumer/history.writer.js';
 import { createHeartbeat } from '../kafka/heartbeat.js';
-import type { GatewayServices } from './context.js';
+import type { GatewayServices } from '../resolvers/context.js';
 import { createGatewayMetrics } from '../metrics/gateway.metrics.js';
 import { instrumentIngest } from '../metrics/ingest.metrics.js';
-import { createPipelineStatusService } from '../ops/pipeline-status.service.js';
+import { createPipelineStatusService } from '../status/pipeline-status.service.js';
 import { sharedAdmin } from '../kafka/offsets.js';
 import { createAggregatePrivacy } from '../auth/privacy.js';
 

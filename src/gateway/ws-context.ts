@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import { createLoaders, type Loaders } from '../timescale/loaders.js';
-import type { GatewayContext, GatewayServices } from './context.js';
+import type { GatewayContext, GatewayServices } from '../resolvers/context.js';
 
 export class WsOperationContext implements GatewayContext {
   private id: string | undefined;

@@ -4,7 +4,7 @@
  * Only mounted when config.gateway.graphiql is on (development by default; off in production).
  */
 import type { Logger } from '../logger.js';
-import type { Route } from '../gateway/http-handler.js';
+import type { Route } from '../http/http-handler.js';
 import { assetRoutes, type WebAssets } from '../web/assets.js';
 import { loadGraphiqlAssets } from './bundle.js';
 

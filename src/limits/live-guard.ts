@@ -1,7 +1,7 @@
 /**
  * Limits on the WebSocket side: connections per subject, subscriptions per connection, the
  * per-subject rate (one token per subscribe) and the same document limits as HTTP (depth,
- * aliases, operations, cost), applied by src/live/ws-server.ts through its `guard` option.
+ * aliases, operations, cost), applied by src/gateway/ws-server.ts through its `guard` option.
  */
 import {
   getOperationAST,
@@ -15,7 +15,7 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { ConnectionCredentials } from '../live/connection-auth.js';
+import type { ConnectionCredentials } from '../auth/connection-auth.js';
 import { checkCost } from './cost.js';
 import { rateLimitedError, type RateLimiter } from './rate-limit.js';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { parseAlert, parseWindow } from './events.js';
+import { parseAlert, parseWindow } from '../domain/events.js';
 import type { LiveHub } from './hub.js';
 import type { DeadLetterRing } from './dead-letters.js';
 

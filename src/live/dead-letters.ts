@@ -4,7 +4,7 @@
  * `capacity`; on start the consumer reads back the last few per partition, so the list is not
  * empty after a restart.
  */
-import { headerText, type RawMessage } from '../consumer/message.decode.js';
+import { headerText, type RawMessage } from '../kafka/headers.js';
 
 export interface DeadLetter {
   partition: number;

@@ -8,7 +8,7 @@ import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { CursorPosition } from './cursor.js';
 import { RecentEmissions } from './dedup.js';
-import { alertKey, windowFingerprint, windowKey, type LiveAlert, type LiveWindow } from './events.js';
+import { alertKey, windowFingerprint, windowKey, type LiveAlert, type LiveWindow } from '../domain/events.js';
 import { ReplayLog, type LogEntry } from './replay-log.js';
 import type { ErasureLedger } from './erasure-ledger.js';
 import { Subscriber, type SubscriberHooks } from './subscriber.js';

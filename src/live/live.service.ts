@@ -11,7 +11,7 @@ import { createLiveConsumer } from './consumer.js';
 import { createCursorCodec, type CursorPosition } from './cursor.js';
 import type { ErasureLedger } from './erasure-ledger.js';
 import { LiveHub, expired, type AlertEntry, type LiveStats, type WindowEntry } from './hub.js';
-import type { LiveAlert } from './events.js';
+import type { LiveAlert } from '../domain/events.js';
 import type { LogEntry } from './replay-log.js';
 import type { HistoryService, Stored } from '../timescale/history.service.js';
 import type { Subscriber } from './subscriber.js';

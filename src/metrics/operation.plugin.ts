@@ -6,7 +6,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
-import { REQUEST_ID_HEADER } from '../ops/request-id.js';
+import { REQUEST_ID_HEADER } from '../http/request-id.js';
 import type { RecordOperation } from './operation.recorder.js';
 
 export interface OperationPluginOptions {

@@ -1,7 +1,7 @@
 /**
  * One record per GraphQL operation, whichever transport carried it: a sample of
  * `fitbit_graphql_operation_duration_seconds` and one `graphql operation` log line. The HTTP path
- * (the Apollo plugin, operation.plugin.ts) and the WebSocket path (src/live/ws-server.ts) both
+ * (the Apollo plugin, operation.plugin.ts) and the WebSocket path (src/gateway/ws-server.ts) both
  * report through this, so the outcome rule, the labels and the log level are decided here only.
  */
 import type { GraphQLError } from 'graphql';

@@ -1,5 +1,5 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { maySeeServiceDetails, principalOf } from '../auth/index.js';
 import { ServiceHealth } from './types/health.type.js';
 

@@ -5,7 +5,7 @@
  */
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import type { WireMetric } from '../domain/metrics.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { Alert } from './types/alert.type.js';
 import { Metric } from './types/enums.js';
 import { MetricWindow } from './types/window.type.js';

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Float, ID, Mutation, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { IngestResult, ReadingInput } from './types/ingest.type.js';
 import { Metric } from './types/enums.js';
 import { DateTimeScalar } from './types/scalars.js';

@@ -4,7 +4,7 @@
  * still answer. What a role other than admin may see of them is the privacy rule's (src/auth/privacy.ts).
  */
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { principalOf } from '../auth/index.js';
 import { CohortPoint, LeaderboardEntry } from './types/cohort.type.js';

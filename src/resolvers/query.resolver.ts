@@ -1,6 +1,6 @@
 /** Per-user reads from the time-series store: bucketed series and cursor-paged raw readings. */
 import { Arg, Args, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { Bucket, Metric } from './types/enums.js';
 import { ReadingConnection } from './types/reading.type.js';

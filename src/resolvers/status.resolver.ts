@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { DeadLetter, PipelineStatus } from './types/status.type.js';
 

@@ -5,7 +5,7 @@
 import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { USER_ID_PATTERN } from '../domain/reading.js';
 import { AppError, ErrorCode } from '../errors.js';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import type { AlertEntry, WindowEntry } from '../live/hub.js';
 import type { Delivery } from '../live/subscriber.js';
 import { Alert } from './types/alert.type.js';

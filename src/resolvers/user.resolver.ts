@@ -3,7 +3,7 @@
  * of users costs one statement per distinct field arguments, not one per user.
  */
 import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
-import type { GatewayContext } from '../gateway/context.js';
+import type { GatewayContext } from './context.js';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { checkUserId } from '../timescale/series.range.js';

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { WireMetric } from '../domain/metrics.js';
-import type { LiveAlert, LiveWindow } from '../live/events.js';
+import type { LiveAlert, LiveWindow } from '../domain/events.js';
 import { checkMetric, checkRange, checkUserId } from './series.range.js';
 import { queryRows } from './series.sql.js';
 

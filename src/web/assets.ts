@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import type { Route } from '../gateway/http-handler.js';
+import type { Route } from '../http/http-handler.js';
 
 export interface WebAssets {
   js: Buffer;

@@ -1,5 +1,5 @@
 /**
- * The WebSocket side's timers (src/live/ws-adapter.ts): the server's keep-alive pings find peers
+ * The WebSocket side's timers (src/gateway/ws-adapter.ts): the server's keep-alive pings find peers
  * that stopped answering and release their subscriptions, a peer that answers stays, and a socket
  * that never sends `connection_init` is closed with 4408. Raw `ws` peers against a real gateway.
  */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
+import { createConsumerProcess, type ConsumerProcess } from '../../src/consumer/process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { collect, testKafka } from '../helpers/kafka.js';
 import { WINDOWS_QUERY, collectSubscription, wsClient } from '../helpers/live.js';

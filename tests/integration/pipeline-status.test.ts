@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { createConsumerProcess, type ConsumerProcess } from '../../src/ops/consumer.process.js';
+import { createConsumerProcess, type ConsumerProcess } from '../../src/consumer/process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, headerText } from '../../src/consumer/message.decode.js';
+import { decodeMessage } from '../../src/consumer/message.decode.js';
+import { headerText } from '../../src/kafka/headers.js';
 import { appendedMs, identityKey, planBatch, type SourceMessage } from '../../src/consumer/batch.plan.js';
 import { dlqMessage } from '../../src/consumer/dlq.message.js';
 import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER, heartbeatValue } from '../../src/domain/heartbeat.js';

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createErasureLedgerCache, type ErasureLedger } from '../../src/live/erasure-ledger.js';
 import { LiveHub, type WindowEntry } from '../../src/live/hub.js';
-import type { LiveWindow } from '../../src/live/events.js';
+import type { LiveWindow } from '../../src/domain/events.js';
 import type { Subscriber } from '../../src/live/subscriber.js';
 
 const logger = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'erasure-ledger-test');

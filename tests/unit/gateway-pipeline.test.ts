@@ -11,7 +11,7 @@ import { signToken } from '../../src/auth/sign.js';
 import { createAggregatePrivacy } from '../../src/auth/privacy.js';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/gateway/app.js';
-import type { GatewayServices } from '../../src/gateway/context.js';
+import type { GatewayServices } from '../../src/resolvers/context.js';
 import { createHealthService } from '../../src/health/health.service.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatewayMetrics } from '../../src/metrics/gateway.metrics.js';

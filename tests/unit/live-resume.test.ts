@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCursorCodec } from '../../src/live/cursor.js';
 import { LiveHub, type AlertEntry, type WindowEntry } from '../../src/live/hub.js';
-import type { LiveAlert, LiveWindow } from '../../src/live/events.js';
+import type { LiveAlert, LiveWindow } from '../../src/domain/events.js';
 import { ReplayLog } from '../../src/live/replay-log.js';
 import type { Subscriber } from '../../src/live/subscriber.js';
 import { AppError } from '../../src/errors.js';

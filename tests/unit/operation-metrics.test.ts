@@ -21,7 +21,7 @@ import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { attachLiveWebSocket, type LiveWebSocket } from '../../src/live/ws-server.js';
+import { attachLiveWebSocket, type LiveWebSocket } from '../../src/gateway/ws-server.js';
 import type { Logger } from '../../src/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from '../../src/metrics/gateway.metrics.js';
 import { operationPlugin } from '../../src/metrics/operation.plugin.js';

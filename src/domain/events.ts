@@ -2,8 +2,8 @@
  * Metric window v1 and alert v1 (docs/contracts.md) as read from the output topics. Parsed and
  * checked once per event at ingress, so every subscriber shares one immutable object.
  */
-import { USER_ID_PATTERN, parseRfc3339 } from '../domain/reading.js';
-import { isWireMetric, type WireMetric } from '../domain/metrics.js';
+import { USER_ID_PATTERN, parseRfc3339 } from './reading.js';
+import { isWireMetric, type WireMetric } from './metrics.js';
 
 export interface LiveWindow {
   userId: string;

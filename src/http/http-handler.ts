@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { AppError, ErrorCode } from '../errors.js';
-import { parseRequestTarget } from '../http/request-target.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface Route {
   method: 'GET' | 'POST';

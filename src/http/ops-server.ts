@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathOf } from '../http/request-target.js';
+import { pathOf } from './request-target.js';
 
 export interface OpsServerOptions {
   host: string;

@@ -8,13 +8,13 @@
 import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../logger.js';
-import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from '../consumer/worker.js';
-import { createHistoryWriter, type HistoryWriter } from '../consumer/history.writer.js';
+import { createConsumerWorker, type ConsumerWorker, type ConsumerWorkerOptions } from './worker.js';
+import { createHistoryWriter, type HistoryWriter } from './history.writer.js';
 import { createPool } from '../timescale/pool.js';
 import { createTiererFor, type LakeTierer } from '../lake/index.js';
-import { createConsumerMetrics, type ConsumerMetrics } from '../metrics/consumer.metrics.js';
+import { createConsumerMetrics, type ConsumerMetrics } from './consumer.metrics.js';
 import { sharedAdmin } from '../kafka/offsets.js';
-import { createOpsServer } from './ops-server.js';
+import { createOpsServer } from '../http/ops-server.js';
 
 export interface ConsumerProcess {
   readonly worker: ConsumerWorker;

@@ -22,7 +22,11 @@ import { WebSocketServer } from 'ws';
 import { formatError, type FormatOptions } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RecordOperation } from '../metrics/operation.recorder.js';
-import { acceptAllConnections, type ConnectionAuthenticator, type ConnectionCredentials } from './connection-auth.js';
+import {
+  acceptAllConnections,
+  type ConnectionAuthenticator,
+  type ConnectionCredentials,
+} from '../auth/connection-auth.js';
 import type { LiveGuard } from '../limits/live-guard.js';
 import { subscribe } from './subscribe.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';

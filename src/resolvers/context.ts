@@ -12,7 +12,7 @@ import type { TrinoService } from '../trino/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { AggregatePrivacy } from '../auth/privacy.js';
 import type { GatewayMetrics } from '../metrics/gateway.metrics.js';
-import type { PipelineStatusService } from '../ops/pipeline-status.service.js';
+import type { PipelineStatusService } from '../status/pipeline-status.service.js';
 
 export interface GatewayServices {
   health: HealthService;
@@ -28,7 +28,7 @@ export interface GatewayServices {
   exports: ExportService;
   /** This process's Prometheus registry and hooks (src/metrics), served at /metrics. */
   metrics: GatewayMetrics;
-  /** `pipelineStatus` (src/ops); admin only. */
+  /** `pipelineStatus` (src/status); admin only. */
   pipeline: PipelineStatusService;
   /** What aggregates may show a role that may not read single users (src/auth/privacy.ts). */
   privacy: AggregatePrivacy;

@@ -6,7 +6,7 @@
  * For now every connection is accepted and the credential is only carried along; verifying it
  * (and refusing with close code 4403) belongs to the authentication work.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from './principal.js';
 
 export interface ConnectionCredentials {
   /** The raw `authorization` value from `connection_init` (or the upgrade request's header). */

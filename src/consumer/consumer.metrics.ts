@@ -6,11 +6,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Admin } from '../kafka/types.js';
 import type { Registry } from 'prom-client';
-import type { ConsumerWorkerStats } from '../consumer/worker.js';
-import type { HistoryWriterStats } from '../consumer/history.writer.js';
+import type { ConsumerWorkerStats } from './worker.js';
+import type { HistoryWriterStats } from './history.writer.js';
 import type { Logger } from '../logger.js';
 import { groupLag } from '../kafka/offsets.js';
-import { createRegistry, readGauge, serveMetrics, totalsCounter } from './registry.js';
+import { createRegistry, readGauge, serveMetrics, totalsCounter } from '../metrics/registry.js';
 
 export interface ConsumerMetricsOptions {
   stats(): ConsumerWorkerStats;
