@@ -141,7 +141,11 @@ export function createConsumerMetrics(options: ConsumerMetricsOptions): Consumer
           Promise.race([
             groupLag(a, groupId, topic),
             new Promise<never>((_, reject) =>
-              setTimeout(() => reject(new Error(`no answer within ${lagTimeoutMs} ms`)), lagTimeoutMs).unref(),
+              AbortSignal.timeout(lagTimeoutMs).addEventListener(
+                'abort',
+                () => reject(new Error(`no answer within ${lagTimeoutMs} ms`)),
+                { once: true },
+              ),
             ),
           ]),
         );

@@ -11,6 +11,7 @@
  * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
  * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types.js';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
@@ -155,17 +156,9 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
   const phase = (): WorkerPhase => state.phase;
   const stopping = (): boolean => phase() === 'stopping' || phase() === 'stopped';
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopSignal.signal.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        stopSignal.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopSignal.signal.addEventListener('abort', done, { once: true });
-    });
+  // Ends early, without an error, when the worker stops.
+  const sleep = (ms: number): Promise<void> =>
+    delay(ms, undefined, { signal: stopSignal.signal }).catch(() => undefined);
 
   /**
    * Runs `fn` until it succeeds. Between attempts it sleeps in slices of at most a second and

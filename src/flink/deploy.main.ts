@@ -5,31 +5,41 @@
  * their readings); `--fresh` cancels instead, and the new job resumes from the consumer group's
  * committed offsets with empty windows.
  */
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { deployJob, flinkClients } from './deploy.js';
 import { jobSettingsFrom } from './job-sql.js';
 
 const USAGE = 'usage: npm run flink:deploy [-- --replace [--fresh]]';
-const FLAGS = new Set(['--replace', '--fresh', '--help', '-h']);
+const OPTIONS = {
+  replace: { type: 'boolean' },
+  fresh: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => !FLAGS.has(a));
-  if (argv.includes('--help') || argv.includes('-h')) {
+  let flags: { replace?: boolean; fresh?: boolean; help?: boolean };
+  try {
+    // Strict: an unknown flag or a stray argument is refused, not ignored.
+    flags = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
     console.log(USAGE);
     return 0;
   }
-  if (unknown.length > 0 || (argv.includes('--fresh') && !argv.includes('--replace'))) {
-    console.error(
-      `${unknown.length > 0 ? `unknown argument(s) ${unknown.join(' ')}` : '--fresh only applies with --replace'}\n${USAGE}`,
-    );
+  if (flags.fresh && !flags.replace) {
+    console.error(`--fresh only applies with --replace\n${USAGE}`);
     return 2;
   }
   const config = loadConfig();
   const settings = jobSettingsFrom(config);
   const started = Date.now();
   const result = await deployJob(flinkClients(config), settings, {
-    replace: argv.includes('--replace'),
-    keepState: !argv.includes('--fresh'),
+    replace: flags.replace === true,
+    keepState: flags.fresh !== true,
     log: (m) => console.log(`[flink] ${m}`),
   });
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;

@@ -10,7 +10,6 @@ import { createLakeReader } from '../lake/index.js';
 import { createLakeStore } from '../timescale/lake.store.js';
 import { createHealthService } from '../health/health.service.js';
 import { flinkCheck } from '../flink/health.check.js';
-import { trinoCheck } from '../health/checks.js';
 import { kafkaCheck } from '../kafka/health.check.js';
 import { postgresCheck } from '../timescale/health.check.js';
 import { jobStatus } from '../flink/deploy.js';
@@ -19,7 +18,7 @@ import { createThreadedReadingPublisher } from '../ingest/threaded.publisher.js'
 import { createIngestService } from '../ingest/ingest.service.js';
 import { createSeriesService } from '../timescale/series.service.js';
 import { createReadingsService } from '../timescale/readings.service.js';
-import { createTrinoService } from '../trino/index.js';
+import { createTrinoService, trinoCheck } from '../trino/index.js';
 import { createLiveService } from '../live/live.service.js';
 import { createHistoryService } from '../timescale/history.service.js';
 import { createExportService } from '../timescale/export.service.js';
@@ -105,7 +104,7 @@ export function buildServices(config: Config, logger: Logger): ServiceSet {
     health: createHealthService([
       kafkaHealth,
       flinkCheck(config, (signal) => jobStatus(config, { signal }).then((j) => j.state ?? 'not deployed')),
-      trinoCheck(config),
+      trinoCheck(config.trino),
       postgresCheck(pool),
     ]),
     ingest: instrumentIngest(

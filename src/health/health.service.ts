@@ -39,23 +39,17 @@ export function createHealthService(checks: HealthCheck[], options: HealthServic
   const now = options.now ?? Date.now;
   async function run(c: HealthCheck): Promise<ServiceHealthResult> {
     const started = performance.now();
-    const ctrl = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    // One deadline cancels the check's own calls (fetch, a query) and ends the wait for a check
+    // that does not listen to its signal.
+    const signal = AbortSignal.timeout(timeoutMs);
+    const timedOut = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), { once: true }),
+    );
     try {
-      const detail = await Promise.race([
-        c.check(ctrl.signal),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            ctrl.abort();
-            reject(new Error(`no answer within ${timeoutMs} ms`));
-          }, timeoutMs);
-        }),
-      ]);
+      const detail = await Promise.race([c.check(signal), timedOut]);
       return { name: c.name, ok: true, latencyMs: performance.now() - started, detail: detail ?? null };
     } catch (err) {
       return { name: c.name, ok: false, latencyMs: performance.now() - started, detail: describe(err) };
-    } finally {
-      clearTimeout(timer);
     }
   }
   let running: Promise<ServiceHealthResult[]> | undefined;

@@ -72,14 +72,15 @@ export interface PipelineStatusOptions {
   };
 }
 
+/** `p`, or a failure naming `what` once `ms` passed (the platform's timer: unref'd, nothing to clear). */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  const signal = AbortSignal.timeout(ms);
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+    new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error(`${what}: no answer within ${ms} ms`)), { once: true }),
+    ),
+  ]);
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message || err.name : String(err));

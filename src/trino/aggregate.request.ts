@@ -70,16 +70,12 @@ export function validateRange(
   limits: Pick<AggregateLimits, 'maxRangeDays'>,
 ): { from: Date; to: Date } {
   const valid = (d: unknown): d is Date => d instanceof Date && Number.isFinite(d.getTime());
-  if (!valid(from) || !valid(to))
-    throw bad(ErrorCode.INVALID_RANGE, 'expected `from` and `to` to be valid date-times');
+  if (!valid(from) || !valid(to)) throw bad(ErrorCode.INVALID_RANGE, 'expected `from` and `to` to be valid date-times');
   // Copies: a caller mutating its Date afterwards must not change a cached request's key.
   const f = new Date(from.getTime());
   const t = new Date(to.getTime());
   if (f.getTime() >= t.getTime()) {
-    throw bad(
-      ErrorCode.INVALID_RANGE,
-      `expected \`from\` before \`to\`, got ${f.toISOString()} .. ${t.toISOString()}`,
-    );
+    throw bad(ErrorCode.INVALID_RANGE, `expected \`from\` before \`to\`, got ${f.toISOString()} .. ${t.toISOString()}`);
   }
   if (f.getTime() < EARLIEST_INSTANT_MS)
     throw bad(ErrorCode.INVALID_RANGE, 'expected `from` at or after 1970-01-01T00:00:00Z');

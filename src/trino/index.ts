@@ -11,3 +11,4 @@ export type {
   TrinoServiceStats,
 } from './trino.service.js';
 export { TrinoError, type TrinoErrorCode, isTrinoError } from './trino.errors.js';
+export { trinoCheck } from './health.check.js';

@@ -49,8 +49,7 @@ interface Flight {
   waiters: number;
 }
 
-const cancelled = (): TrinoError =>
-  new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
+const cancelled = (): TrinoError => new TrinoError(ErrorCode.TRINO_CANCELLED, 'The aggregate query was cancelled.');
 
 export function createResultCache(options: ResultCacheOptions): ResultCache {
   const now = options.now ?? Date.now;

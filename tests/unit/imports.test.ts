@@ -1,7 +1,8 @@
 /**
  * Adapters are the only importers of their drivers (docs/architecture.md#who-may-import-what):
  * kafkajs only under src/kafka, pg and pg-copy-streams only under src/timescale, trino-client only
- * under src/trino, and the Flink REST APIs only addressed from src/flink. Type-only imports count:
+ * under src/trino, the Flink REST APIs only addressed from src/flink, and a service's REST API
+ * called (fetch) only from its adapter. Type-only imports count:
  * a type from the driver ties its folder to the driver just the same.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -74,5 +75,24 @@ describe('driver imports', () => {
       (f) => !inside(f, 'src/flink') && f !== 'src/config.ts' && flinkUrl.test(readFileSync(f, 'utf8')),
     );
     expect(offences).toEqual([]);
+  });
+
+  it("calls a service's REST API (fetch) only from its adapter, src/flink or src/trino", () => {
+    // The demo's client and the browser pages (src/*/client/) call the gateway's own API, which no
+    // adapter wraps.
+    const calls = /\bfetch\(/;
+    const clients = new Set(['src/demo/ingest.client.ts']);
+    const offences = files.filter(
+      (f) =>
+        !inside(f, 'src/flink') &&
+        !inside(f, 'src/trino') &&
+        !f.includes('/client/') &&
+        !clients.has(f) &&
+        calls.test(readFileSync(f, 'utf8')),
+    );
+    expect(offences).toEqual([]);
+    expect(files.filter((f) => inside(f, 'src/trino') && calls.test(readFileSync(f, 'utf8')))).toContain(
+      'src/trino/health.check.ts',
+    );
   });
 });
