@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkUserId } from './series.range.js';
-import { classifyDbError } from './pg.failure.js';
+import { classifyDbError, LOCK_NOT_AVAILABLE, sqlStateOf } from './pg.failure.js';
 
 /** What one erasure removed, per store. */
 export interface UserErasure {
@@ -77,8 +77,6 @@ export function refreshStatement(firstMinute: Date, lastMinute: Date): string {
   const end = new Date(lastMinute.getTime() + 60_000);
   return `CALL refresh_continuous_aggregate('readings_minute', '${firstMinute.toISOString()}'::timestamptz, '${end.toISOString()}'::timestamptz)`;
 }
-
-const LOCK_NOT_AVAILABLE = '55P03';
 
 /** The latest erasure time (epoch ms) of every erased user: what readers of Kafka check events against. */
 export async function loadLatestErasures(pool: pg.Pool): Promise<Map<string, number>> {
@@ -161,7 +159,8 @@ export function createErasureService(options: ErasureServiceOptions): ErasureSer
       try {
         stored = await eraseStored(userId, requestedBy);
       } catch (err) {
-        if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE)
+        // Unavailable like any lock timeout (pg.failure.ts), with words for what did not happen.
+        if (sqlStateOf(err) === LOCK_NOT_AVAILABLE)
           throw new AppError(ErrorCode.DATABASE_UNAVAILABLE, 'the database is busy; erasure not started, try again', {
             retriable: true,
             cause: err,

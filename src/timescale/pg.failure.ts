@@ -18,6 +18,9 @@ export function sqlStateOf(err: unknown): string | undefined {
  */
 const CONNECTION_MESSAGE = /timeout|terminat|connection|not queryable|ECONNREFUSED/i;
 
+/** SQLSTATE lock_not_available. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
 /** SQLSTATE classes about the server's state, not the statement: the same statement may pass later. */
 const UNAVAILABLE_CLASSES = new Set(['08', '40', '53', '57', '58']);
 
@@ -26,7 +29,8 @@ const UNAVAILABLE_CLASSES = new Set(['08', '40', '53', '57', '58']);
  * 08 connection exception, 53 insufficient resources, 57 operator intervention (admin shutdown,
  * cannot connect now, statement timeout), 58 system error, 40 transaction rollback (serialization,
  * deadlock) are about the server's state: unavailable. 22 data exception and 23 integrity
- * violation are about the row: data. Anything else (42 undefined table, permission...) is an
+ * violation are about the row: data. 55P03 (lock not available: a lock_timeout ran out while an
+ * erasure held the table) passes once the holder is done: unavailable. Anything else (42 undefined table, permission...) is an
  * operator problem: unknown, which the consumer retries loudly, because sending every message to
  * the DLQ for a missing table would lose nothing only in theory.
  */
@@ -36,6 +40,7 @@ export function classifyDatabaseError(err: unknown): FailureKind {
   if (state) {
     const cls = state.slice(0, 2);
     if (cls === '22' || cls === '23') return 'data';
+    if (state === LOCK_NOT_AVAILABLE) return 'unavailable';
     return UNAVAILABLE_CLASSES.has(cls) ? 'unavailable' : 'unknown';
   }
   const message = (err as { message?: unknown } | null | undefined)?.message;

@@ -62,6 +62,7 @@ describe('Postgres: one classifier for the worker and the read paths', () => {
     [withCode('canceling statement due to statement timeout', '57014'), 'unavailable', ErrorCode.DATABASE_UNAVAILABLE],
     [withCode('deadlock detected', '40P01'), 'unavailable', ErrorCode.DATABASE_UNAVAILABLE],
     [withCode('could not serialize access', '40001'), 'unavailable', ErrorCode.DATABASE_UNAVAILABLE],
+    [withCode('canceling statement due to lock timeout', '55P03'), 'unavailable', ErrorCode.DATABASE_UNAVAILABLE],
     [
       new Error('Client has encountered a connection error and is not queryable'),
       'unavailable',
