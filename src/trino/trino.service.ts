@@ -70,7 +70,13 @@ export interface TrinoServiceStats extends ResultCacheStats {
   gate: QueryGateStats;
 }
 
-export type TrinoServicePhase = 'created' | 'started' | 'stopped';
+/**
+ * The service's lifecycle: while it serves, it holds the controller stop() aborts, which every
+ * running query hears through its combined signal; once stopped, it holds nothing.
+ */
+type ServiceState = { phase: 'created' | 'started'; lifetime: AbortController } | { phase: 'stopped' };
+
+export type TrinoServicePhase = ServiceState['phase'];
 
 export interface TrinoService {
   readonly phase: TrinoServicePhase;
@@ -131,20 +137,18 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
     maxRunning: config.trino.maxConcurrentQueries,
     maxQueued: config.trino.maxQueuedQueries,
   });
-  // Aborted by stop(): every running query hears it through its combined signal.
-  let lifetime = new AbortController();
-  let phase: TrinoServicePhase = 'created';
+  let state: ServiceState = { phase: 'created', lifetime: new AbortController() };
 
-  function ensureServing(): void {
-    if (phase === 'stopped') {
+  /** The serving state's lifetime signal; refuses once the service is stopped. */
+  function servingLifetime(): AbortSignal {
+    if (state.phase === 'stopped') {
       throw new TrinoError(ErrorCode.TRINO_UNAVAILABLE, 'The analytics engine (Trino) is not available.', {
         retriable: true,
         detail: 'the Trino service has been stopped',
       });
     }
+    return state.lifetime.signal;
   }
-
-  const withLifetime = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, lifetime.signal]);
 
   const cohortKey = (r: CohortStatsRequest): string =>
     `cohort|${r.metric}|${r.from.getTime()}|${r.to.getTime()}|${r.bucket}|${r.timeZone}`;
@@ -212,20 +216,20 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
 
   return {
     get phase() {
-      return phase;
+      return state.phase;
     },
     async start() {
-      if (phase === 'stopped') lifetime = new AbortController();
-      phase = 'started';
+      state = { phase: 'started', lifetime: state.phase === 'stopped' ? new AbortController() : state.lifetime };
     },
     async stop() {
-      if (phase === 'stopped') return;
-      phase = 'stopped';
+      if (state.phase === 'stopped') return;
+      const { lifetime } = state;
+      state = { phase: 'stopped' };
       lifetime.abort();
       cache.clear();
     },
     async cohortStats(metric, from, to, bucket, callOptions = {}) {
-      ensureServing();
+      const lifetime = servingLifetime();
       const request = validateCohortStatsRequest({ metric, from, to, bucket, timeZone: callOptions.timeZone }, limits);
       return cache.get(
         cohortKey(request),
@@ -235,7 +239,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
               runWithFallback(
                 await cohortStatement(request),
                 () => cohortStatsStatement(request),
-                withLifetime(signal),
+                AbortSignal.any([signal, lifetime]),
               ),
             signal,
           );
@@ -247,7 +251,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       );
     },
     async leaderboard(metric, from, to, limit, callOptions = {}) {
-      ensureServing();
+      const lifetime = servingLifetime();
       const request = validateLeaderboardRequest({ metric, from, to, limit }, limits);
       return cache.get(
         leaderboardKey(request),
@@ -257,7 +261,7 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
               runWithFallback(
                 await leaderboardStatementFor(request),
                 () => leaderboardStatement(request),
-                withLifetime(signal),
+                AbortSignal.any([signal, lifetime]),
               ),
             signal,
           );
@@ -270,8 +274,8 @@ export function createTrinoService(options: TrinoServiceOptions): TrinoService {
       return cache.clear();
     },
     async ping(callOptions = {}) {
-      ensureServing();
-      const signal = callOptions.signal ? withLifetime(callOptions.signal) : lifetime.signal;
+      const lifetime = servingLifetime();
+      const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, lifetime]) : lifetime;
       const outcome = await runner.run('SELECT 1', {
         signal,
         timeoutMs: Math.min(callOptions.timeoutMs ?? PING_TIMEOUT_MS, config.trino.queryTimeoutMs),
