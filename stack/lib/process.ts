@@ -17,12 +17,12 @@ export interface Paths {
   data: string;
 }
 
-export function stackPaths(root: string): Paths {
+export function stackPaths(root: string, dist: string = join(root, 'dist')): Paths {
   const paths = {
     root,
     run: join(root, 'run'),
     logs: join(root, 'logs'),
-    dist: join(root, 'dist'),
+    dist,
     data: join(root, 'data'),
   };
   for (const p of Object.values(paths)) mkdirSync(p, { recursive: true });

@@ -77,14 +77,23 @@ export async function collect(
   }
 }
 
-/** Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. */
+/**
+ * Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. They get
+ * the stack's replication (one copy by default; three, two in sync, in the cluster profile).
+ */
 export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
+  const { replicationFactor, minInsyncReplicas } = loadConfig().kafka;
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      topics: topics.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor,
+        configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
+      })),
     });
   } finally {
     await admin.disconnect();
