@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '../../src/kafka/topics.js';
 import { fetchWithMaven } from '../lib/maven.js';
 import { marker, runningPid, spawnDetached, stopProcess } from '../lib/process.js';
 import type { ServiceDefinition, StackContext } from '../lib/service.js';
@@ -221,26 +221,10 @@ export const kafka: ServiceDefinition = {
       const all = [topics.ingestion, topics.dlq, topics.processed, topics.alerts];
       const wanted = all.filter((t) => !existing.has(t));
       if (wanted.length === 0) return;
-      // Right after a cluster forms, brokers may not know a new topic's leaders yet and kafkajs's
-      // wait for leaders fails with a retriable error; creating an existing topic is a no-op, so retry.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await a.createTopics({
-            waitForLeaders: true,
-            topics: wanted.map((topic) => ({
-              topic,
-              numPartitions: partitions,
-              replicationFactor,
-              configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
-            })),
-          });
-          break;
-        } catch (err) {
-          const retriable = (err as { retriable?: boolean }).retriable === true;
-          if (!retriable || attempt >= 10) throw err;
-          await sleep(1000);
-        }
-      }
+      await ensureTopics(
+        a,
+        wanted.map((topic) => ({ topic, partitions, replicationFactor, minInsyncReplicas })),
+      );
       ctx.log(
         `kafka: created topics ${wanted.join(', ')} (${partitions} partitions, ${replicationFactor} replicas, min ISR ${minInsyncReplicas})`,
       );

@@ -1,6 +1,7 @@
 /** Reading a real topic from a known position, for assertions on what a test produced. */
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../src/config.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
 import { uniqueId, waitFor } from './wait.js';
 
 export function testKafka(): Kafka {
@@ -86,15 +87,10 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions: n
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({
-        topic,
-        numPartitions: partitions,
-        replicationFactor,
-        configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
-      })),
-    });
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, partitions, replicationFactor, minInsyncReplicas })),
+    );
   } finally {
     await admin.disconnect();
   }
