@@ -325,6 +325,22 @@ describe.skipIf(pidAtLoad === undefined)('private Postgres restarted under inges
       'missing or wrong',
     ).toEqual([]);
     expect(worker!.running(), `the worker survived:\n${worker!.output()}`).toBe(true);
+    // The worker met the outages and retried its batches; none of them went to the DLQ.
+    const metrics = await (await fetch(`${worker!.base}/metrics`)).text();
+    const dbRetries = Number(
+      /^fitbit_consumer_retries_total\{[^}]*what="database"[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0,
+    );
+    expect(
+      dbRetries,
+      metrics
+        .split('\n')
+        .filter((l) => l.includes('retries'))
+        .join('\n'),
+    ).toBeGreaterThan(0);
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlq = await admin.fetchTopicOffsets(topics.KAFKA_DLQ_TOPIC).finally(() => admin.disconnect());
+    expect(dlq.reduce((n, p) => n + Number(p.high), 0)).toBe(0);
     expect(gateway!.running(), `the gateway survived:\n${gateway!.output()}`).toBe(true);
 
     console.log(
@@ -334,6 +350,7 @@ describe.skipIf(pidAtLoad === undefined)('private Postgres restarted under inges
         acknowledged: expected.size,
         stored: rows.length,
         reads: tally(reads),
+        workerDatabaseRetries: dbRetries,
         catchUpAfterLastReadingMs: catchUpMs,
       }),
     );
