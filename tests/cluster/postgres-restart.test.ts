@@ -127,7 +127,7 @@ describe.skipIf(pidAtLoad === undefined)('private Postgres restarted under inges
     AUTH_MODE: 'development',
     RATE_LIMIT_PER_SECOND: '0',
     GRAPHIQL: 'false',
-    // The lake reads and writes through Trino, whose catalogs point at the default database.
+    // The lake's tierer works through Trino and S3, which this file does not test: kept out of the way.
     LAKE_ENABLED: 'false',
     FLINK_HEARTBEAT_INTERVAL_MS: '0',
   };
