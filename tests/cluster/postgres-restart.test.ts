@@ -142,9 +142,18 @@ describe.skipIf(pidAtLoad === undefined)('private Postgres restarted under inges
   beforeAll(async () => {
     await createTopics(kafka, Object.values(topics), 6);
     // The worker applies the migrations to the private database before it consumes.
-    worker = await startChild({ name: 'worker', script: 'src/consumer/main.ts', port: await freePort(), env });
-    gateway = await startChild({ name: 'gateway', script: 'src/gateway/main.ts', port: await freePort(), env });
-  }, 120_000);
+    // Generous bounds: on a loaded 2-core machine a tsx process takes tens of seconds to be ready.
+    const readyTimeoutMs = 90_000;
+    const port = await freePort();
+    worker = await startChild({ name: 'worker', script: 'src/consumer/main.ts', port, env, readyTimeoutMs });
+    gateway = await startChild({
+      name: 'gateway',
+      script: 'src/gateway/main.ts',
+      port: await freePort(),
+      env,
+      readyTimeoutMs,
+    });
+  }, 200_000);
 
   afterAll(async () => {
     // Whatever happened, leave the private server running as the stack expects it.
