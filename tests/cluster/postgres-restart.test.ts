@@ -12,7 +12,7 @@
  *
  * Only a Postgres that this stack started (the private server of stack/services/postgres.ts) is
  * ever restarted: when DATABASE_URL reaches any other server (the machine's shared one) the file
- * is skipped.
+ * is skipped. Kafka must be up (the cluster's brokers under STACK_PROFILE=cluster).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -25,6 +25,9 @@ import { uniqueId, waitFor } from '../helpers/wait.js';
 import { freePort, networkCause, startChild, type Child } from '../helpers/faults.js';
 
 const ctx = createStackContext(() => undefined);
+// Nothing brings services up before these files run: start Postgres here (a private server when
+// nothing answers at the profile's DATABASE_URL; nothing when a server answers), then decide.
+await bringUp(ctx, postgresService);
 const pidAtLoad = runningPid(ctx.paths, 'postgres');
 const SKIP_REASON =
   'skipped: DATABASE_URL reaches a Postgres this stack did not start (a shared server is never restarted); ' +
