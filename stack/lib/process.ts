@@ -42,6 +42,9 @@ export interface SpawnOptions {
   args: string[];
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /** Run as this user and group (a root stack starts Postgres as `postgres`: initdb refuses root). */
+  uid?: number;
+  gid?: number;
 }
 
 export function logFile(paths: Paths, name: string): string {
@@ -92,6 +95,8 @@ export function spawnDetached(paths: Paths, opts: SpawnOptions): number {
     env: { ...process.env, ...opts.env },
     detached: true,
     stdio: ['ignore', out, out],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
