@@ -12,22 +12,22 @@
  *
  * Only a Postgres that this stack started (the private server of stack/services/postgres.ts) is
  * ever restarted: when DATABASE_URL reaches any other server (the machine's shared one) the file
- * is skipped. Kafka must be up (the cluster's brokers under STACK_PROFILE=cluster).
+ * is skipped.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bringUp, createStackContext } from '../../stack/lib/context.js';
+import { bringUp } from '../../stack/lib/context.js';
 import { runningPid } from '../../stack/lib/process.js';
 import { postgres as postgresService } from '../../stack/services/postgres.js';
 import { createTopics, deleteTopics, privateTopics, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { freePort, networkCause, startChild, type Child } from '../helpers/faults.js';
+import { useCluster } from './cluster.js';
 
-const ctx = createStackContext(() => undefined);
-// Nothing brings services up before these files run: start Postgres here (a private server when
-// nothing answers at the profile's DATABASE_URL; nothing when a server answers), then decide.
-await bringUp(ctx, postgresService);
+// The whole cluster, Postgres included (a private server when nothing answers at the profile's
+// DATABASE_URL; nothing when a server answers), then decide.
+const ctx = await useCluster();
 const pidAtLoad = runningPid(ctx.paths, 'postgres');
 const SKIP_REASON =
   'skipped: DATABASE_URL reaches a Postgres this stack did not start (a shared server is never restarted); ' +
