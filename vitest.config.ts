@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+import ClusterLastSequencer from './tests/sequencer.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,6 +21,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // The cluster project's files last (tests/sequencer.ts).
+    sequence: { sequencer: ClusterLastSequencer },
     projects: [
       { resolve, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], setupFiles: ['tests/setup.ts'] } },
       {
@@ -32,6 +35,20 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          // Faults a cluster survives, against the cluster profile (docs/cluster.md). Its files bring
+          // the cluster up themselves; the global setup's teardown stops it after the run.
+          name: 'cluster',
+          include: ['tests/cluster/**/*.test.ts'],
+          setupFiles: ['tests/setup.ts'],
+          globalSetup: ['tests/cluster/global-setup.ts'],
+          env: { STACK_PROFILE: 'cluster' },
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -8,7 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce
@@ -71,6 +71,8 @@ const schema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('fitbit-gateway'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('fitbit-timescale-writer'),
   KAFKA_CONTROLLER_PORT: port.default(9093),
+  KAFKA_REPLICATION_FACTOR: positiveInt.default(1),
+  KAFKA_MIN_INSYNC_REPLICAS: positiveInt.default(1),
 
   // Postgres / TimescaleDB
   DATABASE_URL: z
@@ -91,6 +93,9 @@ const schema = z.object({
   TRINO_CACHE_TTL_MS: nonNegativeInt.default(5_000),
   TRINO_MAX_CONCURRENT_QUERIES: positiveInt.default(4),
   TRINO_MAX_QUEUED_QUERIES: nonNegativeInt.default(16),
+  /** Trino worker processes beside the coordinator; with any, the coordinator only plans (local stack). */
+  TRINO_WORKERS: nonNegativeInt.default(0),
+  TRINO_WORKER_PORT: port.default(8090),
 
   // Lakehouse tier (docs/lake.md): Iceberg tables in Trino's `lake` catalog, on an S3 endpoint
   LAKE_ENABLED: bool.default('true'),
@@ -125,6 +130,8 @@ const schema = z.object({
   FLINK_HEARTBEAT_INTERVAL_MS: nonNegativeInt.default(2000),
   FLINK_CHECKPOINT_INTERVAL_MS: positiveInt.default(10_000),
   FLINK_PARALLELISM: positiveInt.default(1),
+  FLINK_TASKMANAGERS: positiveInt.default(1),
+  FLINK_TASK_SLOTS: positiveInt.default(4),
   ALERT_HR_REST_BPM: finite.default(100),
   ALERT_REST_STEPS_MAX: finite.default(10),
   ALERT_SPO2_MIN: finite.default(90),
@@ -173,7 +180,10 @@ const schema = z.object({
   RATE_LIMIT_BURST: nonNegativeInt.default(100),
 
   // Local stack
+  STACK_PROFILE: z.enum(['default', 'cluster']).default('default'),
   STACK_DIR: z.string().default('.stack'),
+  /** Downloaded artifacts; the cluster profile shares the default stack's, so nothing is fetched twice. */
+  STACK_DIST_DIR: z.string().optional(),
   STACK_JAVA_HOME: z.string().optional(),
   TRINO_JAVA_HOME: z.string().optional(),
 });
@@ -204,7 +214,11 @@ export interface Config {
     topics: { ingestion: string; dlq: string; processed: string; alerts: string };
     partitions: number;
     consumerGroup: string;
+    /** The first broker's KRaft controller port; broker i's is this plus its broker port's offset from the first. */
     controllerPort: number;
+    /** Copies of every partition of the project's topics, and how many must hold a write before acks=all answers. */
+    replicationFactor: number;
+    minInsyncReplicas: number;
   };
   postgres: {
     url: string;
@@ -225,6 +239,9 @@ export interface Config {
     maxConcurrentQueries: number;
     /** Queries waiting for a slot; past this, aggregates are refused with TRINO_BUSY (retriable). */
     maxQueuedQueries: number;
+    /** Worker processes the local stack runs beside the coordinator (0: the coordinator runs tasks too). */
+    workers: number;
+    workerPort: number;
   };
   flink: {
     restUrl: string;
@@ -241,6 +258,9 @@ export interface Config {
     heartbeatIntervalMs: number;
     checkpointIntervalMs: number;
     parallelism: number;
+    /** TaskManager processes the local stack runs, and task slots in each. */
+    taskManagers: number;
+    taskSlots: number;
     alerts: { restHeartRateBpm: number; restStepsMax: number; spo2Min: number };
   };
   consumer: {
@@ -288,7 +308,15 @@ export interface Config {
     tierMaxHours: number;
     s3: { endpoint: string; bucket: string; region: string; accessKey: string; secretKey: string };
   };
-  stack: { dir: string; javaHome: string | undefined; trinoJavaHome: string | undefined };
+  stack: {
+    /** default: one process per engine; cluster: replicated Kafka, two TaskManagers, a Trino worker (docs/cluster.md). */
+    profile: StackProfile;
+    dir: string;
+    /** Where fetched artifacts live (default: dist/ inside `dir`). */
+    distDir: string;
+    javaHome: string | undefined;
+    trinoJavaHome: string | undefined;
+  };
   auth: {
     /** development: a request without a token acts as an admin (logged); required: every request needs a valid token. */
     mode: 'development' | 'required';
@@ -338,6 +366,54 @@ export class ConfigError extends Error {
   }
 }
 
+/** Contradictions between the topology settings, refused at start rather than found at the first write. */
+function checkTopology(r: Raw): string[] {
+  const problems: string[] = [];
+  if (r.KAFKA_MIN_INSYNC_REPLICAS > r.KAFKA_REPLICATION_FACTOR) {
+    problems.push(
+      `KAFKA_MIN_INSYNC_REPLICAS: ${r.KAFKA_MIN_INSYNC_REPLICAS} copies can never be in sync with KAFKA_REPLICATION_FACTOR=${r.KAFKA_REPLICATION_FACTOR}; every acks=all write would fail`,
+    );
+  }
+  if (r.FLINK_PARALLELISM > r.FLINK_TASKMANAGERS * r.FLINK_TASK_SLOTS) {
+    problems.push(
+      `FLINK_PARALLELISM: ${r.FLINK_PARALLELISM} needs more task slots than FLINK_TASKMANAGERS x FLINK_TASK_SLOTS = ${r.FLINK_TASKMANAGERS * r.FLINK_TASK_SLOTS}; the job would never start`,
+    );
+  }
+  return problems;
+}
+
+export type StackProfile = 'default' | 'cluster';
+
+/**
+ * What `STACK_PROFILE=cluster` changes: every engine more than once, on ports of its own (so it can
+ * run beside the default stack), in its own stack folder, with a private Postgres that the cluster's
+ * fault tests may restart. A variable set in the environment still wins over these.
+ */
+export const PROFILE_DEFAULTS: Record<StackProfile, Record<string, string>> = {
+  default: {},
+  cluster: {
+    STACK_DIR: '.stack-cluster',
+    STACK_DIST_DIR: '.stack/dist',
+    KAFKA_BROKER: '127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292',
+    KAFKA_CONTROLLER_PORT: '19093',
+    KAFKA_REPLICATION_FACTOR: '3',
+    KAFKA_MIN_INSYNC_REPLICAS: '2',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:15432/fitbit',
+    TRINO_PORT: '18080',
+    TRINO_WORKERS: '1',
+    TRINO_WORKER_PORT: '18090',
+    S3_ENDPOINT: 'http://127.0.0.1:19000',
+    FLINK_REST_URL: 'http://127.0.0.1:18081',
+    FLINK_SQL_GATEWAY_URL: 'http://127.0.0.1:18083',
+    FLINK_RPC_PORT: '16123',
+    FLINK_TASKMANAGERS: '2',
+    // One subtask per partition of the ingestion topic, spread over both TaskManagers; either one
+    // alone has the slots to run the whole job while the other is gone.
+    FLINK_TASK_SLOTS: '6',
+    FLINK_PARALLELISM: '6',
+  },
+};
+
 /** Reads `KEY=value` lines from a .env file, if one exists; the real environment wins. */
 function readDotEnv(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
@@ -356,7 +432,9 @@ function readDotEnv(file: string): Record<string, string> {
 export function loadConfig(env?: Record<string, string | undefined>): Config {
   const source = env ?? { ...readDotEnv(resolve('.env')), ...process.env };
   // Empty strings count as unset, so `FOO= npm run x` falls back to the default.
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const profile = given.STACK_PROFILE === 'cluster' ? 'cluster' : 'default';
+  const cleaned = { ...PROFILE_DEFAULTS[profile], ...given };
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
@@ -369,6 +447,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   const development = r.NODE_ENV !== 'production';
   const authProblems = checkAuthSettings(r);
   if (authProblems.length > 0) throw new ConfigError(authProblems);
+  const topologyProblems = checkTopology(r);
+  if (topologyProblems.length > 0) throw new ConfigError(topologyProblems);
   return {
     env: r.NODE_ENV,
     logLevel: r.LOG_LEVEL,
@@ -396,6 +476,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       partitions: r.KAFKA_PARTITIONS,
       consumerGroup: r.KAFKA_CONSUMER_GROUP,
       controllerPort: r.KAFKA_CONTROLLER_PORT,
+      replicationFactor: r.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: r.KAFKA_MIN_INSYNC_REPLICAS,
     },
     postgres: {
       url: r.DATABASE_URL,
@@ -414,6 +496,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       cacheTtlMs: r.TRINO_CACHE_TTL_MS,
       maxConcurrentQueries: r.TRINO_MAX_CONCURRENT_QUERIES,
       maxQueuedQueries: r.TRINO_MAX_QUEUED_QUERIES,
+      workers: r.TRINO_WORKERS,
+      workerPort: r.TRINO_WORKER_PORT,
     },
     flink: {
       restUrl: r.FLINK_REST_URL.replace(/\/$/, ''),
@@ -426,6 +510,8 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
       heartbeatIntervalMs: r.FLINK_HEARTBEAT_INTERVAL_MS,
       checkpointIntervalMs: r.FLINK_CHECKPOINT_INTERVAL_MS,
       parallelism: r.FLINK_PARALLELISM,
+      taskManagers: r.FLINK_TASKMANAGERS,
+      taskSlots: r.FLINK_TASK_SLOTS,
       alerts: {
         restHeartRateBpm: r.ALERT_HR_REST_BPM,
         restStepsMax: r.ALERT_REST_STEPS_MAX,
@@ -464,7 +550,13 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
         secretKey: r.S3_SECRET_KEY,
       },
     },
-    stack: { dir: resolve(r.STACK_DIR), javaHome: r.STACK_JAVA_HOME, trinoJavaHome: r.TRINO_JAVA_HOME },
+    stack: {
+      profile: r.STACK_PROFILE,
+      dir: resolve(r.STACK_DIR),
+      distDir: resolve(r.STACK_DIST_DIR ?? join(r.STACK_DIR, 'dist')),
+      javaHome: r.STACK_JAVA_HOME,
+      trinoJavaHome: r.TRINO_JAVA_HOME,
+    },
     auth: {
       mode: r.AUTH_MODE ?? (development ? 'development' : 'required'),
       jwtSecret: r.AUTH_JWT_SECRET,

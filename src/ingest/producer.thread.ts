@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../logger.js';
 import { createProduceBatcher } from '../kafka/produce.batcher.js';
+import { createPartitionCount } from '../kafka/partition.count.js';
 import {
   fromColumns,
   toThreadError,
@@ -30,8 +31,12 @@ const logger = createLogger(settings.log, typeof name === 'string' ? name : 'gat
   ...bindings,
   thread: 'producer',
 });
+const kafka = createKafka(settings.kafka, logger);
 const batcher = createProduceBatcher<number>({
-  producer: createReadingProducer(createKafka(settings.kafka, logger)),
+  createProducer: () => createReadingProducer(kafka),
+  partitions: createPartitionCount(kafka, settings.topic),
+  onProducerReplaced: (err) =>
+    logger.warn({ err: (err as Error).message }, 'Kafka producer replaced after a failed request'),
   topic: settings.topic,
   ackTimeoutMs: settings.ackTimeoutMs,
   maxBatchMessages: settings.maxBatchMessages,

@@ -22,6 +22,7 @@ import { classifyKafkaError, kafkaErrorType } from '../kafka/failure.js';
 import type { Logger } from '../logger.js';
 import type { ValidReading } from '../domain/reading.js';
 import { createProduceBatcher } from '../kafka/produce.batcher.js';
+import { createPartitionCount } from '../kafka/partition.count.js';
 import { createReadingProducer } from '../kafka/producers.js';
 import { eventIdsOf, readingMessages } from './reading.producer.js';
 
@@ -134,7 +135,10 @@ export function createReadingPublisher(opts: ReadingPublisherOptions): ReadingPu
   let stopped = false;
   const stats: PublishStats = { requests: 0, messages: 0, failures: 0, lastLatencyMs: 0 };
   const batcher = createProduceBatcher<Waiter>({
-    producer: createReadingProducer(kafka),
+    createProducer: () => createReadingProducer(kafka),
+    partitions: createPartitionCount(kafka, topic),
+    onProducerReplaced: (err) =>
+      logger.warn({ err: (err as Error).message }, 'Kafka producer replaced after a failed request'),
     topic,
     ackTimeoutMs,
     maxBatchMessages: opts.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES,

@@ -12,6 +12,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { HEARTBEAT_RECORD_TYPE, RECORD_TYPE_HEADER, heartbeatValue } from '../domain/heartbeat.js';
+import { createPartitionCount } from './partition.count.js';
 
 export interface HeartbeatOptions {
   kafka: Kafka;
@@ -42,28 +43,15 @@ export function createHeartbeat(opts: HeartbeatOptions): Heartbeat {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let partitions = 0;
-  let partitionsReadAt = 0;
+  const partitionCount = createPartitionCount(opts.kafka, opts.topic, refreshMs, now);
   let sent = 0;
   let failed = 0;
   let failuresLogged = 0;
 
-  async function partitionCount(): Promise<number> {
-    if (partitions > 0 && now() - partitionsReadAt < refreshMs) return partitions;
-    const admin = opts.kafka.admin();
-    await admin.connect();
-    try {
-      const meta = await admin.fetchTopicMetadata({ topics: [opts.topic] });
-      partitions = meta.topics[0]?.partitions.length ?? 0;
-      partitionsReadAt = now();
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-    return partitions;
-  }
-
   async function beat(): Promise<void> {
     try {
-      const n = await partitionCount();
+      const n = await partitionCount.get();
+      partitions = n;
       const value = heartbeatValue(now());
       // acks 1: a lost heartbeat costs one interval of delay, not data.
       await producer!.send({

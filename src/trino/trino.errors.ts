@@ -71,12 +71,22 @@ export interface TrinoPageError {
   errorType?: string;
 }
 
-/** Error names meaning "the cluster cannot take queries right now", not "this query is wrong". */
+/**
+ * Error names meaning "the cluster cannot take queries right now", not "this query is wrong". The
+ * second group is what a query meets when a worker running its tasks dies: the same query
+ * succeeds once the coordinator has scheduled around the lost node.
+ */
 const UNAVAILABLE_NAMES = new Set([
   'SERVER_STARTING_UP',
   'SERVER_SHUTTING_DOWN',
   'NO_NODES_AVAILABLE',
   'CLUSTER_OUT_OF_MEMORY',
+  'REMOTE_TASK_ERROR',
+  'REMOTE_HOST_GONE',
+  'REMOTE_TASK_MISMATCH',
+  'PAGE_TRANSPORT_ERROR',
+  'PAGE_TRANSPORT_TIMEOUT',
+  'TOO_MANY_REQUESTS_FAILED',
 ]);
 
 /** A failure Trino reported on a result page. */

@@ -7,9 +7,12 @@ import type { ServiceDefinition, StackContext } from './service.js';
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function createStackContext(log: (m: string) => void = (m) => console.log(`[stack] ${m}`)): StackContext {
-  const config = loadConfig();
-  return { config, paths: stackPaths(config.stack.dir), repoDir, log };
+export function createStackContext(
+  log: (m: string) => void = (m) => console.log(`[stack] ${m}`),
+  env?: Record<string, string | undefined>,
+): StackContext {
+  const config = loadConfig(env);
+  return { config, paths: stackPaths(config.stack.dir, config.stack.distDir), repoDir, log };
 }
 
 /** Starts one service (if needed) and waits until it answers and its setup ran. */

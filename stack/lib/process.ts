@@ -17,12 +17,12 @@ export interface Paths {
   data: string;
 }
 
-export function stackPaths(root: string): Paths {
+export function stackPaths(root: string, dist: string = join(root, 'dist')): Paths {
   const paths = {
     root,
     run: join(root, 'run'),
     logs: join(root, 'logs'),
-    dist: join(root, 'dist'),
+    dist,
     data: join(root, 'data'),
   };
   for (const p of Object.values(paths)) mkdirSync(p, { recursive: true });
@@ -42,6 +42,9 @@ export interface SpawnOptions {
   args: string[];
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /** Run as this user and group (a root stack starts Postgres as `postgres`: initdb refuses root). */
+  uid?: number;
+  gid?: number;
 }
 
 export function logFile(paths: Paths, name: string): string {
@@ -92,6 +95,8 @@ export function spawnDetached(paths: Paths, opts: SpawnOptions): number {
     env: { ...process.env, ...opts.env },
     detached: true,
     stdio: ['ignore', out, out],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   closeSync(out);
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);

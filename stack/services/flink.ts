@@ -1,6 +1,6 @@
 /**
- * Apache Flink 1.20 as three local JVMs: a standalone session JobManager, one TaskManager and the
- * SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
+ * Apache Flink 1.20 as local JVMs: a standalone session JobManager, one TaskManager (two in the
+ * cluster profile, each with its own RPC and data ports, picked by the OS) and the SQL Gateway, all on loopback and all running from the one `lib/` that stack/flink/pom.xml
  * assembles (flink-dist is not on the reachable Maven mirror, so there are no Flink shell scripts
  * either). Everything the scripts would have computed is written out here instead: the conf dir,
  * the memory flags and the JDK 17 module flags.
@@ -70,7 +70,6 @@ const MEMORY = {
   },
   sqlGatewayHeap: 512,
 } as const;
-const TASK_SLOTS = 4;
 
 function dirs(ctx: StackContext) {
   const dist = join(ctx.paths.dist, NAME);
@@ -120,7 +119,8 @@ function writeConf(ctx: StackContext): void {
     JM_OFF_HEAP: mb(jm.offHeap),
     JM_METASPACE: mb(jm.metaspace),
     JM_OVERHEAD: mb(jm.overhead),
-    TM_SLOTS: TASK_SLOTS,
+    TM_SLOTS: ctx.config.flink.taskSlots,
+    HEARTBEAT_TIMEOUT_MS: ctx.config.flink.taskManagers > 1 ? 15_000 : 50_000,
     TM_CPU_CORES: 2,
     TM_FRAMEWORK_HEAP: mb(tm.frameworkHeap),
     TM_TASK_HEAP: mb(tm.taskHeap),
@@ -142,6 +142,16 @@ function writeConf(ctx: StackContext): void {
   }
 }
 
+/** `flink-taskmanager` when the stack runs one, `flink-taskmanager-<n>` when it runs several. */
+export function taskManagerNames(ctx: StackContext): string[] {
+  const n = ctx.config.flink.taskManagers;
+  return n === 1 ? [TASKMANAGER] : Array.from({ length: n }, (_, i) => `${TASKMANAGER}-${i + 1}`);
+}
+
+const processNames = (ctx: StackContext): string[] => [JOBMANAGER, ...taskManagerNames(ctx), SQL_GATEWAY];
+
+const role = (name: string): string => (name.startsWith(TASKMANAGER) ? TASKMANAGER : name);
+
 function jvmArgs(ctx: StackContext, name: string): string[] {
   const d = dirs(ctx);
   const tm = MEMORY.taskManager;
@@ -162,7 +172,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
   };
   return [
     marker(name),
-    ...(memory[name] ?? []),
+    ...(memory[role(name)] ?? []),
     '-XX:+UseG1GC',
     ...JDK17_FLAGS,
     '-Djava.awt.headless=true',
@@ -176,7 +186,7 @@ function jvmArgs(ctx: StackContext, name: string): string[] {
 }
 
 function processArgs(ctx: StackContext, name: string): string[] {
-  const main = MAIN_CLASS[name];
+  const main = MAIN_CLASS[role(name)];
   if (main === undefined) throw new Error(`unknown Flink process ${name}`);
   // The SQL Gateway takes its conf dir from FLINK_CONF_DIR only; the cluster entry points want the flag.
   return name === SQL_GATEWAY
@@ -190,18 +200,16 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
-const PROCESSES = [JOBMANAGER, TASKMANAGER, SQL_GATEWAY];
-
 export const flink: ServiceDefinition = {
   name: NAME,
   // Three JVMs starting at once on two cores; the TaskManager registers a few seconds after the JobManager.
   startTimeoutMs: 300_000,
-  processes: () => [...PROCESSES],
+  processes: (ctx) => processNames(ctx),
   async fetch(ctx) {
     await fetchWithMaven(join(ctx.repoDir, 'stack', 'flink', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
-    const missing = PROCESSES.filter((p) => runningPid(ctx.paths, p) === undefined);
+    const missing = processNames(ctx).filter((p) => runningPid(ctx.paths, p) === undefined);
     if (missing.length === 0) return;
     const d = dirs(ctx);
     writeConf(ctx);
@@ -218,8 +226,9 @@ export const flink: ServiceDefinition = {
   },
   async probe(ctx) {
     const overview = (await getJson(`${ctx.config.flink.restUrl}/overview`)) as { taskmanagers?: number };
-    if (!overview.taskmanagers || overview.taskmanagers < 1) {
-      throw new Error('JobManager is up but no TaskManager has registered yet');
+    const wanted = ctx.config.flink.taskManagers;
+    if ((overview.taskmanagers ?? 0) < wanted) {
+      throw new Error(`JobManager is up but ${overview.taskmanagers ?? 0} of ${wanted} TaskManagers have registered`);
     }
     await getJson(`${ctx.config.flink.sqlGatewayUrl}/v1/info`);
   },
@@ -231,7 +240,7 @@ export const flink: ServiceDefinition = {
     };
   },
   async stop(ctx) {
-    // Gateway first (it holds sessions), then the TaskManager, so the JobManager sees it leave cleanly.
-    for (const name of [...PROCESSES].reverse()) await stopProcess(ctx.paths, name, 20_000);
+    // Gateway first (it holds sessions), then the TaskManagers, so the JobManager sees them leave cleanly.
+    for (const name of [...processNames(ctx)].reverse()) await stopProcess(ctx.paths, name, 20_000);
   },
 };

@@ -1,5 +1,6 @@
 /**
- * Trino 476 as one JVM (coordinator that also runs tasks), started without the Python launcher.
+ * Trino 476 started without the Python launcher: one JVM (a coordinator that also runs tasks) in
+ * the default profile; a coordinator that only plans plus a worker in the cluster profile.
  *
  * Layout: the server from stack/trino/pom.xml under `.stack/dist/trino` (lib/, plugin/), and a
  * generated etc/ under `.stack/data/trino` (config.properties, log.properties, catalog/ copied from
@@ -20,9 +21,30 @@ const NAME = 'trino';
 /** Trino 476 is compiled for Java 24 and refuses older runtimes. */
 const MIN_JAVA_MAJOR = 24;
 
-function dirs(ctx: StackContext) {
+/** One Trino server: the coordinator, or a worker that registers with it. */
+export interface TrinoNode {
+  /** Process name: `trino` for the coordinator, `trino-worker` (then `-2`, `-3`...) for workers. */
+  name: string;
+  coordinator: boolean;
+  port: number;
+  nodeId: string;
+}
+
+/** The coordinator, then `trino.workers` workers on consecutive ports from `trino.workerPort`. */
+export function trinoNodes(config: Config): TrinoNode[] {
+  const workers = Array.from({ length: config.trino.workers }, (_, i) => ({
+    name: i === 0 ? `${NAME}-worker` : `${NAME}-worker-${i + 1}`,
+    coordinator: false,
+    port: config.trino.workerPort + i,
+    nodeId: `fitbit-local-worker-${i + 1}`,
+  }));
+  return [{ name: NAME, coordinator: true, port: config.trino.port, nodeId: 'fitbit-local-1' }, ...workers];
+}
+
+function dirs(ctx: StackContext, node: TrinoNode = trinoNodes(ctx.config)[0] as TrinoNode) {
   const dist = join(ctx.paths.dist, NAME);
-  const home = join(ctx.paths.data, NAME);
+  // The coordinator keeps the folder it always had, so an existing stack keeps its state.
+  const home = node.coordinator ? join(ctx.paths.data, NAME) : join(ctx.paths.data, node.name);
   return {
     dist,
     lib: join(dist, 'lib'),
@@ -89,17 +111,18 @@ export function catalogEnvironment(config: Config, repoDir: string): Record<stri
   };
 }
 
-function writeEtc(ctx: StackContext): void {
-  const d = dirs(ctx);
+function writeEtc(ctx: StackContext, node: TrinoNode): void {
+  const d = dirs(ctx, node);
   const { host, port } = ctx.config.trino;
   mkdirSync(d.catalogs, { recursive: true });
   mkdirSync(d.nodeData, { recursive: true });
   writeFileSync(
     join(d.etc, 'config.properties'),
     [
-      'coordinator=true',
-      'node-scheduler.include-coordinator=true',
-      `http-server.http.port=${port}`,
+      `coordinator=${node.coordinator}`,
+      // With workers, the coordinator only plans and schedules, as in a production cluster.
+      ...(node.coordinator ? [`node-scheduler.include-coordinator=${ctx.config.trino.workers === 0}`] : []),
+      `http-server.http.port=${node.port}`,
       `discovery.uri=http://${host}:${port}`,
       // Sized for a 2 GB heap on a shared 2-core machine: the aggregates read one metric over a
       // bounded range, so a query past these limits is a mistake to stop, not to spill.
@@ -119,11 +142,13 @@ function writeEtc(ctx: StackContext): void {
 }
 
 /** JVM flags from Trino's container image (jvm.config), plus the node properties. */
-function jvmArgs(ctx: StackContext): string[] {
-  const d = dirs(ctx);
+function jvmArgs(ctx: StackContext, node: TrinoNode): string[] {
+  const d = dirs(ctx, node);
+  // A coordinator that runs no tasks needs less, but still query.max-memory-per-node plus Trino's 30% headroom.
+  const heap = node.coordinator && ctx.config.trino.workers > 0 ? '-Xmx1536M' : '-Xmx2G';
   return [
-    marker(NAME),
-    '-Xmx2G',
+    marker(node.name),
+    heap,
     '-XX:InitialRAMPercentage=2',
     '-XX:+ExplicitGCInvokesConcurrent',
     '-XX:+ExitOnOutOfMemoryError',
@@ -143,7 +168,7 @@ function jvmArgs(ctx: StackContext): string[] {
     '--sun-misc-unsafe-memory-access=allow',
     '-Dfile.encoding=UTF-8',
     '-Dnode.environment=fitbit_local',
-    '-Dnode.id=fitbit-local-1',
+    `-Dnode.id=${node.nodeId}`,
     `-Dnode.data-dir=${d.nodeData}`,
     `-Dconfig=${join(d.etc, 'config.properties')}`,
     `-Dlog.levels-file=${join(d.etc, 'log.properties')}`,
@@ -180,43 +205,70 @@ async function runStatement(server: string, sql: string, timeoutMs: number): Pro
   }
 }
 
+/** Starts one server unless it runs; the fault tests use it to bring back a worker they killed. */
+export function startTrinoNode(ctx: StackContext, node: TrinoNode): void {
+  if (runningPid(ctx.paths, node.name) !== undefined) return;
+  const d = dirs(ctx, node);
+  for (const needed of [d.lib, ...['postgresql', 'kafka', 'iceberg'].map((p) => join(d.plugins, p))]) {
+    if (!existsSync(needed)) throw new Error(`trino: ${needed} is missing; run \`npm run stack:fetch\` first`);
+  }
+  writeEtc(ctx, node);
+  spawnDetached(ctx.paths, {
+    name: node.name,
+    command: javaBin(trinoJavaHome(ctx.config)),
+    args: jvmArgs(ctx, node),
+    cwd: d.home,
+    env: catalogEnvironment(ctx.config, ctx.repoDir),
+  });
+}
+
+/** Workers the coordinator counts as active. */
+export async function activeTrinoWorkers(server: string): Promise<number> {
+  const rows = await runStatement(
+    server,
+    "SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'",
+    10_000,
+  );
+  return Number(rows[0]?.[0] ?? 0);
+}
+
 export const trino: ServiceDefinition = {
   name: NAME,
   // Cold start is 15-20 s on an idle 2-core machine; it takes far longer while Kafka and Flink
   // start beside it and compete for the same cores.
   startTimeoutMs: 600_000,
-  processes: () => [NAME],
+  processes: (ctx) => trinoNodes(ctx.config).map((n) => n.name),
   async fetch(ctx) {
     await fetchWithMaven(join(ctx.repoDir, 'stack', 'trino', 'pom.xml'), dirs(ctx).dist, ctx.log);
   },
   async start(ctx) {
-    if (runningPid(ctx.paths, NAME) !== undefined) return;
-    const d = dirs(ctx);
-    for (const needed of [d.lib, ...['postgresql', 'kafka', 'iceberg'].map((p) => join(d.plugins, p))]) {
-      if (!existsSync(needed)) throw new Error(`trino: ${needed} is missing; run \`npm run stack:fetch\` first`);
-    }
-    writeEtc(ctx);
-    spawnDetached(ctx.paths, {
-      name: NAME,
-      command: javaBin(trinoJavaHome(ctx.config)),
-      args: jvmArgs(ctx),
-      cwd: d.home,
-      env: catalogEnvironment(ctx.config, ctx.repoDir),
-    });
+    for (const node of trinoNodes(ctx.config)) startTrinoNode(ctx, node);
   },
   async probe(ctx) {
     const server = ctx.config.trino.server;
     const info = await fetch(`${server}/v1/info`, { signal: AbortSignal.timeout(2_000) });
     if (!info.ok) throw new Error(`/v1/info answered HTTP ${info.status}`);
     if (((await info.json()) as { starting?: boolean }).starting !== false) throw new Error('Trino is still starting');
+    const workers = ctx.config.trino.workers;
+    if (workers > 0) {
+      const active = await activeTrinoWorkers(server);
+      if (active < workers) throw new Error(`${active} of ${workers} Trino workers active yet`);
+    }
     const rows = await runStatement(server, 'SELECT 1', 10_000);
     if (rows[0]?.[0] !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
   },
   endpoints(ctx) {
-    return { http: ctx.config.trino.server, ui: `${ctx.config.trino.server}/ui/` };
+    const workers = trinoNodes(ctx.config).filter((n) => !n.coordinator);
+    return {
+      http: ctx.config.trino.server,
+      ui: `${ctx.config.trino.server}/ui/`,
+      ...(workers.length > 0
+        ? { workers: workers.map((w) => `http://${ctx.config.trino.host}:${w.port}`).join(',') }
+        : {}),
+    };
   },
   async stop(ctx) {
     // SIGTERM runs Trino's shutdown hooks (queries fail fast, no grace period needed here).
-    await stopProcess(ctx.paths, NAME, 20_000);
+    for (const node of [...trinoNodes(ctx.config)].reverse()) await stopProcess(ctx.paths, node.name, 20_000);
   },
 };

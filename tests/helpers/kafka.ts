@@ -1,6 +1,7 @@
 /** Reading a real topic from a known position, for assertions on what a test produced. */
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../src/config.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
 import { uniqueId, waitFor } from './wait.js';
 
 export function testKafka(): Kafka {
@@ -77,15 +78,19 @@ export async function collect(
   }
 }
 
-/** Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. */
+/**
+ * Creates a test's own topics (all with `partitions` partitions) and waits for their leaders. They get
+ * the stack's replication (one copy by default; three, two in sync, in the cluster profile).
+ */
 export async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
+  const { replicationFactor, minInsyncReplicas } = loadConfig().kafka;
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, partitions, replicationFactor, minInsyncReplicas })),
+    );
   } finally {
     await admin.disconnect();
   }

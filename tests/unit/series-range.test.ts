@@ -4,12 +4,7 @@ import { AppError } from '../../src/errors.js';
 import { checkRange, checkSeriesRange, checkUserId, planSeries } from '../../src/timescale/series.range.js';
 import { decodeCursor, encodeCursor } from '../../src/timescale/readings.cursor.js';
 import { classifyDbError } from '../../src/timescale/pg.failure.js';
-import {
-  bucketInterval,
-  seriesForUsersSql,
-  seriesSql,
-  seriesStatement,
-} from '../../src/timescale/series.sql.js';
+import { bucketInterval, seriesForUsersSql, seriesSql, seriesStatement } from '../../src/timescale/series.sql.js';
 import { checkFirst } from '../../src/timescale/readings.service.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {

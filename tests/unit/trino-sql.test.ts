@@ -219,12 +219,8 @@ describe('no user text in SQL', () => {
 
   it('rejects unknown buckets, bad limits and bad ranges', () => {
     const ok = { metric: 'steps', from, to };
-    expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: 'WEEK' }, limits))).toBe(
-      ErrorCode.BAD_USER_INPUT,
-    );
-    expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: "HOUR'" }, limits))).toBe(
-      ErrorCode.BAD_USER_INPUT,
-    );
+    expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: 'WEEK' }, limits))).toBe(ErrorCode.BAD_USER_INPUT);
+    expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: "HOUR'" }, limits))).toBe(ErrorCode.BAD_USER_INPUT);
     expect(codeOf(() => validateCohortStatsRequest({ ...ok, bucket: 'toString' }, limits))).toBe(
       ErrorCode.BAD_USER_INPUT,
     );
