@@ -9,6 +9,7 @@
  * It also reads the dead-letter topic, from a few messages before its end, into a ring of recent
  * refusals (dead-letters.ts) for operators.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from '../kafka/types.js';
@@ -87,6 +88,41 @@ export function createLiveConsumer(
     }
   };
 
+  /** Sets the new group's offsets to the end of each topic (minus the replay); returns the topics read. */
+  const pinToEnd = async (): Promise<string[]> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = [processed, alerts];
+    try {
+      for (const topic of topics) {
+        const kind = topic === processed ? 'window' : 'alert';
+        const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => {
+          const high = Number(p.high);
+          const from = Math.max(Number(p.low), high - replayPerPartition);
+          hub.openPartition(kind, p.partition, from, high);
+          return { partition: p.partition, offset: String(from) };
+        });
+        await admin.setOffsets({ groupId, topic, partitions });
+      }
+      // The dead letters are for operators: a missing topic leaves their list empty, nothing more.
+      const dlqOffsets = await admin.fetchTopicOffsets(dlq).catch((err: unknown) => {
+        log.warn({ err, topic: dlq }, 'dead-letter topic not readable; recent dead letters stay empty');
+        return undefined;
+      });
+      if (dlqOffsets) {
+        const partitions = dlqOffsets.map((p) => ({
+          partition: p.partition,
+          offset: String(Math.max(Number(p.low), Number(p.high) - DEAD_LETTER_BACKLOG)),
+        }));
+        await admin.setOffsets({ groupId, topic: dlq, partitions });
+        topics.push(dlq);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    return topics;
+  };
+
   return {
     groupId,
     async start() {
@@ -94,36 +130,9 @@ export function createLiveConsumer(
       // completes: every event appended after start() resolves is delivered. The group is this
       // instance's own and new, so its offsets are set before it has a member; seeking after run()
       // instead fails when the first group join is retried (kafkajs drops the group meanwhile).
-      const admin = kafka.admin();
-      await admin.connect();
-      const topics = [processed, alerts];
-      try {
-        for (const topic of topics) {
-          const kind = topic === processed ? 'window' : 'alert';
-          const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => {
-            const high = Number(p.high);
-            const from = Math.max(Number(p.low), high - replayPerPartition);
-            hub.openPartition(kind, p.partition, from, high);
-            return { partition: p.partition, offset: String(from) };
-          });
-          await admin.setOffsets({ groupId, topic, partitions });
-        }
-        // The dead letters are for operators: a missing topic leaves their list empty, nothing more.
-        const dlqOffsets = await admin.fetchTopicOffsets(dlq).catch((err: unknown) => {
-          log.warn({ err, topic: dlq }, 'dead-letter topic not readable; recent dead letters stay empty');
-          return undefined;
-        });
-        if (dlqOffsets) {
-          const partitions = dlqOffsets.map((p) => ({
-            partition: p.partition,
-            offset: String(Math.max(Number(p.low), Number(p.high) - DEAD_LETTER_BACKLOG)),
-          }));
-          await admin.setOffsets({ groupId, topic: dlq, partitions });
-          topics.push(dlq);
-        }
-      } finally {
-        await admin.disconnect();
-      }
+      // A broker lost a moment ago still leads partitions until the cluster fences it (seconds):
+      // a retriable failure here is waited out, so a gateway starting during a failover still starts.
+      const topics = await untilFailoverSettles(() => pinToEnd(), log);
       consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: false });
@@ -147,4 +156,20 @@ export function createLiveConsumer(
       }
     },
   };
+}
+
+/** How long a start waits out retriable Kafka failures: a broker fenced and its leaderships moved. */
+const FAILOVER_WAIT_MS = 30_000;
+
+async function untilFailoverSettles<T>(fn: () => Promise<T>, log: { warn(o: object, m: string): void }): Promise<T> {
+  const deadline = Date.now() + FAILOVER_WAIT_MS;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+      log.warn({ err: (err as Error).message }, 'Kafka not ready for the live consumer yet; retrying');
+      await sleep(1000);
+    }
+  }
 }
