@@ -10,8 +10,9 @@
  * count (batch 500) and the batch size (that partition count), each case measured through the
  * mutation and through raw kafkajs.
  *
- * `--series-only` measures the ingestSeries case alone and writes no result file: a run to profile
- * the gateway with (BENCH_CPU_PROF_DIR=<dir>, bench/lib/processes.ts).
+ * `--series-only` (or `--readings-only`) measures the ingestSeries (or ingestReadings) headline case
+ * alone and writes no result file: a run to profile the gateway with (BENCH_CPU_PROF_DIR=<dir>,
+ * bench/lib/processes.ts).
  *
  * Each gateway runs as its own process in production mode (token verification included), pointed
  * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
@@ -41,6 +42,9 @@ const headlinePartitions = config.kafka.partitions;
 const partitionCounts = run === 'full' ? [1, 3, 6, 12, 24] : [1, 6, 12];
 const batchSizes = run === 'full' ? [50, 100, 500, 2000, 5000] : [100, 500, 2000];
 const seriesOnly = process.argv.includes('--series-only');
+const readingsOnly = process.argv.includes('--readings-only');
+/** One headline case alone: a run to profile, no result file. */
+const oneCase = seriesOnly || readingsOnly;
 
 const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -157,7 +161,7 @@ try {
   const figures: Figure[] = [];
   const byPartitions: Case[] = [];
   const byBatch: Case[] = [];
-  for (const partitions of seriesOnly ? [headlinePartitions] : [...new Set([headlinePartitions, ...partitionCounts])]) {
+  for (const partitions of oneCase ? [headlinePartitions] : [...new Set([headlinePartitions, ...partitionCounts])]) {
     const topic = await scratchTopic(partitions);
     const gateway = await gatewayOn(topic);
     gateways.push(gateway);
@@ -175,7 +179,7 @@ try {
         note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests; gateway CPU ${round(c.cpuUsPerReading)} us a reading (every thread)`,
       });
     }
-    if (partitions === headlinePartitions) {
+    if (partitions === headlinePartitions && !readingsOnly) {
       const series = await measure(gateway, topic, partitions, batch, seconds, 'series');
       figures.push({
         name: `ingest: ingestSeries mutation -> Kafka ack (${clients} clients x one user's ${batch} readings)`,
@@ -189,10 +193,10 @@ try {
         note: `ingestSeries latency p50 ${series.load.latencyMs.p50} ms, p99 ${series.load.latencyMs.p99} ms over ${series.load.requests} requests; gateway CPU ${round(series.c.cpuUsPerReading)} us a reading (every thread)`,
       });
     }
-    if (partitions === headlinePartitions && !seriesOnly) {
+    if (partitions === headlinePartitions && !oneCase) {
       for (const size of batchSizes) byBatch.push((await measure(gateway, topic, partitions, size, curveSeconds)).c);
     }
-    if (partitionCounts.includes(partitions) && !seriesOnly)
+    if (partitionCounts.includes(partitions) && !oneCase)
       byPartitions.push((await measure(gateway, topic, partitions, batch, curveSeconds)).c);
     await gateway.stop();
     gateways.pop();
@@ -231,8 +235,8 @@ try {
         `batch ${c.batch}, ${c.partitions} partitions`,
       ),
     );
-  if (seriesOnly) {
-    console.log('--series-only: no result file written');
+  if (oneCase) {
+    console.log('one case measured: no result file written');
   } else {
     const file = writeResult({
       bench: 'ingest',
