@@ -9,9 +9,10 @@
  * directly). Compiled queries are kept per parsed document: Apollo's document store and the
  * WebSocket path's cache hand back the same DocumentNode for the same text.
  *
- * Only operations whose every root field is in `hotFields` are compiled; their answers keep the
- * shape and error codes of graphql-js's (tests/integration run them both ways through the same
- * suites). A document graphql-jit cannot compile runs on graphql-js.
+ * Only operations whose every root field is in `hotFields` are compiled. Variables that do not fit
+ * the operation (known before execution: src/schema/coerced-variables.ts) run on graphql-js, so
+ * that their errors are graphql-js's, which Apollo recognises as BAD_USER_INPUT; so does a document
+ * graphql-jit cannot compile.
  *
  * Apollo Server takes another executor only through its gateway interface, so this is one: it
  * hands Apollo the schema once and executes what Apollo has parsed, validated and passed through
@@ -28,6 +29,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { coerceVariables } from './coerced-variables.js';
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 
@@ -82,7 +84,8 @@ export function compiledExecution(schema: GraphQLSchema, hotFields: HotFields): 
       return {
         async executor(rc) {
           const variables = rc.request.variables ?? {};
-          const query = compiledOperation(schema, rc.document, rc.operation, rc.operationName, hotFields);
+          const compiled = compiledOperation(schema, rc.document, rc.operation, rc.operationName, hotFields);
+          const query = compiled && !coerceVariables(schema, rc.operation, variables).errors ? compiled : null;
           const result: ExecutionResult = query
             ? await query.query(undefined, rc.context, variables)
             : await execute({
