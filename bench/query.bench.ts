@@ -132,7 +132,12 @@ async function main(): Promise<void> {
     };
 
     const child = fork(import.meta.filename, ['--role', 'gateway'], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CPU_PROF_DIR=<dir> writes a V8 CPU profile of the gateway child there, as for bench/lib/processes.ts.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
+      ],
       env: { ...process.env, ...productionEnv },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
