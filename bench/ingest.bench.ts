@@ -18,6 +18,7 @@
  * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
  */
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
 import {
@@ -29,6 +30,7 @@ import {
   seriesBodies,
 } from './lib/ingest-load.js';
 import { freePort, processTreeCpuMs, startService, type ServiceProcess } from './lib/processes.js';
+import { summarize } from './lib/util.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { benchToken, productionEnv } from './lib/production.js';
 
@@ -57,7 +59,12 @@ type Shape = 'readings' | 'series';
  * Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one
  * idempotent producer, the messages the gateway would write for the same readings.
  */
-async function rawRun(topic: string, size: number, secs: number, shape: Shape = 'readings'): Promise<number> {
+async function rawRun(
+  topic: string,
+  size: number,
+  secs: number,
+  shape: Shape = 'readings',
+): Promise<{ sent: number; seconds: number }> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const batches = Array.from({ length: clients * 4 }, (_, k) =>
@@ -91,7 +98,7 @@ async function rawRun(topic: string, size: number, secs: number, shape: Shape = 
   );
   const elapsed = (performance.now() - started) / 1000;
   await producer.disconnect();
-  return sent / elapsed;
+  return { sent, seconds: elapsed };
 }
 
 async function scratchTopic(partitions: number): Promise<string> {
@@ -127,6 +134,13 @@ interface Case {
 const token = await benchToken();
 const headers = { authorization: `Bearer ${token}` };
 
+/**
+ * Rounds alternate between the two sides (raw kafkajs, then the gateway), so that other work
+ * coming and going on the shared machine falls on both; each side's rate is its total over the
+ * rounds.
+ */
+const ROUNDS = 3;
+
 async function measure(
   gateway: ServiceProcess,
   topic: string,
@@ -135,22 +149,43 @@ async function measure(
   secs: number,
   shape: Shape = 'readings',
 ) {
-  const raw = await rawRun(topic, size, secs, shape);
-  const cpu0 = processTreeCpuMs(gateway.pid);
-  const load = await ingestLoad({
-    ports: [gateway.port],
-    clients,
-    seconds: secs,
-    bodies: (shape === 'series' ? seriesBodies : mutationBodies)(clients * 4, size),
-    headers,
-  });
-  // Readings the gateway took in while its CPU was counted: the measured requests and the warm-up's.
-  const cpuUsPerReading = ((processTreeCpuMs(gateway.pid) - cpu0) * 1000) / ((load.requests + clients) * size);
-  const c: Case = { partitions, batch: size, mutation: load.perSecond, raw, p99: load.latencyMs.p99, cpuUsPerReading };
+  const bodies = (shape === 'series' ? seriesBodies : mutationBodies)(clients * 4, size);
+  let rawSent = 0;
+  let rawSeconds = 0;
+  let accepted = 0;
+  let loadSeconds = 0;
+  let requests = 0;
+  let cpuMs = 0;
+  const latencies: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const raw = await rawRun(topic, size, secs / ROUNDS, shape);
+    rawSent += raw.sent;
+    rawSeconds += raw.seconds;
+    const cpu0 = processTreeCpuMs(gateway.pid);
+    const load = await ingestLoad({ ports: [gateway.port], clients, seconds: secs / ROUNDS, bodies, headers });
+    // Readings the gateway took in while its CPU was counted: the measured requests and the warm-up's.
+    cpuMs += processTreeCpuMs(gateway.pid) - cpu0;
+    requests += load.requests + clients;
+    accepted += load.accepted;
+    loadSeconds += load.seconds;
+    latencies.push(...load.latencies);
+  }
+  const latencyMs = summarize(latencies);
+  const load = { requests: latencies.length, latencyMs };
+  const raw = rawSent / rawSeconds;
+  const cpuUsPerReading = (cpuMs * 1000) / (requests * size);
+  const c: Case = {
+    partitions,
+    batch: size,
+    mutation: accepted / loadSeconds,
+    raw,
+    p99: latencyMs.p99,
+    cpuUsPerReading,
+  };
   console.log(
     `${shape === 'series' ? 'ingestSeries, ' : ''}${partitions} partitions, batch ${size}: mutation ${Math.round(c.mutation)}/s, raw ${Math.round(raw)}/s, ` +
-      `ratio ${round(c.mutation / raw)}, mutation p50 ${load.latencyMs.p50} ms p99 ${load.latencyMs.p99} ms, ` +
-      `gateway CPU ${round(c.cpuUsPerReading)} us a reading`,
+      `ratio ${round(c.mutation / raw)}, mutation p50 ${latencyMs.p50} ms p99 ${latencyMs.p99} ms, ` +
+      `gateway CPU ${round(c.cpuUsPerReading)} us a reading, load average ${round(loadavg()[0]!)}`,
   );
   return { c, load };
 }
@@ -243,7 +278,8 @@ try {
       mode: run,
       figures,
       notes: [
-        `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side; one gateway process per topic`,
+        `${clients} concurrent clients on keep-alive HTTP; headline ${seconds} s per side, curve points ${curveSeconds} s per side, each side in ${ROUNDS} rounds alternating with the other; one gateway process per topic`,
+        `load average (1 min) at the end: ${round(loadavg()[0]!)} (other processes on the machine included)`,
         'raw side: one idempotent kafkajs producer (maxInFlightRequests 1, acks -1), the same messages and concurrency; the gateway coalesces concurrent mutations into one produce request',
       ],
     });
