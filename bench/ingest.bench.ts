@@ -210,7 +210,7 @@ try {
         baselineName: `raw kafkajs producer, same messages, ${clients} concurrent sends of ${batch}`,
         ratio: round(c.mutation / c.raw),
         better: 'higher',
-        target: '>= 100,000 readings/s and ratio >= 0.5',
+        target: 'ratio >= 0.8',
         note: `mutation latency p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms over ${load.requests} requests; gateway CPU ${round(c.cpuUsPerReading)} us a reading (every thread)`,
       });
     }
