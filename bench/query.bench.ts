@@ -20,6 +20,7 @@ import { seriesStatement } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
+import { processTreeCpuMs } from './lib/processes.js';
 import { benchToken, productionEnv } from './lib/production.js';
 
 const PREFIX = 'bench-query-';
@@ -132,7 +133,12 @@ async function main(): Promise<void> {
     };
 
     const child = fork(import.meta.filename, ['--role', 'gateway'], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CPU_PROF_DIR=<dir> writes a V8 CPU profile of the gateway child there, as for bench/lib/processes.ts.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
+      ],
       env: { ...process.env, ...productionEnv },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -158,10 +164,30 @@ async function main(): Promise<void> {
       await load(WARMUP_SECONDS, viaGateway);
       // Interleaved halves, so drift on a shared machine (autovacuum, page cache) hits both sides.
       const half = SECONDS / 2;
-      const d1 = await load(half, direct);
-      const g1 = await load(half, viaGateway);
-      const d2 = await load(half, direct);
-      const g2 = await load(half, viaGateway);
+      // CPU per request of each side, steadier than latency when other work shares the machine:
+      // this process (the pg client, or the HTTP client parsing the answers) and the gateway child.
+      let ownDirectMs = 0;
+      let ownGatewayMs = 0;
+      let childMs = 0;
+      const ownMs = () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      };
+      const timed = async (side: 'direct' | 'gateway'): Promise<Phase> => {
+        const own0 = ownMs();
+        const child0 = processTreeCpuMs(child.pid!);
+        const phase = await load(half, side === 'direct' ? direct : viaGateway);
+        if (side === 'direct') ownDirectMs += ownMs() - own0;
+        else {
+          ownGatewayMs += ownMs() - own0;
+          childMs += processTreeCpuMs(child.pid!) - child0;
+        }
+        return phase;
+      };
+      const d1 = await timed('direct');
+      const g1 = await timed('gateway');
+      const d2 = await timed('direct');
+      const g2 = await timed('gateway');
       const merge = (a: Phase, b: Phase): Phase => ({
         latencies: [...a.latencies, ...b.latencies].sort((x, y) => x - y),
         seconds: a.seconds + b.seconds,
@@ -169,8 +195,14 @@ async function main(): Promise<void> {
       });
       const d = summary(merge(d1, d2));
       const g = summary(merge(g1, g2));
+      const cpu = {
+        gatewayMsPerRequest: round(childMs / g.requests),
+        clientMsPerGatewayRequest: round(ownGatewayMs / g.requests),
+        pgClientMsPerRequest: round(ownDirectMs / d.requests),
+      };
       console.log('direct pg :', d);
       console.log('gateway   :', g);
+      console.log('CPU       :', cpu);
 
       const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points, read from the per-minute rollup); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
       const figures: Figure[] = [
@@ -212,6 +244,7 @@ async function main(): Promise<void> {
           setup,
           'Latency ratios are gateway / direct (overhead, lower is better); the throughput ratio is gateway / direct (higher is better).',
           `errors: gateway ${g.errors}, direct ${d.errors}; requests: gateway ${g.requests}, direct ${d.requests}`,
+          `CPU a request: gateway process ${cpu.gatewayMsPerRequest} ms (its client here another ${cpu.clientMsPerGatewayRequest} ms); the direct side's pg client ${cpu.pgClientMsPerRequest} ms`,
           `load average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(2)} (other processes on the machine included)`,
         ],
       });

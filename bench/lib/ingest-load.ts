@@ -63,7 +63,15 @@ export async function ingestLoad(opts: {
   seconds: number;
   bodies: string[];
   headers?: Record<string, string>;
-}): Promise<{ perSecond: number; requests: number; latencyMs: ReturnType<typeof summarize> }> {
+}): Promise<{
+  perSecond: number;
+  requests: number;
+  latencyMs: ReturnType<typeof summarize>;
+  /** What was measured, for callers that add several runs up. */
+  accepted: number;
+  seconds: number;
+  latencies: number[];
+}> {
   const { ports, clients, seconds, bodies } = opts;
   const agents = ports.map(() => new Agent({ keepAlive: true, maxSockets: clients }));
   const post = (g: number, body: string) =>
@@ -116,5 +124,12 @@ export async function ingestLoad(opts: {
   );
   const elapsed = (performance.now() - t0) / 1000;
   for (const a of agents) a.destroy();
-  return { perSecond: accepted / elapsed, requests: latencies.length, latencyMs: summarize(latencies) };
+  return {
+    perSecond: accepted / elapsed,
+    requests: latencies.length,
+    latencyMs: summarize(latencies),
+    accepted,
+    seconds: elapsed,
+    latencies,
+  };
 }

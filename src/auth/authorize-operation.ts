@@ -19,7 +19,6 @@ import {
   getArgumentValues,
   getDirectiveValues,
   getOperationAST,
-  getVariableValues,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -30,6 +29,7 @@ import { AppError, ErrorCode } from '../errors.js';
 import type { Principal } from './principal.js';
 import { ruleFor } from './policy.js';
 import { principalOf } from './protect-schema.js';
+import { coerceVariables } from '../execution/coerced-variables.js';
 
 type Variables = Record<string, unknown>;
 
@@ -80,7 +80,8 @@ export function authorizeOperation(
   if (!operation || operation.operation !== 'mutation') return undefined;
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) return undefined;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+  // Coerced once per request, shared with the cost estimate (src/execution/coerced-variables.ts).
+  const coerced = coerceVariables(schema, operation, rawVariables);
   if (coerced.errors) return undefined;
   const variables = coerced.coerced;
   const fragments = new Map<string, FragmentDefinitionNode>();

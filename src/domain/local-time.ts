@@ -50,13 +50,24 @@ function formatter(zone: string): Intl.DateTimeFormat {
  * refused by the pattern: Postgres reads POSIX offsets with the opposite sign.
  */
 export function canonicalTimeZone(name: string): string | undefined {
+  // Every series request asks (UTC by default); an Intl.DateTimeFormat is tens of microseconds.
+  const known = canonicalNames.get(name);
+  if (known !== undefined) return known;
   if (name.length === 0 || name.length > MAX_ZONE_NAME_CHARS || !ZONE_NAME.test(name)) return undefined;
+  let canonical: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return undefined; // RangeError: Invalid time zone specified
   }
+  // Only names Intl knows are kept (a few hundred, in any of their spellings' cases): bounded.
+  if (canonicalNames.size >= MAX_CANONICAL_NAMES) canonicalNames.clear();
+  canonicalNames.set(name, canonical);
+  return canonical;
 }
+
+const canonicalNames = new Map<string, string>();
+const MAX_CANONICAL_NAMES = 10_000;
 
 /** Names that are UTC whatever the date: their local buckets are the epoch-aligned ones. */
 export function isUtc(zone: string): boolean {

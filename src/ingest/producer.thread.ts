@@ -5,6 +5,8 @@
  * and answers each request's outcome with the ids of the publishes it carried. Timeouts and the
  * callers' promises stay on the main thread.
  */
+// First: replaces kafkajs's quadratic per-partition grouping before kafkajs loads.
+import '../kafka/partition-grouping.install.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../logger.js';

@@ -18,17 +18,24 @@
  */
 import {
   getNamedType,
+  getOperationAST,
   BREAK,
   visit,
+  visitWithTypeInfo,
   isCompositeType,
   isListType,
   isNonNullType,
+  TypeInfo,
+  ValidationContext,
   type DocumentNode,
+  type GraphQLError,
   type GraphQLOutputType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValueNode,
 } from 'graphql';
-import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { createComplexityRule, getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { coerceVariables } from '../execution/coerced-variables.js';
 import { BUCKETS, type BucketName } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 
@@ -96,6 +103,43 @@ export const rowEstimator =
     return backend + expectedLength(args, isList(field.type), maxBuckets) * (1 + childComplexity);
   };
 
+type ComplexityVisitor = ReturnType<ReturnType<typeof createComplexityRule>>;
+
+/**
+ * graphql-query-complexity's `getComplexity`, with the variables coerced once per request
+ * (src/execution/coerced-variables.ts) instead of by the library again: the operation's entry is the
+ * library's own but for where the variable values come from.
+ */
+function complexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+  operationName: string | null | undefined,
+  estimators: ComplexityEstimator[],
+  maxQueryNodes: number,
+): number {
+  const typeInfo = new TypeInfo(schema);
+  const errors: GraphQLError[] = [];
+  const context = new ValidationContext(schema, document, typeInfo, (error) => errors.push(error));
+  const visitor = createComplexityRule({
+    maximumComplexity: Number.POSITIVE_INFINITY,
+    estimators,
+    ...(operationName ? { operationName } : {}),
+    maxQueryNodes,
+  })(context);
+  visitor.OperationDefinition = {
+    ...visitor.OperationDefinition,
+    enter(this: ComplexityVisitor, operation: OperationDefinitionNode) {
+      if (operationName && operationName !== operation.name?.value) return;
+      this.variableValues = variables;
+      this.complexity += this.nodeComplexity(operation, schema.getRootType(operation.operation) ?? undefined);
+    },
+  };
+  visit(document, visitWithTypeInfo(typeInfo, visitor));
+  if (errors.length > 0) throw errors.pop();
+  return visitor.complexity as number;
+}
+
 /**
  * The operation's cost, or undefined when it cannot be estimated because the variables do not
  * fit the operation (execution then reports that error with its own code).
@@ -108,15 +152,23 @@ export function operationCost(
   /** Buckets counted at most per field: the per-series point limit plus one (SERIES_MAX_POINTS). */
   maxBuckets = Number.POSITIVE_INFINITY,
 ): number | undefined {
+  const estimators = [rowEstimator(maxBuckets)];
+  const maxQueryNodes = 100_000;
   try {
-    return getComplexity({
-      schema,
-      query: document,
-      variables: variables ?? {},
-      ...(operationName ? { operationName } : {}),
-      estimators: [rowEstimator(maxBuckets)],
-      maxQueryNodes: 100_000,
-    });
+    const operation = getOperationAST(document, operationName);
+    // A document whose operation is ambiguous: the library's own walk over every operation.
+    if (!operation)
+      return getComplexity({
+        schema,
+        query: document,
+        variables: variables ?? {},
+        ...(operationName ? { operationName } : {}),
+        estimators,
+        maxQueryNodes,
+      });
+    const coerced = coerceVariables(schema, operation, variables);
+    if (coerced.errors) return undefined;
+    return complexity(schema, document, coerced.coerced, operationName, estimators, maxQueryNodes);
   } catch (err) {
     if (err instanceof Error && /maximum allowed number of nodes/.test(err.message)) return Number.POSITIVE_INFINITY;
     return undefined;
