@@ -312,6 +312,11 @@ try {
   if (!workerMemory.flat) violations.push(`worker memory grew ${workerMemory.growthPercent}%`);
   if (faultErrors.length > 0) violations.push(`faults not recovered: ${faultErrors.join('; ')}`);
 
+  // Regional restarts after a TaskManager loss show as restores from a checkpoint (docs/reliability.md).
+  const checkpoints = (await fetch(`${config.flink.restUrl}/jobs/${jobId}/checkpoints`)
+    .then((r) => r.json())
+    .catch(() => ({}))) as { counts?: { restored?: number; completed?: number; failed?: number } };
+
   const summary = {
     id,
     startedAt: new Date(startedAt).toISOString(),
@@ -350,6 +355,11 @@ try {
     })),
     faultErrors,
     restarts: faults.reduce((n, f) => n + f.restarts, 0),
+    job: {
+      restoredFromCheckpoint: checkpoints.counts?.restored,
+      checkpointsCompleted: checkpoints.counts?.completed,
+      checkpointsFailed: checkpoints.counts?.failed,
+    },
     memory: { samples: memory.length, gateway: gatewayMemory, worker: workerMemory },
     violations,
   };
