@@ -17,18 +17,12 @@
  * Each gateway runs as its own process in production mode (token verification included), pointed
  * at a scratch topic, so the worker and Flink do not consume the benchmark's load.
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
-import {
-  ingestLoad,
-  mutationBodies,
-  readingBatch,
-  SERIES_DEVICE,
-  seriesBatch,
-  seriesBodies,
-} from './lib/ingest-load.js';
+import { ensureTopics } from '../src/kafka/topics.js';
+import { ingestLoad, mutationBodies, seriesBodies } from './lib/ingest-load.js';
+import { rawProducerRun, type Shape } from './lib/raw-producer.js';
 import { freePort, processTreeCpuMs, startService, type ServiceProcess } from './lib/processes.js';
 import { summarize } from './lib/util.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
@@ -52,61 +46,19 @@ const kafka = new Kafka({ clientId: 'bench-ingest', brokers: config.kafka.broker
 const admin = kafka.admin();
 const topics: string[] = [];
 
-/** What one request carries: readings of many users (ingestReadings) or one user's series (ingestSeries). */
-type Shape = 'readings' | 'series';
-
 /**
  * Readings per second from raw kafkajs: `clients` concurrent sends of `size` messages on one
  * idempotent producer, the messages the gateway would write for the same readings.
  */
-async function rawRun(
-  topic: string,
-  size: number,
-  secs: number,
-  shape: Shape = 'readings',
-): Promise<{ sent: number; seconds: number }> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const batches = Array.from({ length: clients * 4 }, (_, k) =>
-    (shape === 'series' ? seriesBatch : readingBatch)(k, size).map((r) => ({
-      key: r.userId,
-      value: JSON.stringify({
-        eventId: randomUUID(),
-        userId: r.userId,
-        metric: 'heart_rate',
-        time: r.time,
-        value: r.value,
-        ...(shape === 'series' ? { deviceId: SERIES_DEVICE } : {}),
-      }),
-      headers: { 'schema-version': '1' },
-    })),
-  );
-  await producer.send({ topic, acks: -1, messages: batches[0]! });
-  let sent = 0;
-  const deadline = Date.now() + secs * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      let k = c;
-      while (Date.now() < deadline) {
-        const messages = batches[k % batches.length]!;
-        await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
-        sent += messages.length;
-        k += clients;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  await producer.disconnect();
-  return { sent, seconds: elapsed };
+function rawRun(topic: string, size: number, secs: number, shape: Shape = 'readings') {
+  return rawProducerRun(kafka, { topic, size, seconds: secs, clients, shape });
 }
 
 async function scratchTopic(partitions: number): Promise<string> {
   const topic = `bench_ingest_${partitions}p_${Date.now()}`;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-  });
+  // The stack's replication, so the same bench measures the cluster profile's acks=all cost.
+  const { replicationFactor, minInsyncReplicas } = config.kafka;
+  await ensureTopics(admin, [{ topic, partitions, replicationFactor, minInsyncReplicas }]);
   topics.push(topic);
   return topic;
 }

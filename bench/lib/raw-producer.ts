@@ -10,10 +10,11 @@ import { readingBatch, SERIES_DEVICE, seriesBatch } from './ingest-load.js';
 /** What one request carries: readings of many users (ingestReadings) or one user's series (ingestSeries). */
 export type Shape = 'readings' | 'series';
 
-export async function rawProducerRate(
+/** Readings sent and the seconds they took (the ingest bench keeps both, to add rounds up). */
+export async function rawProducerRun(
   kafka: Kafka,
   opts: { topic: string; size: number; seconds: number; clients: number; shape?: Shape },
-): Promise<number> {
+): Promise<{ sent: number; seconds: number }> {
   const { topic, size, seconds, clients, shape = 'readings' } = opts;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -48,5 +49,14 @@ export async function rawProducerRate(
   );
   const elapsed = (performance.now() - started) / 1000;
   await producer.disconnect();
-  return sent / elapsed;
+  return { sent, seconds: elapsed };
+}
+
+/** Readings per second of one run. */
+export async function rawProducerRate(
+  kafka: Kafka,
+  opts: { topic: string; size: number; seconds: number; clients: number; shape?: Shape },
+): Promise<number> {
+  const { sent, seconds } = await rawProducerRun(kafka, opts);
+  return sent / seconds;
 }
