@@ -10,7 +10,6 @@
  * one) and in the table exactly once. The stall each fault caused is printed.
  */
 import pg from 'pg';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -22,102 +21,20 @@ import { collect, createTopics, testKafka } from '../helpers/kafka.js';
 import { uniqueId, waitFor } from '../helpers/wait.js';
 import { freePort, startChild, type Child } from '../helpers/faults.js';
 import { useCluster } from './cluster.js';
+import { longestGap, RETRIABLE, startLoad, type Batch } from '../../bench/lib/soak-load.js';
 
-const INGEST = 'mutation($r:[ReadingInput!]!){ingestReadings(readings:$r){accepted}}';
 const CLIENTS = 3;
 const BATCH = 10;
 const MAX_ATTEMPTS = 6;
 const RETRY_PAUSE_MS = 500;
 const ACK_TIMEOUT_MS = 10_000;
-const RETRIABLE = new Set(['KAFKA_UNAVAILABLE', 'KAFKA_TIMEOUT']);
 
 const id = uniqueId('brokers');
 const topics = { KAFKA_TOPIC: `${id}-ingestion`, KAFKA_DLQ_TOPIC: `${id}-dlq` };
 const group = `${id}-writers`;
 const userPrefix = `${id}-u`;
 
-interface Batch {
-  eventIds: string[];
-  startedAt: number;
-  /** When the gateway acknowledged it, if it did. */
-  acceptedAt?: number;
-  attempts: number;
-  codes: string[];
-}
-
-/** Several clients that ingest until stopped, each retrying a retriable failure of its batch. */
-function ingestLoad(gw: TestGateway) {
-  const batches: Batch[] = [];
-  let seq = 0;
-  let running = true;
-  const base = Date.now() - 3 * 86_400_000;
-  const client = async (): Promise<void> => {
-    while (running) {
-      const readings = Array.from({ length: BATCH }, () => {
-        const n = seq++;
-        return {
-          userId: `${userPrefix}${n % 7}`,
-          metric: 'HEART_RATE',
-          time: new Date(base + n * 1000).toISOString(),
-          value: 60 + (n % 40),
-          eventId: randomUUID(),
-        };
-      });
-      const batch: Batch = { eventIds: readings.map((r) => r.eventId), startedAt: Date.now(), attempts: 0, codes: [] };
-      batches.push(batch);
-      while (batch.acceptedAt === undefined && batch.attempts < MAX_ATTEMPTS) {
-        batch.attempts += 1;
-        const res = await fetch(gw.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: INGEST, variables: { r: readings } }),
-          signal: AbortSignal.timeout(ACK_TIMEOUT_MS + 10_000),
-        })
-          .then(
-            async (r) =>
-              (await r.json()) as {
-                data?: { ingestReadings: { accepted: number } } | null;
-                errors?: { extensions?: { code?: string } }[];
-              },
-          )
-          .catch((err: unknown) => ({ errors: [{ extensions: { code: `NETWORK ${String(err)}` } }], data: null }));
-        if (res.errors === undefined && res.data?.ingestReadings.accepted === BATCH) {
-          batch.acceptedAt = Date.now();
-          break;
-        }
-        const code = res.errors?.[0]?.extensions?.code ?? 'NO_CODE';
-        batch.codes.push(code);
-        if (!RETRIABLE.has(code)) break;
-        await sleep(RETRY_PAUSE_MS);
-      }
-    }
-  };
-  const loops = Array.from({ length: CLIENTS }, client);
-  const accepted = (since = 0) => batches.filter((b) => b.acceptedAt !== undefined && b.acceptedAt >= since).length;
-  return {
-    batches,
-    accepted,
-    async stop(): Promise<void> {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
-
-/** The longest time without any acknowledgement between `from` and `to`: what clients felt as the stall. */
-function longestGap(batches: Batch[], from: number, to: number): number {
-  const acks = batches
-    .map((b) => b.acceptedAt)
-    .filter((t): t is number => t !== undefined && t >= from && t <= to)
-    .sort((a, b) => a - b);
-  let gap = 0;
-  let last = from;
-  for (const t of acks) {
-    gap = Math.max(gap, t - last);
-    last = t;
-  }
-  return Math.max(gap, to - last);
-}
+const eventIdsOf = (b: Batch): string[] => b.readings.map((r) => r.eventId);
 
 describe('three Kafka brokers under continuous ingest', () => {
   let ctx: StackContext;
@@ -196,7 +113,16 @@ describe('three Kafka brokers under continuous ingest', () => {
   }, 180_000);
 
   it('loses and duplicates nothing acknowledged when a leader is killed and a broker is cut off', async () => {
-    const load = ingestLoad(gw);
+    const load = startLoad({
+      url: gw.url,
+      users: Array.from({ length: 7 }, (_, i) => `${userPrefix}${i}`),
+      clients: CLIENTS,
+      batchSize: BATCH,
+      periodMs: 0, // back to back
+      maxAttempts: MAX_ATTEMPTS,
+      retryPauseMs: RETRY_PAUSE_MS,
+      requestTimeoutMs: ACK_TIMEOUT_MS + 10_000,
+    });
     const figures: Record<string, unknown> = {};
     try {
       await waitFor(() => load.accepted() >= 30, { timeoutMs: 30_000, what: '30 batches accepted before any fault' });
@@ -252,10 +178,8 @@ describe('three Kafka brokers under continuous ingest', () => {
     const batches = load.batches;
     const failed = batches.filter((b) => b.acceptedAt === undefined);
     const retried = batches.filter((b) => b.acceptedAt !== undefined && b.attempts > 1);
-    const accepted = batches.filter((b) => b.acceptedAt !== undefined).flatMap((b) => b.eventIds);
-    const firstTry = new Set(
-      batches.filter((b) => b.acceptedAt !== undefined && b.attempts === 1).flatMap((b) => b.eventIds),
-    );
+    const accepted = batches.filter((b) => b.acceptedAt !== undefined).flatMap(eventIdsOf);
+    const firstTry = new Set(batches.filter((b) => b.acceptedAt !== undefined && b.attempts === 1).flatMap(eventIdsOf));
     figures.batches = batches.length;
     figures.retriedBatches = retried.length;
     figures.maxAttempts = Math.max(...batches.map((b) => b.attempts));
@@ -289,13 +213,15 @@ describe('three Kafka brokers under continuous ingest', () => {
       );
       figures.lostButStored = inTable.rows[0]?.n;
       const where = batches
-        .filter((b) => b.eventIds.some((e) => lost.has(e)))
+        .filter((b) => eventIdsOf(b).some((e) => lost.has(e)))
         .map((b) => ({
           startedAt: new Date(b.startedAt).toISOString().slice(11, 23),
           acceptedAt: new Date(b.acceptedAt ?? 0).toISOString().slice(11, 23),
           attempts: b.attempts,
           codes: b.codes,
-          lost: b.eventIds.map((e, i) => (lost.has(e) ? i : -1)).filter((i) => i >= 0),
+          lost: eventIdsOf(b)
+            .map((e, i) => (lost.has(e) ? i : -1))
+            .filter((i) => i >= 0),
         }));
       throw new Error(
         `${lost.size} acknowledged readings missing from the topic (${JSON.stringify(figures)}; ${JSON.stringify(where)}): ${String(err)}`,
