@@ -11,10 +11,11 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config.js';
-import { formatError, formatOptionsFor } from '../errors.js';
+import { formatOptionsFor } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildGatewaySchema } from '../schema/build.js';
-import { compiledExecution } from '../schema/compiled-execution.js';
+import { apolloExecutor } from './apollo-executor.js';
+import { createOperationPipeline } from '../operation/pipeline.js';
 import type { GatewayContext, GatewayServices } from '../resolvers/context.js';
 import { buildServices, type ServiceSet } from './services.js';
 import { createHttpHandler, type Route } from '../http/http-handler.js';
@@ -24,14 +25,7 @@ import { createLoaders } from '../timescale/loaders.js';
 import { createGraphiql } from '../graphiql/routes.js';
 import { createDashboard } from '../dashboard/routes.js';
 import { createExportRoute } from './export.route.js';
-import {
-  authorizeOperation,
-  createAuthenticator,
-  protectSchema,
-  refusalStatus,
-  ROOT_RULES,
-  unclassifiedRootFields,
-} from '../auth/index.js';
+import { createAuthenticator, protectSchema, ROOT_RULES, unclassifiedRootFields } from '../auth/index.js';
 import { createLimits, withHttpStatus } from '../limits/index.js';
 import { AppError } from '../errors.js';
 import { operationPlugin } from '../metrics/operation.plugin.js';
@@ -43,7 +37,7 @@ import type { Principal } from '../auth/principal.js';
 export const GRAPHQL_PATH = '/graphql';
 
 /**
- * Root fields whose operations graphql-jit compiles (src/schema/compiled-execution.ts): the reads
+ * Root fields whose operations graphql-jit compiles (src/operation/execute.ts): the reads
  * of many points and the writes of many readings, where graphql-js's per-field and per-input-object
  * work was most of the gateway's CPU.
  */
@@ -98,44 +92,33 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (unclassified.length > 0)
     logger.warn({ fields: unclassified }, 'root fields without an access rule are admin-only (src/auth/policy.ts)');
 
-  // One recorder for both transports: the same histogram and log line for HTTP and graphql-ws.
-  const recordOperation = createOperationRecorder({
-    metrics: services.metrics,
-    logger: logger.child({ part: 'graphql' }),
+  // Every policy of an operation, once, for both transports (src/operation/pipeline.ts).
+  const pipeline = createOperationPipeline({
+    schema,
+    limits,
+    maxTokens: config.limits.maxTokens,
+    introspection: config.gateway.introspection,
+    hotFields: COMPILED_FIELDS,
+    errorFormat,
+    record: createOperationRecorder({ metrics: services.metrics, logger: logger.child({ part: 'graphql' }) }),
   });
 
+  // The HTTP adapter: Apollo parses and validates with the pipeline's options, then hands each
+  // operation to the pipeline (admission and execution) through its gateway interface.
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: compiledExecution(schema, COMPILED_FIELDS),
-    validationRules: limits.rules,
-    parseOptions: config.limits.maxTokens > 0 ? { maxTokens: config.limits.maxTokens } : {},
-    introspection: config.gateway.introspection,
+    gateway: apolloExecutor(pipeline),
+    validationRules: [...pipeline.validationRules],
+    parseOptions: pipeline.parseOptions,
+    introspection: pipeline.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatError(formatted, error, errorFormat),
+    formatError: (formatted, error) => pipeline.formatError(formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used; Apollo's default cache-control plugin would otherwise hook every
       // field resolution (8,640 of them for a day of MINUTE buckets).
       ApolloServerPluginCacheControlDisabled(),
-      // Every root field authorised before any runs (src/auth/authorize-operation.ts).
-      {
-        async requestDidStart() {
-          return {
-            async didResolveOperation(rc) {
-              const refused = authorizeOperation(
-                rc.schema,
-                rc.document,
-                rc.operationName,
-                rc.request.variables,
-                rc.contextValue.principal,
-              );
-              if (refused) throw withHttpStatus(refused, refusalStatus(refused));
-            },
-          };
-        },
-      },
-      limits.costPlugin<GatewayContext>(),
-      operationPlugin<GatewayContext>({ record: recordOperation }),
+      operationPlugin<GatewayContext>({ record: pipeline.record }),
     ],
   });
 
@@ -147,11 +130,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       // No subject to charge: failed attempts are rate limited by the client's address.
-      limits.takeAnonymousHttpRequest(req.socket.remoteAddress ?? 'unknown');
+      limits.chargeAnonymous(req.socket.remoteAddress ?? 'unknown');
       // 401 with a challenge: the whole request is refused before its body is read (docs/security.md).
       throw withHttpStatus(err, 401, [['www-authenticate', 'Bearer']]);
     }
-    limits.takeHttpRequest(principal);
+    // Charged on arrival, before the body is read (the pipeline charges graphql-ws per operation).
+    limits.charge(principal, true);
     return principal;
   };
 
@@ -214,20 +198,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const liveWs = attachLiveWebSocket<GatewayContext>({
     httpServer,
     path: GRAPHQL_PATH,
-    schema,
+    pipeline,
     logger,
     authenticate: auth.connection,
-    authorize: (credentials, document, request) =>
-      authorizeOperation(schema, document, request.operationName, request.variables, credentials.principal),
-    guard: limits.liveGuard(schema),
-    maxTokens: config.limits.maxTokens,
+    connectionCap: limits.connectionCap(),
     context: ({ credentials }) => new WsOperationContext(services, credentials.authorization, credentials.principal),
     keepAliveMs: config.live.keepAliveMs,
     maxPayloadBytes: config.gateway.maxBodyBytes,
     development,
-    errorFormat,
     completeAll: () => services.live.completeAll(),
-    recordOperation,
   });
 
   /** Subscriptions complete and sockets close (1001) first: upgraded sockets would hold the HTTP close. */

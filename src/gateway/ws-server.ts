@@ -6,65 +6,44 @@
  */
 import type { Server } from 'node:http';
 import {
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
   getOperationAST,
-  parse,
-  specifiedRules,
-  validate,
   type DocumentNode,
   type ExecutionArgs,
+  type GraphQLError,
   type GraphQLFormattedError,
-  type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import { formatError, type FormatOptions } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { RecordOperation } from '../metrics/operation.recorder.js';
 import {
   acceptAllConnections,
   type ConnectionAuthenticator,
   type ConnectionCredentials,
 } from '../auth/connection-auth.js';
-import type { LiveGuard } from '../limits/live-guard.js';
-import { subscribe } from './subscribe.js';
+import type { ConnectionCap } from '../limits/connection-cap.js';
+import type { OperationPipeline } from '../operation/pipeline.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 
 export interface LiveWebSocketOptions<TContext> {
   httpServer: Server;
   path: string;
-  schema: GraphQLSchema;
+  /** Every policy of an operation: parse and validation, admission, execution, errors, the record. */
+  pipeline: OperationPipeline;
   logger: Logger;
   /** Builds an operation's context from the connection's checked credentials. */
   context: (connection: { credentials: ConnectionCredentials }) => TContext;
-  /** Authorises every root field of an operation before it runs; the refusal, or undefined. */
-  authorize?: (
-    credentials: ConnectionCredentials,
-    document: DocumentNode,
-    request: { operationName?: string | null | undefined; variables?: Record<string, unknown> | null | undefined },
-  ) => GraphQLError | undefined;
   /** Checks `connection_init`; default: accept every connection and carry its credential along. */
   authenticate?: ConnectionAuthenticator;
+  /** Open connections per subject; default: no limit. */
+  connectionCap?: ConnectionCap | undefined;
   /** Server ping interval in ms; a peer that misses the pong for as long is terminated. 0 disables. */
   keepAliveMs: number;
   /** Largest client message accepted, in bytes. */
   maxPayloadBytes: number;
+  /** Error details in close reasons (1011). */
   development: boolean;
-  /** The same error normalisation as HTTP; `hideSchemaDetails` also refuses introspection here. */
-  errorFormat: FormatOptions;
   /** Ends every open subscription (the hub's completeAll); run first on dispose. */
   completeAll: () => void;
-  /** Limits (src/limits): connections per subject, subscriptions per connection, rate, document limits. */
-  guard?: LiveGuard | undefined;
-  /** graphql-js parse maxTokens for subscribe documents; 0 or unset: no limit. */
-  maxTokens?: number | undefined;
-  /**
-   * The operation recorder shared with the HTTP path (src/metrics/operation.recorder.ts): one record
-   * per operation, when its result is known (for a subscription: once it started or was refused).
-   * Default: nothing recorded.
-   */
-  recordOperation?: RecordOperation | undefined;
 }
 
 export interface LiveWebSocket {
@@ -76,55 +55,6 @@ export interface LiveWebSocket {
 
 type Ctx = Context<Record<string, unknown> | undefined, WsExtra>;
 type Params = Record<string, unknown> | undefined;
-
-/** Distinct operation texts whose parsed and validated document is kept. */
-const DOCUMENT_CACHE_SIZE = 500;
-
-/**
- * Parses and validates each distinct operation text once. Thousands of dashboards send the same
- * subscription: sharing one document saves a parse and a validation per subscribe, and the AST's
- * memory per subscriber.
- */
-function documentCache(schema: GraphQLSchema, maxTokens: number | undefined, introspection: boolean) {
-  // The HTTP path refuses introspection through Apollo's `introspection: false`; this is the same rule.
-  const rules = introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-  const cache = new Map<string, DocumentNode | readonly GraphQLError[]>();
-  return (query: string): DocumentNode | readonly GraphQLError[] => {
-    let entry = cache.get(query);
-    if (entry === undefined) {
-      try {
-        const document = parse(query, maxTokens ? { maxTokens } : undefined);
-        const errors = validate(schema, document, rules);
-        entry = errors.length > 0 ? errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) : document;
-      } catch (err) {
-        // A document nested deeply enough overflows the parser's stack: a client's mistake, not a crash.
-        entry = [
-          err instanceof GraphQLError
-            ? withCode(err, 'GRAPHQL_PARSE_FAILED')
-            : new GraphQLError('Syntax Error: the document is nested too deeply', {
-                extensions: { code: 'GRAPHQL_PARSE_FAILED' },
-              }),
-        ];
-      }
-      if (cache.size >= DOCUMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      cache.set(query, entry);
-    }
-    return entry;
-  };
-}
-
-/** graphql-js's own errors carry no code; the HTTP path (Apollo) names them, and so does this one. */
-function withCode(err: GraphQLError, code: string): GraphQLError {
-  if (err.extensions['code'] !== undefined) return err;
-  return new GraphQLError(err.message, {
-    nodes: err.nodes,
-    source: err.source,
-    positions: err.positions,
-    path: err.path,
-    originalError: err.originalError,
-    extensions: { ...err.extensions, code },
-  });
-}
 
 /**
  * The operation's name and type as the HTTP path reports them: the name in the document (else the
@@ -155,11 +85,10 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
     clientTracking: false,
   });
 
-  const documentFor = documentCache(opts.schema, opts.maxTokens, !opts.errorFormat.hideSchemaDetails);
+  const { pipeline } = opts;
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
-    errors.map((e) => formatError(e.toJSON(), e, opts.errorFormat));
+    errors.map((e) => pipeline.formatError(e.toJSON(), e));
 
-  const record = opts.recordOperation;
   // When each admitted operation's subscribe message arrived, keyed by the arguments onSubscribe
   // returns (graphql-ws hands the same object to onOperation); weak, so nothing outlives them.
   const startedAt = new WeakMap<ExecutionArgs, number>();
@@ -169,7 +98,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
     errors: readonly GraphQLError[],
     document?: DocumentNode,
   ): readonly GraphQLError[] => {
-    record?.({
+    pipeline.record({
       transport: 'ws',
       requestId: undefined,
       ...(document
@@ -184,8 +113,9 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
 
   const server = serveGraphqlWs<Params>(
     {
-      schema: opts.schema,
-      subscribe,
+      schema: pipeline.schema,
+      execute: (args) => pipeline.execute(args),
+      subscribe: (args) => pipeline.subscribe(args),
       onConnect: async (ctx) => {
         const headers = ctx.extra.upgradeHeaders ?? {};
         // Only connection_init needs them; an open connection does not keep them.
@@ -200,7 +130,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
           if (check.closeCode !== undefined) ctx.extra.socket.close(check.closeCode, check.reason.slice(0, 120));
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        const admitted = opts.guard?.connected(check.credentials) ?? { ok: true };
+        const admitted = opts.connectionCap?.connected(check.credentials.principal) ?? { ok: true };
         if (!admitted.ok) {
           log.info({ reason: admitted.reason }, 'connection refused');
           ctx.extra.socket.close(admitted.closeCode, admitted.reason.slice(0, 120));
@@ -213,37 +143,32 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       // Returning ExecutionArgs replaces graphql-ws's own parse and validate; `context` still applies.
       onSubscribe: (ctx, _id, payload) => {
         const started = performance.now();
-        const document = documentFor(payload.query);
-        if (Array.isArray(document)) return refusedOperation(payload, started, document as readonly GraphQLError[]);
+        const document = pipeline.document(payload.query);
+        if (!('kind' in document)) return refusedOperation(payload, started, document);
         const credentials = credentialsOf.get(ctx) ?? { authorization: undefined };
-        const refused = opts.authorize?.(credentials, document as DocumentNode, payload);
-        if (refused) return refusedOperation(payload, started, [refused], document as DocumentNode);
-        if (opts.guard) {
-          const refused = opts.guard.subscribing(
-            credentials,
-            document as DocumentNode,
-            payload,
-            Object.keys(ctx.subscriptions).length,
-          );
-          if (refused) return refusedOperation(payload, started, refused, document as DocumentNode);
-        }
+        const refusal = pipeline.admit(document, payload, {
+          transport: 'ws',
+          principal: credentials.principal,
+          openSubscriptions: Object.keys(ctx.subscriptions).length,
+        });
+        if (refusal) return refusedOperation(payload, started, refusal.errors, document);
         const args: ExecutionArgs = {
-          schema: opts.schema,
-          document: document as DocumentNode,
+          schema: pipeline.schema,
+          document,
           operationName: payload.operationName,
           variableValues: payload.variables,
         };
-        if (record) startedAt.set(args, started);
+        startedAt.set(args, started);
         return args;
       },
       onOperation: (_ctx, _id, payload, args, result) => {
         const started = startedAt.get(args);
-        if (!record || started === undefined) return undefined;
+        if (started === undefined) return undefined;
         // graphql-ws awaits execute (or subscribe) before this hook: the result is settled.
         const settled = result as Awaited<typeof result>;
         const { operationName, type } = operationOf(args.document, args.operationName ?? payload.operationName);
         const context = args.contextValue as { requestId?: unknown } | undefined;
-        record({
+        pipeline.record({
           transport: 'ws',
           // A subscription's context makes its request id on first use only (thousands are held
           // open), so its record goes without one; a query or mutation has one like over HTTP.
@@ -260,7 +185,7 @@ export function attachLiveWebSocket<TContext>(opts: LiveWebSocketOptions<TContex
       onClose: (ctx) => {
         open.delete(ctx);
         const credentials = credentialsOf.get(ctx);
-        if (credentials) opts.guard?.closed(credentials);
+        if (credentials) opts.connectionCap?.closed(credentials.principal);
       },
       context: (ctx) => opts.context({ credentials: credentialsOf.get(ctx) ?? { authorization: undefined } }) as never,
       onError: (_ctx, _id, _payload, errors) => format(errors),

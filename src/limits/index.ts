@@ -1,37 +1,47 @@
 /**
  * The gateway's limits, built once per process from config.limits: validation rules (depth,
- * aliases, operations), the cost check (an Apollo plugin for HTTP, the live guard for
- * WebSocket), the per-subject rate limiter and the WebSocket connection/subscription caps.
- * docs/security.md lists each setting, default and error code.
+ * aliases, operations), the cost estimate, the per-subject rate and the WebSocket connection cap.
+ * The operation pipeline (src/operation/pipeline.ts) applies them to every operation whichever
+ * transport carried it; docs/security.md lists each setting, default and error code.
  */
-import { HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { HeaderMap } from '@apollo/server';
+import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
 import type { Config } from '../config.js';
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { checkCost } from './cost.js';
 import { documentRules } from './document-rules.js';
-import { createLiveGuard, type LiveGuard } from './live-guard.js';
+import { createConnectionCap, type ConnectionCap } from './connection-cap.js';
 import { rateLimitedError, RateLimiter } from './rate-limit.js';
 
 export { checkCost, operationCost, expectedLength } from './cost.js';
 export { aliasLimitRule, depthLimitRule, documentRules, operationLimitRule, selectionDepth } from './document-rules.js';
-export { createLiveGuard, type LiveGuard } from './live-guard.js';
+export { createConnectionCap, type ConnectionCap } from './connection-cap.js';
 export { RateLimiter, rateLimitedError } from './rate-limit.js';
 
 export interface Limits {
-  readonly rules: ValidationRule[];
+  /** Depth, aliases and operations per document: validation rules, so both transports refuse alike. */
+  readonly rules: readonly ValidationRule[];
   readonly rate: RateLimiter;
-  /** Throws RATE_LIMITED (HTTP 429 + Retry-After) when the subject is over its rate. */
-  takeHttpRequest(principal: Principal): void;
-  /** The same for a request with no subject (authentication failed), charged to the client's address. */
-  takeAnonymousHttpRequest(address: string): void;
+  /** Subscriptions one graphql-ws connection may hold at once (0: no limit). */
+  readonly maxSubscriptionsPerConnection: number;
   /**
-   * After Apollo resolved the operation: refuses operations over the cost limit (400,
-   * QUERY_TOO_COMPLEX) and subscriptions over HTTP (400, OPERATION_NOT_SUPPORTED).
+   * Takes one request from the subject's rate. Throws RATE_LIMITED; with `http` its status is 429
+   * with a Retry-After header. The development stand-in (one shared subject for every local test
+   * and benchmark) and callers without a subject are not counted here.
    */
-  costPlugin<T extends BaseContext>(): ApolloServerPlugin<T>;
-  liveGuard(schema: GraphQLSchema): LiveGuard;
+  charge(principal: Principal | undefined, http: boolean): void;
+  /** The same for an HTTP request with no subject (authentication failed), charged to the client's address. */
+  chargeAnonymous(address: string): void;
+  /** QUERY_TOO_COMPLEX when the operation's estimated cost is over the limit, else undefined. */
+  cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Record<string, unknown> | null | undefined,
+    operationName: string | null | undefined,
+  ): AppError | undefined;
+  /** The connections-per-subject cap of the WebSocket transport. */
+  connectionCap(): ConnectionCap;
 }
 
 export function createLimits(limits: Config['limits'], maxPoints = Number.POSITIVE_INFINITY): Limits {
@@ -41,56 +51,20 @@ export function createLimits(limits: Config['limits'], maxPoints = Number.POSITI
   return {
     rules,
     rate,
-    takeHttpRequest(principal) {
-      // The development stand-in is one shared subject for every local test and benchmark.
-      if (principal.development) return;
+    maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
+    charge(principal, http) {
+      if (!principal || principal.development) return;
       const decision = rate.take(principal.subject);
-      if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds, true);
+      if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds, http);
     },
-    takeAnonymousHttpRequest(address) {
+    chargeAnonymous(address) {
       // A prefix no token subject can collide with: subjects are charged by name, addresses by this key.
       const decision = rate.take(`\u0000address:${address}`);
       if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds, true);
     },
-    costPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
-      return {
-        async requestDidStart() {
-          return {
-            async didResolveOperation(rc) {
-              // Apollo would execute a subscription as a query (no source event): refuse it with a pointer instead.
-              if (rc.operation?.operation === 'subscription') {
-                throw withHttpStatus(
-                  new AppError(
-                    ErrorCode.OPERATION_NOT_SUPPORTED,
-                    'subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP POST/GET',
-                  ),
-                  400,
-                );
-              }
-              const err = checkCost(
-                rc.schema,
-                rc.document,
-                rc.request.variables,
-                rc.request.operationName,
-                limits.maxCost,
-                maxBuckets,
-              );
-              if (err) throw withHttpStatus(err, 400);
-            },
-          };
-        },
-      };
-    },
-    liveGuard: (schema) =>
-      createLiveGuard({
-        schema,
-        rules,
-        maxCost: limits.maxCost,
-        maxBuckets,
-        maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
-        maxConnectionsPerSubject: limits.maxConnectionsPerSubject,
-        rate,
-      }),
+    cost: (schema, document, variables, operationName) =>
+      checkCost(schema, document, variables ?? undefined, operationName, limits.maxCost, maxBuckets),
+    connectionCap: () => createConnectionCap(limits.maxConnectionsPerSubject),
   };
 }
 

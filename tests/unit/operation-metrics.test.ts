@@ -27,6 +27,9 @@ import { createGatewayMetrics, type GatewayMetrics } from '../../src/metrics/gat
 import { operationPlugin } from '../../src/metrics/operation.plugin.js';
 import { createOperationRecorder } from '../../src/metrics/operation.recorder.js';
 import { sample } from '../integration/metrics.fixtures.js';
+import { loadConfig } from '../../src/config.js';
+import { createLimits } from '../../src/limits/index.js';
+import { createOperationPipeline } from '../../src/operation/pipeline.js';
 
 const ticks: GraphQLFieldConfig<unknown, unknown> = {
   type: new GraphQLNonNull(GraphQLInt),
@@ -83,18 +86,25 @@ beforeAll(async () => {
     if (req.url === '/metrics') void metrics.handle(req, res);
     else res.writeHead(404).end();
   });
+  const pipeline = createOperationPipeline({
+    schema,
+    limits: createLimits(loadConfig({}).limits),
+    maxTokens: 0,
+    introspection: true,
+    hotFields: new Set(),
+    errorFormat: { development: false, hideSchemaDetails: false },
+    record,
+  });
   liveWs = attachLiveWebSocket({
     httpServer,
     path: '/graphql',
-    schema,
+    pipeline,
     logger: captured.logger,
     context: () => ({ requestId: 'ws-request' }),
     keepAliveMs: 0,
     maxPayloadBytes: 64 * 1024,
     development: false,
-    errorFormat: { development: false, hideSchemaDetails: false },
     completeAll: () => undefined,
-    recordOperation: record,
   });
   httpServer.listen(0, '127.0.0.1');
   await once(httpServer, 'listening');

@@ -1,5 +1,5 @@
 /**
- * The hot operations executed by graphql-jit, everything else by graphql-js as before.
+ * Execution: the hot operations by graphql-jit, everything else by graphql-js.
  *
  * graphql-js interprets an operation field by field: for `series` over a day at MINUTE that is
  * 8,640 resolver calls and completions per request, and for `ingestReadings` a generic coercion of
@@ -7,31 +7,24 @@
  * figures (bench/ANALYSIS.md). graphql-jit compiles an operation once into JavaScript that does the
  * same work without the interpretation (variables coerced by generated code, plain fields read
  * directly). Compiled queries are kept per parsed document: Apollo's document store and the
- * WebSocket path's cache hand back the same DocumentNode for the same text.
+ * pipeline's document cache hand back the same DocumentNode for the same text.
  *
- * Only operations whose every root field is in `hotFields` are compiled. Variables that do not fit
- * the operation (known before execution: src/execution/coerced-variables.ts) run on graphql-js, so
- * that their errors are graphql-js's, which Apollo recognises as BAD_USER_INPUT; so does a document
- * graphql-jit cannot compile.
- *
- * Apollo Server takes another executor only through its gateway interface, so this is one: it
- * hands Apollo the schema once and executes what Apollo has parsed, validated and passed through
- * the plugins (access rules, cost) already.
+ * Only operations whose every root field is in `hotFields` are compiled, and only when their
+ * variables fit (the pipeline refused the others before execution); a document graphql-jit cannot
+ * compile runs on graphql-js.
  */
-import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import {
   execute,
+  getOperationAST,
   Kind,
-  printSchema,
   type DocumentNode,
+  type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { coerceVariables } from '../execution/coerced-variables.js';
-
-type Gateway = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 
 /** `Type.field` coordinates of root fields worth compiling, e.g. `Query.series`. */
 export type HotFields = ReadonlySet<string>;
@@ -73,32 +66,15 @@ export function compiledOperation(
   return query;
 }
 
-/** Apollo's executor: the compiled query for hot operations, graphql-js's `execute` for the rest. */
-export function compiledExecution(schema: GraphQLSchema, hotFields: HotFields): Gateway {
-  return {
-    onSchemaLoadOrUpdate(callback) {
-      callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });
-      return () => undefined;
-    },
-    async load() {
-      return {
-        async executor(rc) {
-          const variables = rc.request.variables ?? {};
-          const compiled = compiledOperation(schema, rc.document, rc.operation, rc.operationName, hotFields);
-          const query = compiled && !coerceVariables(schema, rc.operation, variables).errors ? compiled : null;
-          const result: ExecutionResult = query
-            ? await query.query(undefined, rc.context, variables)
-            : await execute({
-                schema,
-                document: rc.document,
-                contextValue: rc.context,
-                variableValues: variables,
-                operationName: rc.operationName,
-              });
-          return result;
-        },
-      };
-    },
-    async stop() {},
+/** graphql-js's `execute`, or the compiled query of a hot operation whose variables fit. */
+export function executor(hotFields: HotFields): (args: ExecutionArgs) => Promise<ExecutionResult> {
+  return async (args) => {
+    const { schema, document, operationName } = args;
+    const variables = args.variableValues ?? {};
+    const operation = getOperationAST(document, operationName);
+    const query = operation && compiledOperation(schema, document, operation, operationName, hotFields);
+    if (query && operation && !coerceVariables(schema, operation, variables).errors)
+      return query.query(args.rootValue, args.contextValue, variables) as Promise<ExecutionResult> | ExecutionResult;
+    return execute(args);
   };
 }

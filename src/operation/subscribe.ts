@@ -1,6 +1,5 @@
 /**
- * graphql-js's `subscribe` for the WebSocket path, with the same behaviour but a smaller footprint
- * per open subscription. graphql-js maps the source stream through an object of six closures and
+ * graphql-js's `subscribe` with the same behaviour but a smaller footprint per open subscription. graphql-js maps the source stream through an object of six closures and
  * keeps an async frame suspended for every pending `next()`; a gateway holding tens of thousands of
  * idle subscriptions pays that for each. Here the mapping is one object whose methods live on its
  * prototype, and a pending `next()` is a promise reaction.
