@@ -237,7 +237,6 @@ async function main(): Promise<void> {
           baselineName: 'same SQL with pg',
           ratio: round(x.p50 / d.p50),
           better: 'lower',
-          note: setup,
         },
         {
           name: `${name} 24h/MINUTE p99`,
