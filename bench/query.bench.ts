@@ -1,12 +1,14 @@
 /**
  * `series` read latency: 100 users x one day of heart rate every 5 s (1,728,000 rows, seeded with
  * COPY under the user prefix `bench-query-`, kept between runs and reused; `--clean` deletes them),
- * then `series` for 24 h at MINUTE buckets (1,440 points) from 16 concurrent clients:
+ * then 24 h at MINUTE buckets (1,440 points) from 16 concurrent clients, three sides in one run:
  *   - baseline: the same SQL the gateway runs (`seriesStatement`: the per-minute rollup plus the raw
  *               edges), sent with pg from this process;
- *   - figure:   the GraphQL query over HTTP to a gateway in a forked child process (its own CPU
- *               time and event loop, like a deployment), parsed as JSON by the client.
- * Both phases share the machine with Postgres (2 cores here), so the ratio is the gateway's cost.
+ *   - series:   the GraphQL query `series` (1,440 points of six fields) over HTTP to a gateway in a
+ *               forked child process (its own CPU time and event loop, like a deployment), parsed
+ *               as JSON by the client;
+ *   - columns:  `seriesColumns` (the same buckets as six lists) to the same gateway.
+ * All phases share the machine with Postgres (2 cores here), so a ratio is the gateway's cost.
  *
  *   npx tsx bench/query.bench.ts [--short] [--clean]     (npm run bench:query)
  */
@@ -47,6 +49,11 @@ const TO = new Date(DAY_START + 86_400_000).toISOString();
 const QUERY = `query ($u: ID!, $from: DateTime!, $to: DateTime!) {
   series(userId: $u, metric: HEART_RATE, from: $from, to: $to, bucket: MINUTE) { time count avg min max sum }
 }`;
+const COLUMNS_QUERY = `query ($u: ID!, $from: DateTime!, $to: DateTime!) {
+  seriesColumns(userId: $u, metric: HEART_RATE, from: $from, to: $to, bucket: MINUTE) { times count avg min max sum }
+}`;
+
+type Side = 'direct' | 'series' | 'columns';
 
 async function runGatewayChild(): Promise<void> {
   const { createGateway } = await import('../src/gateway/app.js');
@@ -148,93 +155,112 @@ async function main(): Promise<void> {
     });
     const url = `http://127.0.0.1:${port}/graphql`;
     const authorization = `Bearer ${await benchToken()}`;
-    const viaGateway = async (u: string) => {
+    /** Bytes of the last answer of each gateway side (the JSON the client parsed). */
+    const answerBytes = { series: 0, columns: 0 };
+    const post = async <T>(query: string, u: string): Promise<{ bytes: number; body: T }> => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({ query: QUERY, variables: { u, from: FROM, to: TO } }),
+        body: JSON.stringify({ query, variables: { u, from: FROM, to: TO } }),
       });
-      const body = (await res.json()) as { data?: { series: unknown[] }; errors?: unknown[] };
+      const text = await res.text();
+      return { bytes: text.length, body: JSON.parse(text) as T };
+    };
+    const viaSeries = async (u: string) => {
+      const { bytes, body } = await post<{ data?: { series: unknown[] }; errors?: unknown[] }>(QUERY, u);
       if (body.errors || body.data?.series.length !== 1440)
         throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+      answerBytes.series = bytes;
     };
+    const viaColumns = async (u: string) => {
+      const { bytes, body } = await post<{
+        data?: { seriesColumns: { times: unknown[]; avg: unknown[] } };
+        errors?: unknown[];
+      }>(COLUMNS_QUERY, u);
+      const c = body.data?.seriesColumns;
+      if (body.errors || c?.times.length !== 1440 || c.avg.length !== 1440)
+        throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 200)}`);
+      answerBytes.columns = bytes;
+    };
+    const sides: Record<Side, (u: string) => Promise<void>> = { direct, series: viaSeries, columns: viaColumns };
 
     try {
-      await load(WARMUP_SECONDS, direct);
-      await load(WARMUP_SECONDS, viaGateway);
-      // Interleaved halves, so drift on a shared machine (autovacuum, page cache) hits both sides.
+      for (const side of ['direct', 'series', 'columns'] as const) await load(WARMUP_SECONDS, sides[side]);
+      // Interleaved halves, so drift on a shared machine (autovacuum, page cache) hits every side.
       const half = SECONDS / 2;
       // CPU per request of each side, steadier than latency when other work shares the machine:
       // this process (the pg client, or the HTTP client parsing the answers) and the gateway child.
-      let ownDirectMs = 0;
-      let ownGatewayMs = 0;
-      let childMs = 0;
+      const ownCpuMs: Record<Side, number> = { direct: 0, series: 0, columns: 0 };
+      const childCpuMs: Record<Side, number> = { direct: 0, series: 0, columns: 0 };
       const ownMs = () => {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1000;
       };
-      const timed = async (side: 'direct' | 'gateway'): Promise<Phase> => {
-        const own0 = ownMs();
-        const child0 = processTreeCpuMs(child.pid!);
-        const phase = await load(half, side === 'direct' ? direct : viaGateway);
-        if (side === 'direct') ownDirectMs += ownMs() - own0;
-        else {
-          ownGatewayMs += ownMs() - own0;
-          childMs += processTreeCpuMs(child.pid!) - child0;
+      const phases: Record<Side, Phase[]> = { direct: [], series: [], columns: [] };
+      for (let pass = 0; pass < 2; pass += 1) {
+        for (const side of ['direct', 'series', 'columns'] as const) {
+          const own0 = ownMs();
+          const child0 = processTreeCpuMs(child.pid!);
+          phases[side].push(await load(half, sides[side]));
+          ownCpuMs[side] += ownMs() - own0;
+          childCpuMs[side] += processTreeCpuMs(child.pid!) - child0;
         }
-        return phase;
-      };
-      const d1 = await timed('direct');
-      const g1 = await timed('gateway');
-      const d2 = await timed('direct');
-      const g2 = await timed('gateway');
-      const merge = (a: Phase, b: Phase): Phase => ({
-        latencies: [...a.latencies, ...b.latencies].sort((x, y) => x - y),
-        seconds: a.seconds + b.seconds,
-        errors: a.errors + b.errors,
+      }
+      const merge = ([a, b]: Phase[]): Phase => ({
+        latencies: [...a!.latencies, ...b!.latencies].sort((x, y) => x - y),
+        seconds: a!.seconds + b!.seconds,
+        errors: a!.errors + b!.errors,
       });
-      const d = summary(merge(d1, d2));
-      const g = summary(merge(g1, g2));
+      const d = summary(merge(phases.direct));
+      const g = summary(merge(phases.series));
+      const c = summary(merge(phases.columns));
       const cpu = {
-        gatewayMsPerRequest: round(childMs / g.requests),
-        clientMsPerGatewayRequest: round(ownGatewayMs / g.requests),
-        pgClientMsPerRequest: round(ownDirectMs / d.requests),
+        gatewayMsPerRequest: round(childCpuMs.series / g.requests),
+        clientMsPerGatewayRequest: round(ownCpuMs.series / g.requests),
+        gatewayMsPerColumnsRequest: round(childCpuMs.columns / c.requests),
+        clientMsPerColumnsRequest: round(ownCpuMs.columns / c.requests),
+        pgClientMsPerRequest: round(ownCpuMs.direct / d.requests),
       };
-      console.log('direct pg :', d);
-      console.log('gateway   :', g);
-      console.log('CPU       :', cpu);
+      console.log('direct pg     :', d);
+      console.log('series        :', g);
+      console.log('seriesColumns :', c);
+      console.log('CPU           :', cpu);
+      console.log('answer bytes  :', answerBytes);
 
-      const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series 24 h at MINUTE (1,440 points, read from the per-minute rollup); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
-      const figures: Figure[] = [
+      const setup = `100 users x 17,280 heart-rate readings (5 s, one day); series and seriesColumns 24 h at MINUTE (1,440 points, read from the per-minute rollup); ${CONCURRENCY} concurrent clients; ${SECONDS} s measured per side; Postgres ${flavour}, pool ${config.postgres.poolMax}`;
+      const against = (name: string, x: ReturnType<typeof summary>, target?: string): Figure[] => [
         {
-          name: 'series 24h/MINUTE p50',
-          figure: g.p50,
+          name: `${name} 24h/MINUTE p50`,
+          figure: x.p50,
           unit: 'ms',
           baseline: d.p50,
           baselineName: 'same SQL with pg',
-          ratio: round(g.p50 / d.p50),
+          ratio: round(x.p50 / d.p50),
           better: 'lower',
-          note: setup,
         },
         {
-          name: 'series 24h/MINUTE p99',
-          figure: g.p99,
+          name: `${name} 24h/MINUTE p99`,
+          figure: x.p99,
           unit: 'ms',
           baseline: d.p99,
           baselineName: 'same SQL with pg',
-          ratio: round(g.p99 / d.p99),
+          ratio: round(x.p99 / d.p99),
           better: 'lower',
-          target: '< 50 ms, ratio < 1.5',
+          ...(target ? { target } : {}),
         },
         {
-          name: 'series 24h/MINUTE throughput',
-          figure: g.rps,
+          name: `${name} 24h/MINUTE throughput`,
+          figure: x.rps,
           unit: 'requests/s',
           baseline: d.rps,
           baselineName: 'same SQL with pg',
-          ratio: round(g.rps / d.rps),
+          ratio: round(x.rps / d.rps),
           better: 'higher',
         },
+      ];
+      const figures: Figure[] = [
+        ...against('series', g, '< 50 ms, ratio < 1.5'),
+        ...against('seriesColumns', c, 'ratio < 1.5'),
       ];
       const file = writeResult({
         bench: 'query',
@@ -243,8 +269,9 @@ async function main(): Promise<void> {
         notes: [
           setup,
           'Latency ratios are gateway / direct (overhead, lower is better); the throughput ratio is gateway / direct (higher is better).',
-          `errors: gateway ${g.errors}, direct ${d.errors}; requests: gateway ${g.requests}, direct ${d.requests}`,
-          `CPU a request: gateway process ${cpu.gatewayMsPerRequest} ms (its client here another ${cpu.clientMsPerGatewayRequest} ms); the direct side's pg client ${cpu.pgClientMsPerRequest} ms`,
+          `errors: series ${g.errors}, seriesColumns ${c.errors}, direct ${d.errors}; requests: series ${g.requests}, seriesColumns ${c.requests}, direct ${d.requests}`,
+          `CPU a request: gateway process ${cpu.gatewayMsPerRequest} ms for series, ${cpu.gatewayMsPerColumnsRequest} ms for seriesColumns (its client here another ${cpu.clientMsPerGatewayRequest} and ${cpu.clientMsPerColumnsRequest} ms); the direct side's pg client ${cpu.pgClientMsPerRequest} ms`,
+          `answer size: series ${answerBytes.series} bytes, seriesColumns ${answerBytes.columns} bytes`,
           `load average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(2)} (other processes on the machine included)`,
         ],
       });

@@ -101,6 +101,7 @@ const alerts: Rule = (p, args) => {
 export const ROOT_RULES: Readonly<Record<string, Rule>> = {
   'Query.health': anyone,
   'Query.series': ownUser('userId'),
+  'Query.seriesColumns': ownUser('userId'),
   'Query.readings': ownUser('userId'),
   'Query.user': ownUser('id'),
   'Query.users': ownUsers('ids'),

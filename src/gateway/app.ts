@@ -43,6 +43,7 @@ export const GRAPHQL_PATH = '/graphql';
  */
 const COMPILED_FIELDS: ReadonlySet<string> = new Set([
   'Query.series',
+  'Query.seriesColumns',
   'Mutation.ingestReadings',
   'Mutation.ingestSeries',
 ]);

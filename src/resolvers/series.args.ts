@@ -1,9 +1,11 @@
 /**
- * The arguments `series` and `User.series` share beyond metric, range and bucket: zone, fill and
- * downsampling. One ArgsType, so both fields say the same and cannot drift.
+ * The arguments `series`, `seriesColumns` and their User fields share beyond metric, range and
+ * bucket: zone, fill and downsampling. One ArgsType, so the fields say the same and cannot drift.
  */
 import { ArgsType, Field, Int } from 'type-graphql';
-import { Fill } from './types/enums.js';
+import type { BucketName, WireMetric } from '../domain/metrics.js';
+import type { SeriesArgs } from '../timescale/series.service.js';
+import { Fill, type Bucket, type Metric } from './types/enums.js';
 
 @ArgsType()
 export class SeriesShapeArgs {
@@ -28,4 +30,17 @@ export class SeriesShapeArgs {
       'At most this many points: adjacent buckets are merged, keeping the min and max (1 to the server point limit). Lets a long range at a fine bucket through instead of TOO_MANY_POINTS.',
   })
   maxPoints?: number | null;
+}
+
+/** The service's arguments from a series field's. Stored metrics are wire names, the Metric enum's values. */
+export function seriesArgs(metric: Metric, from: Date, to: Date, bucket: Bucket, shape: SeriesShapeArgs): SeriesArgs {
+  return {
+    metric: metric as `${Metric}` as WireMetric,
+    from,
+    to,
+    bucket: bucket as `${Bucket}` as BucketName,
+    timeZone: shape.timeZone,
+    fill: shape.fill,
+    maxPoints: shape.maxPoints,
+  };
 }

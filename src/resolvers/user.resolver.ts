@@ -4,13 +4,13 @@
  */
 import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from './context.js';
-import type { BucketName, WireMetric } from '../domain/metrics.js';
+import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { checkUserId } from '../timescale/series.range.js';
 import { Bucket, Metric } from './types/enums.js';
 import { Reading } from './types/reading.type.js';
-import { SeriesPoint } from './types/series.type.js';
-import { SeriesShapeArgs } from './series.args.js';
+import { SeriesColumns, SeriesPoint } from './types/series.type.js';
+import { SeriesShapeArgs, seriesArgs } from './series.args.js';
 import { User } from './types/user.type.js';
 
 /** One request's list of users; each User field is one statement for all of them. */
@@ -46,18 +46,27 @@ export class UserResolver {
     @Arg('bucket', () => Bucket) bucket: Bucket,
     @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
   ): Promise<SeriesPoint[]> {
-    const args = {
-      metric: metric as `${Metric}` as WireMetric,
-      from,
-      to,
-      bucket: bucket as `${Bucket}` as BucketName,
-      timeZone: shape.timeZone,
-      fill: shape.fill,
-      maxPoints: shape.maxPoints,
-    };
+    const args = seriesArgs(metric, from, to, bucket, shape);
     // Checked here so a bad range fails each field with its code before any batch is formed.
     ctx.services.series.check(args);
     return ctx.loaders.series(args).load(user.id);
+  }
+
+  @FieldResolver(() => SeriesColumns, {
+    description: 'The points of `series` with the same arguments as parallel lists, oldest first.',
+  })
+  seriesColumns(
+    @Root() user: User,
+    @Ctx() ctx: GatewayContext,
+    @Arg('metric', () => Metric) metric: Metric,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
+  ): Promise<SeriesColumns> {
+    const args = seriesArgs(metric, from, to, bucket, shape);
+    ctx.services.series.check(args);
+    return ctx.loaders.seriesColumns(args).load(user.id);
   }
 
   @FieldResolver(() => Reading, {

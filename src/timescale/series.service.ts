@@ -4,6 +4,8 @@
  * from the raw readings (series.sql.ts). HOUR and DAY in a zone other than UTC are local hours
  * and days. Empty buckets are omitted unless a fill is asked for (series.fill.ts); with maxPoints
  * the database groups coarser buckets and adjacent ones are merged (series.downsample.ts).
+ * `seriesColumns` is the same series as parallel arrays (series.columns.ts): the same statement,
+ * its rows read as arrays, and fill and downsampling done on points as for `series`.
  * The flavour is asked of the database once per process (on start, or on first use when the
  * database was down at start), and so are the zone names it knows.
  */
@@ -26,6 +28,7 @@ import { classifyDbError } from './pg.failure.js';
 import {
   PRIOR_READING_SQL,
   PRIOR_READINGS_FOR_USERS_SQL,
+  queryArrays,
   queryRows,
   seriesForUsersStatement,
   seriesStatement,
@@ -33,10 +36,12 @@ import {
 } from './series.sql.js';
 import { fillSeries, type FillMode } from './series.fill.js';
 import { downsampleSeries } from './series.downsample.js';
+import { columnsOfPoints, columnsOfRows, type SeriesColumns, type SeriesRowArray } from './series.columns.js';
 import type { PriorReading, SeriesPoint } from './series.point.js';
 
 export type { SeriesPoint } from './series.point.js';
 export type { FillMode } from './series.fill.js';
+export type { SeriesColumns } from './series.columns.js';
 
 export interface SeriesArgs {
   metric: WireMetric;
@@ -58,12 +63,24 @@ export interface SeriesService {
    */
   check(args: SeriesArgs): SeriesPlan;
   series(userId: string, args: SeriesArgs): Promise<SeriesPoint[]>;
+  /** The points of `series` as parallel arrays; the same checks and errors. */
+  seriesColumns(userId: string, args: SeriesArgs): Promise<SeriesColumns>;
   /** One statement for many users; users without readings map to an empty list. */
   seriesForUsers(userIds: readonly string[], args: SeriesArgs): Promise<Map<string, SeriesPoint[]>>;
   /** Detects the database flavour; never throws (a down database is retried on first use). */
   start(): Promise<void>;
   flavour(): Promise<Flavour>;
 }
+
+const pointOfArray = (r: SeriesRowArray): SeriesPoint => ({
+  time: r[0],
+  count: r[1],
+  avg: r[2],
+  min: r[3],
+  max: r[4],
+  sum: r[5],
+  filled: false,
+});
 
 const toPoint = (r: SeriesRow): SeriesPoint => ({
   time: r.bucket,
@@ -157,6 +174,26 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
     ...(plan.grid.kind === 'epoch' && plan.multiple === 1 ? {} : { grid: plan.grid }),
   });
 
+  /** One user's rows of the series statement and what shaping them needs. */
+  async function oneUser(
+    userId: string,
+    args: SeriesArgs,
+  ): Promise<{ rows: SeriesRowArray[]; plan: SeriesPlan; fill: FillMode; prior: PriorReading | undefined }> {
+    checkUserId(userId);
+    const plan = check(args);
+    const fill = args.fill ?? 'NONE';
+    await checkZoneKnown(plan.zone);
+    const f = await flavourOrUnavailable();
+    const { text, values } = seriesStatement(f, userId, queryArgs(args, plan));
+    const [rows, prior] = await Promise.all([
+      queryArrays<SeriesRowArray>(pool, text, values),
+      fill === 'NONE'
+        ? Promise.resolve([])
+        : queryRows<PriorReading>(pool, PRIOR_READING_SQL, [userId, args.metric, args.from]),
+    ]);
+    return { rows, plan, fill, prior: prior[0] };
+  }
+
   return {
     check,
     flavour,
@@ -166,19 +203,14 @@ export function createSeriesService(pool: pg.Pool, config: Pick<Config, 'postgre
       );
     },
     async series(userId, args) {
-      checkUserId(userId);
-      const plan = check(args);
-      const fill = args.fill ?? 'NONE';
-      await checkZoneKnown(plan.zone);
-      const f = await flavourOrUnavailable();
-      const { text, values } = seriesStatement(f, userId, queryArgs(args, plan));
-      const [rows, prior] = await Promise.all([
-        queryRows<SeriesRow>(pool, text, values),
-        fill === 'NONE'
-          ? Promise.resolve([])
-          : queryRows<PriorReading>(pool, PRIOR_READING_SQL, [userId, args.metric, args.from]),
-      ]);
-      return shape(rows.map(toPoint), plan, fill, prior[0]);
+      const { rows, plan, fill, prior } = await oneUser(userId, args);
+      return shape(rows.map(pointOfArray), plan, fill, prior);
+    },
+    async seriesColumns(userId, args) {
+      const { rows, plan, fill, prior } = await oneUser(userId, args);
+      // Nothing to fill or merge: straight from the rows, no point objects on the way.
+      if (fill === 'NONE' && plan.maxPoints === undefined) return columnsOfRows(rows);
+      return columnsOfPoints(shape(rows.map(pointOfArray), plan, fill, prior));
     },
     async seriesForUsers(userIds, args) {
       userIds.forEach(checkUserId);

@@ -315,3 +315,15 @@ export async function queryRows<R extends pg.QueryResultRow>(
     throw classifyDbError(err);
   }
 }
+
+/**
+ * Runs one parameterised statement with its rows as arrays (pg's `rowMode: 'array'`): the values
+ * in the order of the statement's columns, without an object per row.
+ */
+export async function queryArrays<R extends unknown[]>(pool: pg.Pool, text: string, values: unknown[]): Promise<R[]> {
+  try {
+    return (await pool.query<R>({ text, values, rowMode: 'array' })).rows;
+  } catch (err) {
+    throw classifyDbError(err);
+  }
+}

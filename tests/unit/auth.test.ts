@@ -223,6 +223,10 @@ describe('access rules', () => {
     const table: [Principal, string, Record<string, unknown>, boolean][] = [
       [alice, 'Query.series', { userId: 'alice' }, true],
       [alice, 'Query.series', { userId: 'bob' }, false],
+      [alice, 'Query.seriesColumns', { userId: 'alice' }, true],
+      [alice, 'Query.seriesColumns', { userId: 'bob' }, false],
+      [device, 'Query.seriesColumns', { userId: 'dev-1' }, false],
+      [admin, 'Query.seriesColumns', { userId: 'bob' }, true],
       [alice, 'Query.users', { ids: ['alice', 'alice'] }, true],
       [alice, 'Query.users', { ids: ['alice', 'bob'] }, false],
       [alice, 'Query.cohortStats', {}, false],

@@ -63,6 +63,30 @@ describe('cost', () => {
     expect(cost(`{ cohortStats(metric: STEPS, ${day}, bucket: SECOND) { p50 } }`)).toBe(86_400 + TRINO_QUERY_COST);
   });
 
+  it('prices seriesColumns as the series it answers: one per bucket, however many columns', () => {
+    const columns = '{ times count avg min max sum filled }';
+    for (const [range, bucket] of [
+      [day, 'HOUR'],
+      [day, 'MINUTE'],
+    ]) {
+      const points = cost(`{ series(userId: "u", metric: STEPS, ${range}, bucket: ${bucket}) { time avg } }`);
+      expect(cost(`{ seriesColumns(userId: "u", metric: STEPS, ${range}, bucket: ${bucket}) ${columns} }`)).toBe(
+        points,
+      );
+    }
+    expect(cost(`{ seriesColumns(userId: "u", metric: STEPS, ${day}, bucket: MINUTE) { avg } }`)).toBe(1440);
+    const q = parse(`{ seriesColumns(userId: "u", metric: STEPS, ${day}, bucket: SECOND) { avg } }`);
+    expect(operationCost(schema, q, undefined, undefined, 10_001)).toBe(10_001);
+    const year = 'from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z"';
+    expect(cost(`{ seriesColumns(userId: "u", metric: STEPS, ${year}, bucket: MINUTE, maxPoints: 500) { avg } }`)).toBe(
+      500,
+    );
+    const ids = JSON.stringify(Array.from({ length: 10 }, (_, i) => `u${i}`));
+    expect(cost(`{ users(ids: ${ids}) { seriesColumns(metric: STEPS, ${day}, bucket: HOUR) { avg } } }`)).toBe(
+      10 * (1 + 24),
+    );
+  });
+
   it('reads variables', () => {
     const q =
       'query($f: DateTime!, $t: DateTime!) { series(userId: "u", metric: STEPS, from: $f, to: $t, bucket: MINUTE) { sum } }';

@@ -57,6 +57,17 @@ describe('timestamptz text parser', () => {
     }
   });
 
+  it('stays exact over runs of values of one day, and when the day changes back and forth', () => {
+    const pad = (n: number) => String(n).padStart(2, '0');
+    for (const day of ['2025-03-10', '2025-03-11', '2025-03-10', '2024-02-29', '2025-03-10']) {
+      for (let minute = 0; minute < 1440; minute += 7) {
+        const time = `${pad(Math.floor(minute / 60))}:${pad(minute % 60)}:${pad(minute % 60)}`;
+        same(`${day} ${time}+00`);
+        same(`${day} ${time}.25-05:30`);
+      }
+    }
+  });
+
   it('is what the pool uses for timestamptz text, and nothing else', () => {
     expect(pgTypes.getTypeParser(TIMESTAMPTZ_OID, 'text')).toBe(parseTimestamptz);
     expect(pgTypes.getTypeParser(TIMESTAMPTZ_OID)).toBe(parseTimestamptz);
