@@ -19,14 +19,20 @@ export interface WriteLanesOptions<T> {
   /** Lanes writing at the same time (the worker's connections to Postgres). At least 1. */
   writers: number;
   /**
-   * Writes one item (retrying as its failure policy says). A rejection is a defect, not a failure
-   * of the world: it is reported to onDefect and the item is tried again after `defectRetryMs`,
-   * as kafkajs would hand a batch whose handler threw again, until it is no longer current.
+   * Writes items of one lane, in order, as one (retrying as its failure policy says). A rejection
+   * is a defect, not a failure of the world: it is reported to onDefect and the items are tried
+   * again after `defectRetryMs`, as kafkajs would hand a batch whose handler threw again, until
+   * they are no longer current.
    */
-  write: (item: T) => Promise<void>;
+  write: (items: T[]) => Promise<void>;
   /** Whether an item still belongs to the group generation being consumed. */
   current: (item: T) => boolean;
-  onDefect: (err: unknown, item: T) => void;
+  /**
+   * Whether the next queued item may join the items taken for a write (a lane that fell behind
+   * catches up with fewer, larger writes). Default: never, one item per write.
+   */
+  joins?: (taken: readonly T[], next: T) => boolean;
+  onDefect: (err: unknown, items: readonly T[]) => void;
   /** Default 1,000 ms. */
   defectRetryMs?: number;
 }
@@ -56,6 +62,7 @@ interface Lane<T> {
 
 export function createWriteLanes<T>(options: WriteLanesOptions<T>): WriteLanes<T> {
   const { capacity, writers, write, current, onDefect } = options;
+  const joins = options.joins ?? (() => false);
   const defectRetryMs = options.defectRetryMs ?? 1_000;
   if (!Number.isInteger(capacity) || capacity < 1)
     throw new Error(`write lanes: capacity must be >= 1, got ${capacity}`);
@@ -109,15 +116,15 @@ export function createWriteLanes<T>(options: WriteLanesOptions<T>): WriteLanes<T
     for (const w of waiters) w();
   };
 
-  const writeUntilDone = async (item: T): Promise<void> => {
+  const writeUntilDone = async (items: T[]): Promise<void> => {
     for (;;) {
       try {
-        await write(item);
+        await write(items);
         return;
       } catch (err) {
-        onDefect(err, item);
+        onDefect(err, items);
         await new Promise((r) => setTimeout(r, defectRetryMs));
-        if (closed || !current(item)) return;
+        if (closed || !current(items[0]!)) return;
       }
     }
   };
@@ -133,7 +140,14 @@ export function createWriteLanes<T>(options: WriteLanesOptions<T>): WriteLanes<T
         if (closed || !current(item)) continue;
         await acquire();
         try {
-          if (!closed && current(item)) await writeUntilDone(item);
+          if (closed || !current(item)) continue;
+          // What queued while this lane waited for its slot may share the write.
+          const items = [item];
+          while (lane.queue.length > 0 && current(lane.queue[0]!) && joins(items, lane.queue[0]!)) {
+            items.push(lane.queue.shift()!);
+          }
+          if (items.length > 1) wake(lane);
+          await writeUntilDone(items);
         } finally {
           release();
         }

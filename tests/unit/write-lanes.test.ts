@@ -14,7 +14,11 @@ function controlledWrites() {
   const gates = new Map<Item, () => void>();
   let running = 0;
   let maxRunning = 0;
-  const write = (item: Item): Promise<void> => {
+  const writes: Item[][] = [];
+  // Keyed by the first item of each write: without `joins` every write holds one.
+  const write = (items: Item[]): Promise<void> => {
+    writes.push(items);
+    const item = items[0]!;
     started.push(item);
     running += 1;
     maxRunning = Math.max(maxRunning, running);
@@ -34,7 +38,7 @@ function controlledWrites() {
     gate();
     await new Promise((r) => setImmediate(r));
   };
-  return { write, release, started, finished, maxRunning: () => maxRunning };
+  return { write, release, started, finished, writes, maxRunning: () => maxRunning };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -167,6 +171,34 @@ describe('write lanes', () => {
     expect(await waiting).toBe('closed');
     await w.release(a);
     await closing;
+  });
+
+  it('joins what queued behind a write into the next one, in order, while `joins` allows', async () => {
+    const w = controlledWrites();
+    let generation = 1;
+    const lanes = createWriteLanes<Item>({
+      capacity: 5,
+      writers: 1,
+      write: w.write,
+      current: (i) => i.generation === generation,
+      joins: (taken, next) => next.generation === taken[0]!.generation && taken.length < 3,
+      onDefect: () => undefined,
+    });
+    const items = [0, 1, 2, 3, 4].map((n) => ({ partition: 0, n, generation: 1 }));
+    lanes.push(0, items[0]!);
+    await tick();
+    for (const it of items.slice(1)) lanes.push(0, it);
+    expect(w.writes.map((ws) => ws.map((i) => i.n))).toEqual([[0]]);
+    await w.release(items[0]!);
+    expect(w.writes.map((ws) => ws.map((i) => i.n))).toEqual([[0], [1, 2, 3]]);
+    // A new generation: the queued item 4 is dropped, not joined; the next one writes alone.
+    generation = 2;
+    const fresh = { partition: 0, n: 5, generation: 2 };
+    lanes.push(0, fresh);
+    await w.release(items[1]!);
+    await w.release(fresh);
+    await lanes.idle();
+    expect(w.writes.map((ws) => ws.map((i) => i.n))).toEqual([[0], [1, 2, 3], [5]]);
   });
 
   it('retries an item whose write threw (a defect) and reports it', async () => {
