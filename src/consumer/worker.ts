@@ -83,9 +83,11 @@ interface QueuedBatch {
 }
 
 /**
- * Batches a partition's lane holds besides the one being written: one is enough for the next
- * batch to be fetched and waiting while the current one is written. Bounds the memory of fetched,
- * unwritten batches at partitions x (capacity + 1) x maxBytesPerPartition.
+ * Batches a partition's lane holds besides the one being written: the next batches are fetched
+ * and waiting while the current one is written, and join its successor's write when the lane
+ * fell behind. Bounds the memory of fetched, unwritten batches at about partitions x
+ * (capacity + 2) x maxBytesPerPartition (one being written, one taken and waiting for a write slot).
+ * Larger was not faster in the bench: batches that wait longer survive into V8's old generation.
  */
 const LANE_CAPACITY = 2;
 /** Messages written in one transaction at most when a lane joins queued batches. */
