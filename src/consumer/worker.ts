@@ -1,15 +1,25 @@
 /**
  * The consumer worker: topic `fitbit_ingestion` -> table `readings`.
  *
- * Per fetched partition batch: decode and validate every message, de-duplicate inside the batch,
- * write the valid rows in one transaction (a COPY; the INSERT ... ON CONFLICT DO NOTHING statement
- * when COPY meets an identity already stored), publish the refused messages to the DLQ (acks from
- * all in-sync replicas), and only then resolve and commit the batch's offsets.
- * A crash anywhere before the commit replays the batch; the identity makes the replay harmless.
+ * Fetching and writing overlap. The batch handler only queues each fetched partition batch on its
+ * partition's write lane (src/consumer/write.lanes.ts) and resolves its offsets, so kafkajs
+ * fetches the next batch while Postgres stores this one. Each lane, in offset order: decode and
+ * validate every message, de-duplicate inside the batch, write the valid rows in one transaction
+ * (a COPY; the INSERT ... ON CONFLICT DO NOTHING statement when COPY meets an identity already
+ * stored), publish the refused messages to the DLQ (acks from all in-sync replicas). Offsets are
+ * committed by the worker, not by kafkajs (autoCommit off), and only up to the last batch before
+ * which everything is stored (src/consumer/offset.ledger.ts). A crash anywhere before the commit
+ * replays the batches after it; the identity makes the replay harmless.
+ *
+ * A lane holds a bounded number of batches; when it is full the handler waits (heartbeating), so
+ * kafkajs stops fetching. After a rebalance kafkajs fetches from the committed offsets again: the
+ * batches queued in the previous generation are dropped unwritten, the one being written finishes,
+ * and nothing of the previous generation is committed afterwards.
  *
  * Failures of the world (Postgres or Kafka unavailable) are retried on the same batch with capped
- * exponential back-off, heartbeating so the group keeps the partition; nothing is skipped.
- * Failures of a message (bad JSON, bad field, a row the database refuses) go to the DLQ.
+ * exponential back-off; the lane fills, kafkajs' fetching waits, the group keeps the partition
+ * (heartbeats); nothing is skipped. Failures of a message (bad JSON, bad field, a row the database
+ * refuses) go to the DLQ.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from '../kafka/types.js';
@@ -22,11 +32,13 @@ import type { Logger } from '../logger.js';
 import { migrate } from '../timescale/migrations.js';
 import { classifyDatabaseError } from '../timescale/pg.failure.js';
 import { createPool, type Pool } from '../timescale/pool.js';
-import { planBatch, type Row } from './batch.plan.js';
+import { planBatch, type Row, type SourceMessage } from './batch.plan.js';
 import { DLQ_HEADERS, dlqMessage } from './dlq.message.js';
 import { headerText } from '../kafka/headers.js';
 import { backoffMs } from './failure.js';
 import { writeReadings } from './readings.insert.js';
+import { createOffsetLedger, type TrackedBatch } from './offset.ledger.js';
+import { createWriteLanes } from './write.lanes.js';
 
 /**
  * The worker's lifecycle, each phase with what exists in it (the shape of Apollo Server's): the
@@ -54,7 +66,34 @@ interface Opened {
 interface BatchTools {
   pool: Pool;
   producer: Producer;
+  consumer: Consumer;
 }
+
+/** A fetched partition batch waiting in its lane. */
+interface QueuedBatch {
+  /** The group generation it was fetched in (see `generation`). */
+  generation: number;
+  /** Its entry in the offset ledger. */
+  tracked: TrackedBatch;
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  messages: readonly SourceMessage[];
+  tools: BatchTools;
+}
+
+/**
+ * Batches a partition's lane holds besides the one being written: the next batches are fetched
+ * and waiting while the current one is written, and join its successor's write when the lane
+ * fell behind. Bounds the memory of fetched, unwritten batches at about partitions x
+ * (capacity + 2) x maxBytesPerPartition (one being written, one taken and waiting for a write slot).
+ * Larger was not faster in the bench: batches that wait longer survive into V8's old generation.
+ */
+const LANE_CAPACITY = 2;
+/** Messages written in one transaction at most when a lane joins queued batches. */
+const MAX_MESSAGES_PER_WRITE = 20_000;
+/** After a failed offset commit, the next try (unless another batch is stored first). */
+const COMMIT_RETRY_MS = 1_000;
 
 export interface ConsumerWorkerStats {
   phase: WorkerPhase;
@@ -161,29 +200,50 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     delay(ms, undefined, { signal: stopSignal.signal }).catch(() => undefined);
 
   /**
-   * Runs `fn` until it succeeds. Between attempts it sleeps in slices of at most a second and
-   * heartbeats after each, so the coordinator keeps this member and its partitions. A rebalance
-   * or a lost coordinator surfaces as an error from heartbeat(), which leaves the batch unresolved
-   * for kafkajs to re-join and re-fetch. Returns ABORTED when the worker stops or the partition
-   * is no longer ours: the batch is then not resolved, and is replayed by whoever owns it next.
+   * The group generation being consumed: bumped at every group join (and at a crash, after which
+   * kafkajs joins again). Batches of an earlier generation are neither written (if still queued)
+   * nor committed: kafkajs fetches them again from the committed offsets, here or elsewhere.
+   */
+  let generation = 0;
+  const ledger = createOffsetLedger();
+  const isCurrent = (b: QueuedBatch): boolean => b.generation === generation;
+
+  const lanes = createWriteLanes<QueuedBatch>({
+    capacity: LANE_CAPACITY,
+    writers: concurrency,
+    write: (bs) => storeBatches(bs),
+    current: isCurrent,
+    // A lane that fell behind writes what it holds in one transaction: fewer round trips, commits
+    // and trigger calls per row. The same generation only, and a bounded write.
+    joins: (taken, next) =>
+      next.generation === taken[0]!.generation &&
+      taken.reduce((n, b) => n + b.messages.length, next.messages.length) <= MAX_MESSAGES_PER_WRITE,
+    onDefect: (err, bs) =>
+      log.error(
+        { err: (err as Error).message, partition: bs[0]!.partition, firstOffset: bs[0]!.firstOffset },
+        'storing batches failed unexpectedly; trying them again',
+      ),
+  });
+
+  /**
+   * Runs `fn` until it succeeds, sleeping with capped exponential back-off between attempts.
+   * Returns ABORTED when the worker stops or the batch's generation is over: the batch is then not
+   * stored, and is replayed by whoever owns the partition next. The group membership does not
+   * depend on this loop: kafkajs heartbeats between fetches, and the batch handler while it waits
+   * for room in the lane this loop keeps full.
    */
   async function retrying<T>(
-    p: EachBatchPayload,
+    b: QueuedBatch,
     what: 'database' | 'dlq',
     fn: () => Promise<T>,
   ): Promise<T | typeof ABORTED> {
     for (let attempt = 1; ; attempt += 1) {
-      if (stopping() || !p.isRunning() || p.isStale()) return ABORTED;
-      // A slow attempt (a connect timing out, a query on a silent connection) must not cost the
-      // membership: heartbeat beside it. Its errors are left to the next heartbeat or commit.
-      const ticker = setInterval(() => void p.heartbeat().catch(() => undefined), heartbeatIntervalMs);
+      if (stopping() || !isCurrent(b)) return ABORTED;
       let failure: unknown;
       try {
         return await fn();
       } catch (err) {
         failure = err;
-      } finally {
-        clearInterval(ticker);
       }
       // Every kind is retried here: a row the database refuses was already isolated by the write
       // (FailureKind 'data' goes to the DLQ there), and the DLQ itself has no DLQ. The kind says
@@ -201,25 +261,28 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
           code: e.code,
           attempt,
           waitMs,
-          partition: p.batch.partition,
-          firstOffset: p.batch.firstOffset(),
+          partition: b.partition,
+          firstOffset: b.firstOffset,
         },
         `${what === 'database' ? 'writing readings' : 'publishing to the DLQ'} failed; retrying the same batch`,
       );
-      for (let left = waitMs; left > 0 && !stopping(); left -= 1000) {
-        await sleep(Math.min(left, 1000));
-        if (!stopping()) await p.heartbeat();
-      }
+      await sleep(waitMs);
     }
   }
 
-  async function handleBatch(p: EachBatchPayload, { pool, producer }: BatchTools): Promise<void> {
-    const { batch } = p;
-    if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
-    const from = { topic: batch.topic, partition: batch.partition };
-    const plan = planBatch(batch.messages, now());
+  /**
+   * A lane's write of consecutive batches of one partition as one: rows stored and refused
+   * messages in the DLQ, then offered for commit. Planned as one batch, so an identity repeated
+   * across them is stored once, from the first message in offset order, as when written one by one.
+   */
+  async function storeBatches(bs: readonly QueuedBatch[]): Promise<void> {
+    const b = bs[0]!;
+    const { pool, producer } = b.tools;
+    const from = { topic, partition: b.partition };
+    const messages = bs.length === 1 ? b.messages : bs.flatMap((x) => x.messages);
+    const plan = planBatch(messages, now());
 
-    const written = await retrying(p, 'database', () =>
+    const written = await retrying(b, 'database', () =>
       writeReadings(
         pool,
         plan.rows,
@@ -239,24 +302,25 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
         ),
       );
     }
+    // Counted as soon as written, whether or not the batch is then committed: the rows are stored,
+    // and a replay counts them as duplicates.
+    const insertable = plan.rows.length - written.refused.length;
+    counters.rowsInserted += written.inserted;
+    counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted - written.erased);
+    counters.erased += written.erased;
+    counters.heartbeats += plan.heartbeats;
+    if (written.path === 'insert') counters.insertFallbacks += 1;
+
     if (dead.length > 0) {
-      const sent = await retrying(p, 'dlq', () => producer.send({ topic: dlqTopic, acks: -1, messages: dead }));
+      const sent = await retrying(b, 'dlq', () => producer.send({ topic: dlqTopic, acks: -1, messages: dead }));
       if (sent === ABORTED) return;
       for (const r of plan.rejected)
         log.debug({ partition: from.partition, offset: r.source.offset, code: r.code }, 'message sent to the DLQ');
     }
 
-    // Counted before the commit: should the commit fail (a rebalance), the rows are stored all the
-    // same, and the replay counts them as duplicates.
-    const insertable = plan.rows.length - written.refused.length;
-    counters.batches += 1;
-    counters.messages += batch.messages.length;
-    counters.rowsInserted += written.inserted;
-    counters.duplicates += plan.duplicatesInBatch + (insertable - written.inserted - written.erased);
-    counters.erased += written.erased;
+    counters.batches += bs.length;
+    counters.messages += messages.length;
     counters.dlq += dead.length;
-    counters.heartbeats += plan.heartbeats;
-    if (written.path === 'insert') counters.insertFallbacks += 1;
     for (const m of dead) {
       const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'UNKNOWN');
       dlqByCode[code] = (dlqByCode[code] ?? 0) + 1;
@@ -272,7 +336,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       log.debug(
         {
           partition: from.partition,
-          lastOffset: batch.lastOffset(),
+          lastOffset: bs[bs.length - 1]!.lastOffset,
           rows: written.inserted,
           dlq: dead.length,
           requestIds: [...requestIds],
@@ -281,9 +345,98 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       );
     }
 
-    p.resolveOffset(batch.lastOffset());
-    // Commits now (autoCommit without interval or threshold): everything up to here is stored.
-    await p.commitOffsetsIfNecessary();
+    if (!isCurrent(b)) return;
+    for (const x of bs) ledger.stored(x.tracked);
+    requestCommit(b.tools.consumer);
+  }
+
+  /**
+   * The batch handler kafkajs calls: queues the batch on its partition's lane and resolves its
+   * offsets, so that kafkajs fetches on. Waits while the lane is full, heartbeating: a heartbeat
+   * that reports a rebalance throws, and kafkajs joins the group again.
+   */
+  async function acceptBatch(p: EachBatchPayload, tools: BatchTools): Promise<void> {
+    const { batch } = p;
+    if (batch.messages.length === 0 || stopping() || !p.isRunning() || p.isStale()) return;
+    const fetchedIn = generation;
+    for (;;) {
+      const room = await lanes.waitForRoom(batch.partition, heartbeatIntervalMs);
+      if (room === 'closed') return;
+      if (room === 'room') break;
+      await p.heartbeat();
+    }
+    // A crash of the consumer (a new generation) or a stop while waiting: leave the batch unresolved.
+    if (fetchedIn !== generation || stopping() || !p.isRunning() || p.isStale()) return;
+    const lastOffset = batch.lastOffset();
+    let tracked = ledger.track(batch.partition, lastOffset);
+    if (!tracked) {
+      // kafkajs went back within a generation (an out-of-range offset reset to the topic's
+      // start): the partition's earlier batches are still written, but commits start over here.
+      log.warn(
+        { partition: batch.partition, lastOffset },
+        'fetch position went back; commits of the partition start over',
+      );
+      ledger.forget(batch.partition);
+      tracked = ledger.track(batch.partition, lastOffset)!;
+    }
+    lanes.push(batch.partition, {
+      generation,
+      tracked,
+      partition: batch.partition,
+      firstOffset: batch.firstOffset() ?? batch.messages[0]!.offset,
+      lastOffset,
+      messages: batch.messages,
+      tools,
+    });
+    p.resolveOffset(lastOffset);
+  }
+
+  // One commit at a time; batches stored meanwhile are covered by the next one.
+  let committing: Promise<void> | undefined;
+  let commitAgain = false;
+  let commitRetry: NodeJS.Timeout | undefined;
+
+  /** Commits the offsets the ledger offers, now or right after the commit under way. */
+  function requestCommit(consumer: Consumer): Promise<void> {
+    if (committing) {
+      commitAgain = true;
+      return committing;
+    }
+    clearTimeout(commitRetry);
+    committing = (async () => {
+      do {
+        commitAgain = false;
+        await commitStored(consumer);
+      } while (commitAgain);
+    })().finally(() => {
+      committing = undefined;
+    });
+    return committing;
+  }
+
+  async function commitStored(consumer: Consumer): Promise<void> {
+    const committedIn = generation;
+    const offsets = ledger.committable();
+    if (offsets.length === 0) return;
+    try {
+      await consumer.commitOffsets(offsets.map((o) => ({ topic, ...o })));
+      // A commit of an earlier generation tells the new ledger nothing: it starts from what kafkajs reads back.
+      if (committedIn === generation) ledger.committed(offsets);
+    } catch (err) {
+      // Nothing is lost: the rows are stored, and the offsets are offered again with the next commit.
+      log.warn({ err: (err as Error).message, offsets }, 'committing offsets failed; trying again');
+      if (!stopping()) {
+        clearTimeout(commitRetry);
+        commitRetry = setTimeout(() => void requestCommit(consumer), COMMIT_RETRY_MS);
+        commitRetry.unref();
+      }
+    }
+  }
+
+  /** A new group generation: kafkajs reads from the committed offsets again, so what was queued is replayed. */
+  function newGeneration(): void {
+    generation += 1;
+    ledger.reset();
   }
 
   const stats = (): ConsumerWorkerStats => ({
@@ -321,6 +474,7 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
       maxBytes: Math.max(10 * 1024 * 1024, config.consumer.maxBytesPerPartition * config.kafka.partitions),
     }));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      newGeneration();
       counters.groupJoins += 1;
       assignments = Object.fromEntries(
         Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]),
@@ -329,6 +483,8 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     });
     consumer.on(consumer.events.CRASH, (e) => {
       const { error, restart } = e.payload;
+      // kafkajs has left the group: nothing fetched so far may be committed any more.
+      newGeneration();
       if (restart) {
         log.warn({ err: error.message }, 'consumer crashed; kafkajs restarts it from the committed offsets');
         return;
@@ -341,12 +497,15 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     print(`Connected to Kafka topic: ${topic}`);
 
     // Batches may arrive before run() resolves: the handler gets the pool and producer from here.
-    const tools: BatchTools = { pool, producer };
+    const tools: BatchTools = { pool, producer, consumer };
     await consumer.run({
-      autoCommit: true,
+      // The worker commits (commitStored): kafkajs would commit resolved offsets, which run ahead of
+      // what is stored, after each batch and when it sees a rebalance.
+      autoCommit: false,
       eachBatchAutoResolve: false,
+      // The handler only queues: the lanes write `concurrency` partitions at a time.
       partitionsConsumedConcurrently: concurrency,
-      eachBatch: (p) => handleBatch(p, tools),
+      eachBatch: (p) => acceptBatch(p, tools),
     });
     // A stop() during the start closed what was opened; the worker stays stopped.
     if (phase() !== 'starting') return;
@@ -363,10 +522,17 @@ export function createConsumerWorker(options: ConsumerWorkerOptions): ConsumerWo
     log.info({ dlqTopic, concurrency, fromBeginning: config.consumer.fromBeginning }, 'consumer worker started');
   }
 
-  /** Closes in order: the consumer (kafkajs waits for the batch in hand), the DLQ producer, the pool. */
+  /**
+   * Closes in order: the lanes (queued batches dropped, the writes under way end: stored, or
+   * abandoned at the next retry), a last commit of what is stored, the consumer (leaves the group),
+   * the DLQ producer, the pool. Whatever was dropped is replayed by the partition's next owner.
+   */
   async function close({ consumer, producer, pool }: Opened): Promise<void> {
     stopSignal.abort();
-    // That batch either committed or returned unresolved.
+    clearTimeout(commitRetry);
+    await lanes.close();
+    // Before the disconnect: kafkajs refuses commits once it stops.
+    if (consumer) await requestCommit(consumer);
     await consumer
       ?.disconnect()
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'consumer disconnect failed'));
