@@ -41,14 +41,19 @@ function parserFor(schema: GraphQLSchema, operation: OperationDefinitionNode): P
   return value;
 }
 
+/**
+ * `remember: false` coerces without keeping the result: for a subscription, whose raw variables
+ * live as long as it does, a remembered copy would cost every open subscription its size again.
+ */
 export function coerceVariables(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   raw: Readonly<Record<string, unknown>> | null | undefined,
+  options: { remember?: boolean } = {},
 ): CoercedVariables {
   const hit = raw ? remembered.get(raw) : undefined;
   if (hit && hit.schema === schema && hit.operation === operation) return hit.value;
   const value = parserFor(schema, operation)({ ...raw });
-  if (raw) remembered.set(raw, { schema, operation, value });
+  if (raw && options.remember !== false) remembered.set(raw, { schema, operation, value });
   return value;
 }

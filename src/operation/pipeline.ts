@@ -111,7 +111,10 @@ function variableErrors(
 ): readonly GraphQLError[] | undefined {
   const operation = getOperationAST(document, request.operationName);
   if (!operation) return undefined; // execution reports an operation it cannot find
-  if (!coerceVariables(schema, operation, request.variables).errors) return undefined;
+  // A query or mutation keeps the coerced values for the cost estimate and execution; a
+  // subscription does not hold a copy for its lifetime.
+  const remember = operation.operation !== 'subscription';
+  if (!coerceVariables(schema, operation, request.variables, { remember }).errors) return undefined;
   const explained = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
   const errors = explained.errors ?? [new GraphQLError('Variables do not fit the operation.')];
   return errors.map(
