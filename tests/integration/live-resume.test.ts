@@ -157,6 +157,11 @@ describe('resumable subscriptions and stored history', () => {
     const { sent } = await firstCursor(user);
     const c = client();
     const QUERY = `subscription($u: ID!, $n: Int, $after: String) { metricWindows(userId: $u, replayLast: $n, after: $after) { windowStart cursor } }`;
+    // firstCursor returns once the first window is back; the others it sent may still be on their
+    // way to the gateway. "The last two held" is only the last two sent once the gateway holds all.
+    const held = collectSubscription<ResumableWindowData>(c, QUERY, { u: user, n: sent });
+    await waitFor(() => held.data.length >= sent, { what: 'every window sent, held by the gateway' });
+    held.unsubscribe();
     const last2 = collectSubscription<ResumableWindowData>(c, QUERY, { u: user, n: 2 });
     await waitFor(() => last2.data.length >= Math.min(2, sent), { what: 'the last two windows' });
     expect(windowsOf(last2)).toEqual([minute(sent - 2), minute(sent - 1)].slice(-Math.min(2, sent)));
@@ -265,7 +270,7 @@ describe('resumable subscriptions and stored history', () => {
 
   it('answers CURSOR_EXPIRED when neither the log nor the store reaches back to the cursor', async () => {
     const user = uniqueId('resume-x');
-    const { cursor, sent } = await firstCursor(user);
+    const { sent } = await firstCursor(user);
     await produceJson(
       producer,
       env.KAFKA_PROCESSED_TOPIC,
