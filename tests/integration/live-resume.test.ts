@@ -270,7 +270,7 @@ describe('resumable subscriptions and stored history', () => {
 
   it('answers CURSOR_EXPIRED when neither the log nor the store reaches back to the cursor', async () => {
     const user = uniqueId('resume-x');
-    const { sent } = await firstCursor(user);
+    const { cursor, sent } = await firstCursor(user);
     await produceJson(
       producer,
       env.KAFKA_PROCESSED_TOPIC,
