@@ -151,3 +151,33 @@ export async function storedRows(pool: pg.Pool, userIds: string[]): Promise<Stor
 export async function deleteRows(pool: pg.Pool, userIds: string[]): Promise<void> {
   await pool.query('DELETE FROM readings WHERE user_id = ANY($1)', [userIds]);
 }
+
+/** Offsets the group committed on the topic, summed over its partitions (none yet: 0). */
+export async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return t!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Rollup minutes that disagree with the per-minute aggregation of the users' stored readings (at most 5). */
+export async function rollupMismatches(pool: pg.Pool, userIds: string[]): Promise<unknown[]> {
+  const { rows } = await pool.query(
+    `WITH raw AS (
+       SELECT user_id, metric, date_bin(INTERVAL '1 minute', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS minute,
+              count(*) AS count, sum(value) AS sum, min(value) AS min, max(value) AS max
+       FROM readings WHERE user_id = ANY($1) GROUP BY 1, 2, 3
+     ),
+     roll AS (SELECT * FROM readings_minute WHERE user_id = ANY($1))
+     SELECT raw.*, roll.count AS r_count FROM raw FULL JOIN roll USING (user_id, metric, minute)
+     WHERE raw.count IS DISTINCT FROM roll.count OR raw.min IS DISTINCT FROM roll.min
+        OR raw.max IS DISTINCT FROM roll.max OR abs(raw.sum - roll.sum) > 1e-9 * greatest(1, abs(raw.sum))
+     LIMIT 5`,
+    [userIds],
+  );
+  return rows;
+}

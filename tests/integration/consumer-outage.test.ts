@@ -23,6 +23,7 @@ import {
   testPool,
   workerConfig,
   type Topics,
+  committedTotal,
 } from './consumer-fixtures.js';
 
 /** A TCP relay to Postgres that can be cut (every connection reset, port closed) and restored. */
@@ -82,17 +83,6 @@ afterAll(async () => {
   await topics.remove();
 });
 
-async function committed(group: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topics.topic] });
-    return t!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 it('retries the same batches while Postgres is away and loses nothing', async () => {
   const url = new URL(base.postgres.url);
   url.port = String(relay.port);
@@ -111,7 +101,9 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
     wave1.map((r) => asMessage(r)),
   );
   await waitFor(async () => (await countRows(pool, users)) === wave1.length, { what: 'wave 1 stored' });
-  await waitFor(async () => (await committed(group)) === wave1.length, { what: 'wave 1 committed' });
+  await waitFor(async () => (await committedTotal(kafka, group, topics.topic)) === wave1.length, {
+    what: 'wave 1 committed',
+  });
 
   // Outage 1: connections reset and refused, for longer than the group's session timeout (6 s
   // here), which the worker must outlast by heartbeating while it waits.
@@ -129,7 +121,9 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
     what: 'retries for longer than the session timeout',
   });
   expect(await countRows(pool, users)).toBe(wave1.length);
-  expect(await committed(group), 'no offset committed past what is stored').toBe(wave1.length);
+  expect(await committedTotal(kafka, group, topics.topic), 'no offset committed past what is stored').toBe(
+    wave1.length,
+  );
   expect(w.stats().dlq).toBe(0);
   expect(w.stats().assignments[topics.topic]).toHaveLength(6);
 
@@ -138,7 +132,9 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
     timeoutMs: 20_000,
     what: 'wave 2 stored after the outage',
   });
-  await waitFor(async () => (await committed(group)) === wave1.length + wave2.length, { what: 'wave 2 committed' });
+  await waitFor(async () => (await committedTotal(kafka, group, topics.topic)) === wave1.length + wave2.length, {
+    what: 'wave 2 committed',
+  });
   // Had the heartbeats stopped, the coordinator would have dropped the member and the commit
   // above would have needed a rejoin.
   expect(w.stats().groupJoins, 'still the same member after the outage').toBe(joins);
@@ -153,7 +149,7 @@ it('retries the same batches while Postgres is away and loses nothing', async ()
   );
   const total = wave1.length + wave2.length + wave3.length;
   await waitFor(async () => (await countRows(pool, users)) === total, { timeoutMs: 20_000, what: 'wave 3 stored' });
-  await waitFor(async () => (await committed(group)) === total, { what: 'wave 3 committed' });
+  await waitFor(async () => (await committedTotal(kafka, group, topics.topic)) === total, { what: 'wave 3 committed' });
   expect(w.stats().dlq).toBe(0);
   expect(w.stats().rowsInserted).toBe(total);
 });

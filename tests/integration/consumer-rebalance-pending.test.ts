@@ -25,6 +25,8 @@ import {
   testPool,
   workerConfig,
   type Topics,
+  committedTotal,
+  rollupMismatches,
 } from './consumer-fixtures.js';
 
 const kafka = testKafka();
@@ -52,34 +54,6 @@ afterAll(async () => {
   await pool.end();
   await topics.remove();
 });
-
-async function committedTotal(group: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topics.topic] });
-    return t!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function rollupMismatches(): Promise<unknown[]> {
-  const { rows } = await pool.query(
-    `WITH raw AS (
-       SELECT user_id, metric, date_bin(INTERVAL '1 minute', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS minute,
-              count(*) AS count, sum(value) AS sum, min(value) AS min, max(value) AS max
-       FROM readings WHERE user_id = ANY($1) GROUP BY 1, 2, 3
-     ),
-     roll AS (SELECT * FROM readings_minute WHERE user_id = ANY($1))
-     SELECT raw.*, roll.count AS r_count FROM raw FULL JOIN roll USING (user_id, metric, minute)
-     WHERE raw.count IS DISTINCT FROM roll.count OR raw.min IS DISTINCT FROM roll.min
-        OR raw.max IS DISTINCT FROM roll.max OR abs(raw.sum - roll.sum) > 1e-9 * greatest(1, abs(raw.sum))
-     LIMIT 5`,
-    [users],
-  );
-  return rows;
-}
 
 it('stores each reading once when the group rebalances while writes are pending', async () => {
   const group = uniqueId('g-rebal');
@@ -148,7 +122,7 @@ it('stores each reading once when the group rebalances while writes are pending'
     timeoutMs: 20_000,
     what: 'inserts counted once over both workers',
   });
-  await waitFor(async () => (await committedTotal(group)) === all.length, {
+  await waitFor(async () => (await committedTotal(kafka, group, topics.topic)) === all.length, {
     timeoutMs: 30_000,
     what: 'the group committed to the end of every partition',
   });
@@ -156,6 +130,6 @@ it('stores each reading once when the group rebalances while writes are pending'
   const rows = await storedRows(pool, users);
   expect(rows).toHaveLength(all.length);
   expect(new Set(rows.map((r) => `${r.userId}|${r.metric}|${r.time}`)).size).toBe(all.length);
-  expect(await rollupMismatches()).toEqual([]);
+  expect(await rollupMismatches(pool, users)).toEqual([]);
   expect(a.stats().dlq + b.stats().dlq).toBe(0);
 });
