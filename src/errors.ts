@@ -128,6 +128,25 @@ export class AppError extends GraphQLError {
   }
 }
 
+/**
+ * The same error (message, locations, path) with `extensions` added: the code graphql-js leaves
+ * out, or the HTTP status a transport answers with. `originalError` is what the copy points back to.
+ */
+export function withExtensions(
+  err: GraphQLError,
+  extensions: Record<string, unknown>,
+  originalError: Error | undefined = err.originalError,
+): GraphQLError {
+  return new GraphQLError(err.message, {
+    nodes: err.nodes,
+    source: err.source,
+    positions: err.positions,
+    path: err.path,
+    originalError,
+    extensions: { ...err.extensions, ...extensions },
+  });
+}
+
 /** Finds the AppError inside whatever graphql-js wrapped around it. */
 function appErrorOf(err: unknown): AppError | undefined {
   let cur: unknown = err;

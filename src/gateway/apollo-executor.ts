@@ -6,23 +6,17 @@
  * errors carry their HTTP status (Apollo takes the status from `extensions.http` and strips it).
  */
 import { HeaderMap, type ApolloServerOptionsWithGateway, type BaseContext } from '@apollo/server';
-import { GraphQLError, printSchema } from 'graphql';
+import { printSchema, type GraphQLError } from 'graphql';
+import { withExtensions } from '../errors.js';
 import type { OperationPipeline } from '../operation/pipeline.js';
 import type { Principal } from '../auth/principal.js';
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 
-/** The error as it was, plus the status of the HTTP answer. */
+/** The error as it was, plus the status of the HTTP answer (a status it carries already wins). */
 function withStatus(err: GraphQLError, status: number): GraphQLError {
   const http = err.extensions['http'] ?? { status, headers: new HeaderMap() };
-  return new GraphQLError(err.message, {
-    nodes: err.nodes,
-    source: err.source,
-    positions: err.positions,
-    path: err.path,
-    originalError: err.originalError ?? err,
-    extensions: { ...err.extensions, http },
-  });
+  return withExtensions(err, { http }, err.originalError ?? err);
 }
 
 export function apolloExecutor(pipeline: OperationPipeline): Gateway {

@@ -5,21 +5,14 @@
  * HTTP path and validates them with the same rules.)
  */
 import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { withExtensions } from '../errors.js';
 
 /** Distinct operation texts whose parsed and validated document is kept. */
 const DOCUMENT_CACHE_SIZE = 500;
 
 /** graphql-js's own errors carry no code; Apollo names them on the HTTP path, and so does this. */
 export function withCode(err: GraphQLError, code: string): GraphQLError {
-  if (err.extensions['code'] !== undefined) return err;
-  return new GraphQLError(err.message, {
-    nodes: err.nodes,
-    source: err.source,
-    positions: err.positions,
-    path: err.path,
-    originalError: err.originalError,
-    extensions: { ...err.extensions, code },
-  });
+  return err.extensions['code'] !== undefined ? err : withExtensions(err, { code });
 }
 
 /** The document of a text, or the errors that refuse it (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED). */

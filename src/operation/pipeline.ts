@@ -33,7 +33,7 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
-import { AppError, ErrorCode, formatError, type FormatOptions } from '../errors.js';
+import { AppError, ErrorCode, formatError, withExtensions, type FormatOptions } from '../errors.js';
 import { authorizeOperation, refusalStatus } from '../auth/authorize-operation.js';
 import type { Principal } from '../auth/principal.js';
 import { coerceVariables } from '../execution/coerced-variables.js';
@@ -117,14 +117,7 @@ function variableErrors(
   if (!coerceVariables(schema, operation, request.variables, { remember }).errors) return undefined;
   const explained = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
   const errors = explained.errors ?? [new GraphQLError('Variables do not fit the operation.')];
-  return errors.map(
-    (e) =>
-      new GraphQLError(e.message, {
-        nodes: e.nodes,
-        originalError: e.originalError,
-        extensions: { ...e.extensions, code: ErrorCode.BAD_USER_INPUT },
-      }),
-  );
+  return errors.map((e) => withExtensions(e, { code: ErrorCode.BAD_USER_INPUT }));
 }
 
 export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
