@@ -2,10 +2,10 @@
 import { Arg, Args, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { GatewayContext } from './context.js';
 import type { WireMetric } from '../domain/metrics.js';
-import { Bucket, Metric } from './types/enums.js';
+import { Metric } from './types/enums.js';
 import { ReadingConnection } from './types/reading.type.js';
 import { SeriesColumns, SeriesPoint } from './types/series.type.js';
-import { SeriesShapeArgs, seriesArgs } from './series.args.js';
+import { SeriesFieldArgs, seriesArgs } from './series.args.js';
 
 @Resolver()
 export class SeriesQueryResolver {
@@ -16,13 +16,9 @@ export class SeriesQueryResolver {
   series(
     @Ctx() ctx: GatewayContext,
     @Arg('userId', () => ID) userId: string,
-    @Arg('metric', () => Metric) metric: Metric,
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
-    @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
+    @Args(() => SeriesFieldArgs) fieldArgs: SeriesFieldArgs,
   ): Promise<SeriesPoint[]> {
-    return ctx.services.series.series(userId, seriesArgs(metric, from, to, bucket, shape));
+    return ctx.services.series.series(userId, seriesArgs(fieldArgs));
   }
 
   @Query(() => SeriesColumns, {
@@ -32,13 +28,9 @@ export class SeriesQueryResolver {
   seriesColumns(
     @Ctx() ctx: GatewayContext,
     @Arg('userId', () => ID) userId: string,
-    @Arg('metric', () => Metric) metric: Metric,
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
-    @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
+    @Args(() => SeriesFieldArgs) fieldArgs: SeriesFieldArgs,
   ): Promise<SeriesColumns> {
-    return ctx.services.series.seriesColumns(userId, seriesArgs(metric, from, to, bucket, shape));
+    return ctx.services.series.seriesColumns(userId, seriesArgs(fieldArgs));
   }
 
   @Query(() => ReadingConnection, {

@@ -1,14 +1,27 @@
 /**
- * The arguments `series`, `seriesColumns` and their User fields share beyond metric, range and
- * bucket: zone, fill and downsampling. One ArgsType, so the fields say the same and cannot drift.
+ * The arguments `series`, `seriesColumns` and their User fields share (all but `userId`): metric,
+ * range, bucket, zone, fill and downsampling. One ArgsType, so the four fields say the same and
+ * cannot drift.
  */
 import { ArgsType, Field, Int } from 'type-graphql';
 import type { BucketName, WireMetric } from '../domain/metrics.js';
 import type { SeriesArgs } from '../timescale/series.service.js';
-import { Fill, type Bucket, type Metric } from './types/enums.js';
+import { Bucket, Fill, Metric } from './types/enums.js';
 
 @ArgsType()
-export class SeriesShapeArgs {
+export class SeriesFieldArgs {
+  @Field(() => Metric)
+  metric!: Metric;
+
+  @Field(() => Date)
+  from!: Date;
+
+  @Field(() => Date)
+  to!: Date;
+
+  @Field(() => Bucket)
+  bucket!: Bucket;
+
   @Field(() => String, {
     nullable: true,
     defaultValue: 'UTC',
@@ -33,14 +46,14 @@ export class SeriesShapeArgs {
 }
 
 /** The service's arguments from a series field's. Stored metrics are wire names, the Metric enum's values. */
-export function seriesArgs(metric: Metric, from: Date, to: Date, bucket: Bucket, shape: SeriesShapeArgs): SeriesArgs {
+export function seriesArgs(a: SeriesFieldArgs): SeriesArgs {
   return {
-    metric: metric as `${Metric}` as WireMetric,
-    from,
-    to,
-    bucket: bucket as `${Bucket}` as BucketName,
-    timeZone: shape.timeZone,
-    fill: shape.fill,
-    maxPoints: shape.maxPoints,
+    metric: a.metric as `${Metric}` as WireMetric,
+    from: a.from,
+    to: a.to,
+    bucket: a.bucket as `${Bucket}` as BucketName,
+    timeZone: a.timeZone,
+    fill: a.fill,
+    maxPoints: a.maxPoints,
   };
 }

@@ -7,10 +7,10 @@ import type { GatewayContext } from './context.js';
 import type { WireMetric } from '../domain/metrics.js';
 import { AppError, ErrorCode } from '../errors.js';
 import { checkUserId } from '../timescale/series.range.js';
-import { Bucket, Metric } from './types/enums.js';
+import { Metric } from './types/enums.js';
 import { Reading } from './types/reading.type.js';
 import { SeriesColumns, SeriesPoint } from './types/series.type.js';
-import { SeriesShapeArgs, seriesArgs } from './series.args.js';
+import { SeriesFieldArgs, seriesArgs } from './series.args.js';
 import { User } from './types/user.type.js';
 
 /** One request's list of users; each User field is one statement for all of them. */
@@ -40,13 +40,9 @@ export class UserResolver {
   series(
     @Root() user: User,
     @Ctx() ctx: GatewayContext,
-    @Arg('metric', () => Metric) metric: Metric,
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
-    @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
+    @Args(() => SeriesFieldArgs) fieldArgs: SeriesFieldArgs,
   ): Promise<SeriesPoint[]> {
-    const args = seriesArgs(metric, from, to, bucket, shape);
+    const args = seriesArgs(fieldArgs);
     // Checked here so a bad range fails each field with its code before any batch is formed.
     ctx.services.series.check(args);
     return ctx.loaders.series(args).load(user.id);
@@ -58,13 +54,9 @@ export class UserResolver {
   seriesColumns(
     @Root() user: User,
     @Ctx() ctx: GatewayContext,
-    @Arg('metric', () => Metric) metric: Metric,
-    @Arg('from', () => Date) from: Date,
-    @Arg('to', () => Date) to: Date,
-    @Arg('bucket', () => Bucket) bucket: Bucket,
-    @Args(() => SeriesShapeArgs) shape: SeriesShapeArgs,
+    @Args(() => SeriesFieldArgs) fieldArgs: SeriesFieldArgs,
   ): Promise<SeriesColumns> {
-    const args = seriesArgs(metric, from, to, bucket, shape);
+    const args = seriesArgs(fieldArgs);
     ctx.services.series.check(args);
     return ctx.loaders.seriesColumns(args).load(user.id);
   }
