@@ -8,12 +8,12 @@ import { labelOf, METRICS, number, seconds, time, unitOf } from '../format.js';
 import { useLive, usePoll } from '../hooks.js';
 import { Panel, Problem, Table } from '../ui.js';
 
-interface Point {
-  time: string;
-  count: number;
-  avg: number;
-  min: number;
-  max: number;
+/** `seriesColumns`: the columns are what the chart draws, so no point objects on either side. */
+interface Columns {
+  times: string[];
+  avg: number[];
+  min: number[];
+  max: number[];
 }
 interface Window {
   metric: string;
@@ -42,7 +42,7 @@ const LATEST = `query UserLatest($id: ID!) {
 }`;
 const SERIES = `query UserSeries($id: ID!, $from: DateTime!, $to: DateTime!, $bucket: Bucket!) {
   user(id: $id) {
-    ${CHARTED.map((m) => `${m}: series(metric: ${m}, from: $from, to: $to, bucket: $bucket) { time count avg min max }`).join('\n    ')}
+    ${CHARTED.map((m) => `${m}: seriesColumns(metric: ${m}, from: $from, to: $to, bucket: $bucket) { times avg min max }`).join('\n    ')}
   }
 }`;
 const WINDOWS = `subscription UserWindows($id: ID!) {
@@ -80,7 +80,7 @@ function SeriesPanel({ id }: { id: string }) {
     const to = Math.ceil(Date.now() / 60_000) * 60_000;
     return { from: new Date(to - range.hours * 3_600_000).toISOString(), to: new Date(to).toISOString() };
   }, [range.hours]);
-  const { data, error } = usePoll<{ user: Record<string, Point[]> }>(
+  const { data, error } = usePoll<{ user: Record<string, Columns> }>(
     SERIES,
     { id, ...window, bucket: range.bucket },
     30_000,
@@ -100,19 +100,21 @@ function SeriesPanel({ id }: { id: string }) {
       ),
     ),
     h(Problem, { error }),
-    ...CHARTED.map((m) => h(MetricChart, { key: m, metric: m, points: data?.user[m] ?? [] })),
+    ...CHARTED.map((m) => h(MetricChart, { key: m, metric: m, columns: data?.user[m] ?? NO_COLUMNS })),
   );
 }
 
-function MetricChart({ metric, points }: { metric: string; points: Point[] }) {
-  const times = useMemo(() => points.map((p) => seconds(p.time)), [points]);
+const NO_COLUMNS: Columns = { times: [], avg: [], min: [], max: [] };
+
+function MetricChart({ metric, columns }: { metric: string; columns: Columns }) {
+  const times = useMemo(() => columns.times.map(seconds), [columns]);
   const lines = useMemo(
     () => [
-      { label: 'min', color: '#7aa2e8', values: points.map((p) => p.min), dashed: true },
-      { label: 'max', color: '#7aa2e8', values: points.map((p) => p.max), dashed: true },
-      { label: 'avg', color: '#e07b00', values: points.map((p) => p.avg) },
+      { label: 'min', color: '#7aa2e8', values: columns.min, dashed: true },
+      { label: 'max', color: '#7aa2e8', values: columns.max, dashed: true },
+      { label: 'avg', color: '#e07b00', values: columns.avg },
     ],
-    [points],
+    [columns],
   );
   return h(Chart, { title: labelOf(metric), unit: unitOf(metric), times, lines, band: [0, 1], height: 180 });
 }
