@@ -4,7 +4,6 @@
  * one load generator is one subject.
  */
 import { signToken } from '../../src/auth/sign.js';
-import { GATEWAY_NODE_FLAGS } from '../../src/gateway/node-flags.js';
 
 const secret = 'bench-secret-bench-secret-bench-secret';
 
@@ -18,12 +17,3 @@ export const productionEnv: Record<string, string> = {
 export function benchToken(): Promise<string> {
   return signToken({ sub: 'bench-client', roles: ['admin'] }, { secret });
 }
-
-/**
- * The Node options of a benchmarked gateway: those it is deployed with (src/gateway/node-flags.ts),
- * or BENCH_GATEWAY_NODE_FLAGS when set (space-separated; empty for V8's defaults), to compare.
- */
-export const gatewayNodeFlags: readonly string[] =
-  process.env.BENCH_GATEWAY_NODE_FLAGS === undefined
-    ? GATEWAY_NODE_FLAGS
-    : process.env.BENCH_GATEWAY_NODE_FLAGS.split(' ').filter(Boolean);
