@@ -37,7 +37,7 @@ import WebSocket from 'ws';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
 import { renderGrowthSvg } from './lib/plot.js';
-import { benchToken, productionEnv } from './lib/production.js';
+import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -254,7 +254,7 @@ interface Point extends Tier {
 /** The gateway child: production mode, with a token expected in connection_init. */
 function startGateway(): ChildProcess {
   return fork(self, ['--role', 'gateway'], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...gatewayNodeFlags],
     env: {
       ...process.env,
       ...productionEnv,

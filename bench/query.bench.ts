@@ -23,7 +23,7 @@ import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { processTreeCpuMs } from './lib/processes.js';
-import { benchToken, productionEnv } from './lib/production.js';
+import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
 
 const PREFIX = 'bench-query-';
 const USERS = 100;
@@ -152,6 +152,7 @@ async function main(): Promise<void> {
       execArgv: [
         '--import',
         'tsx',
+        ...gatewayNodeFlags,
         ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
       ],
       env: { ...process.env, ...productionEnv },

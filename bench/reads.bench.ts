@@ -19,7 +19,7 @@ import { migrate } from '../src/timescale/migrations.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { summarize } from './lib/util.js';
-import { benchToken, productionEnv } from './lib/production.js';
+import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
 
 const SEED: SeedSpec = {
   prefix: 'bench-query-',
@@ -142,7 +142,7 @@ async function load(
 async function measure(kind: 'gateway' | 'bare', seconds: number) {
   // Both servers in production mode: graphql-js's development checks would weigh on both.
   const child = fork(import.meta.filename, ['--role', kind], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...gatewayNodeFlags],
     env: { ...process.env, ...productionEnv },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { gatewayNodeFlags } from './production.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -22,7 +23,7 @@ type FromChild =
 
 export async function startGatewayChild(env: Record<string, string>): Promise<GatewayChild> {
   const child: ChildProcess = fork(self, ['--gateway-child'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...gatewayNodeFlags],
     env: { ...process.env, LOG_LEVEL: 'warn', GRAPHIQL: 'false', ...env, PORT: '0' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gatewayNodeFlags } from './production.js';
 
 /** A port the OS reports free right now (the process started on it binds it shortly after). */
 export async function freePort(): Promise<number> {
@@ -46,7 +47,8 @@ export async function startService(options: StartOptions): Promise<ServiceProces
   const profile = process.env.BENCH_CPU_PROF_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
     : [];
-  const child: ChildProcess = spawn('node_modules/.bin/tsx', [...profile, options.script], {
+  const flags = options.script === 'src/gateway/main.ts' ? gatewayNodeFlags : [];
+  const child: ChildProcess = spawn('node_modules/.bin/tsx', [...flags, ...profile, options.script], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, [portVar]: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

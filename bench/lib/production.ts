@@ -17,3 +17,12 @@ export const productionEnv: Record<string, string> = {
 export function benchToken(): Promise<string> {
   return signToken({ sub: 'bench-client', roles: ['admin'] }, { secret });
 }
+
+/**
+ * Node options for every benchmarked gateway (and the reads bench's bare handler), from
+ * BENCH_GATEWAY_NODE_FLAGS (space-separated, e.g. `--max-semi-space-size=64`): to compare V8
+ * settings in the same run. None by default: gateways run with Node's defaults.
+ */
+export const gatewayNodeFlags: readonly string[] = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '')
+  .split(' ')
+  .filter(Boolean);
