@@ -42,12 +42,13 @@ export interface StartOptions {
 }
 
 export async function startService(options: StartOptions): Promise<ServiceProcess> {
-  const portVar = options.script === 'src/gateway/main.ts' ? 'PORT' : 'CONSUMER_METRICS_PORT';
+  const gateway = options.script === 'src/gateway/main.ts';
+  const portVar = gateway ? 'PORT' : 'CONSUMER_METRICS_PORT';
   // BENCH_CPU_PROF_DIR=<dir> writes a V8 CPU profile of each started process there (for `--cpu-prof` analysis).
   const profile = process.env.BENCH_CPU_PROF_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
     : [];
-  const flags = options.script === 'src/gateway/main.ts' ? gatewayNodeFlags : [];
+  const flags = gateway ? gatewayNodeFlags : [];
   const child: ChildProcess = spawn('node_modules/.bin/tsx', [...flags, ...profile, options.script], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, [portVar]: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],
