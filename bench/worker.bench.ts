@@ -4,9 +4,14 @@
  *
  *   npx tsx bench/worker.bench.ts [--short] [--rows N] [--cpu-profile file.cpuprofile]
  *
+ * The worker runs in this process, with the Node options it is deployed with
+ * (src/consumer/node.flags.ts): started without them, the bench starts itself again with them.
+ * BENCH_WORKER_NODE_FLAGS (space-separated, '' for Node's defaults) replaces them, to compare.
+ *
  * Writes bench/results/worker.json. Everything it creates (topics, group, scratch table, its rows
  * in `readings`) is removed at the end, also on failure.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
@@ -20,6 +25,21 @@ import { createLogger } from '../src/logger.js';
 import { createConsumerWorker } from '../src/consumer/worker.js';
 import { WIRE_METRICS, METRICS } from '../src/domain/metrics.js';
 import { round, writeResult, type Figure } from './lib/report.js';
+import { CONSUMER_NODE_FLAGS } from '../src/consumer/node.flags.js';
+
+const nodeFlags =
+  process.env.BENCH_WORKER_NODE_FLAGS === undefined
+    ? CONSUMER_NODE_FLAGS
+    : process.env.BENCH_WORKER_NODE_FLAGS.split(' ').filter(Boolean);
+const missingFlags = nodeFlags.filter((f) => !process.execArgv.includes(f));
+if (missingFlags.length > 0) {
+  const again = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...missingFlags, import.meta.filename, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(again.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const short = args.includes('--short');
@@ -244,6 +264,7 @@ async function main(): Promise<void> {
       figures,
       notes: [
         `${w.stats.batches} batches (${w.stats.insertFallbacks} of them refused by COPY and written by INSERT ... ON CONFLICT); fetches of ${config.consumer.maxBytesPerPartition} bytes per partition; readings produced beforehand at ${Math.round(N / (produceMs / 1000))}/s`,
+        `Node options of the worker: ${nodeFlags.length > 0 ? nodeFlags.join(' ') : "Node's defaults"}`,
         `CPU while storing: worker process ${Math.round(w.nodeCpuMs)} ms, its Postgres backends about ${Math.round(w.postgresCpuMs)} ms, over ${Math.round(w.steadyMs)} ms of wall time; load average (1 min) ${loadavg()[0]!.toFixed(2)}`,
       ],
     });

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { CONSUMER_NODE_FLAGS } from '../src/consumer/node.flags.js';
 
 const tsx = 'node_modules/.bin/tsx';
 // Logs for a person at a terminal unless asked otherwise (LOG_FORMAT=json).
@@ -27,8 +28,8 @@ step('migrations', ['src/timescale/migrate.main.ts']);
 if (existsSync('src/flink/deploy.main.ts')) step('Flink job', ['src/flink/deploy.main.ts']);
 
 const children: ChildProcess[] = [];
-function run(name: string, script: string): void {
-  const child = spawn(tsx, [script], { stdio: ['ignore', 'inherit', 'inherit'], env });
+function run(name: string, script: string, nodeFlags: readonly string[] = []): void {
+  const child = spawn(tsx, [...nodeFlags, script], { stdio: ['ignore', 'inherit', 'inherit'], env });
   child.on('exit', (code, signal) => {
     console.error(`${name} exited (${code ?? signal})`);
     if (!stopping) shutdown(1);
@@ -50,5 +51,5 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 console.log('\n== consumer worker and gateway (Ctrl-C stops them; `npm run stack:down` stops the stack)');
-if (existsSync('src/consumer/main.ts')) run('consumer', 'src/consumer/main.ts');
+if (existsSync('src/consumer/main.ts')) run('consumer', 'src/consumer/main.ts', CONSUMER_NODE_FLAGS);
 run('gateway', 'src/gateway/main.ts');
