@@ -5,8 +5,8 @@
  *   npx tsx bench/worker.bench.ts [--short] [--rows N] [--cpu-profile file.cpuprofile]
  *
  * The worker runs in this process, with the Node options it is deployed with
- * (src/consumer/node.flags.ts): started without them, the bench starts itself again with them.
- * BENCH_WORKER_NODE_FLAGS (space-separated, '' for Node's defaults) replaces them, to compare.
+ * (src/consumer/node.flags.ts; BENCH_WORKER_NODE_FLAGS replaces them, bench/lib/production.ts):
+ * started without them, the bench starts itself again with them.
  *
  * Writes bench/results/worker.json. Everything it creates (topics, group, scratch table, its rows
  * in `readings`) is removed at the end, also on failure.
@@ -25,12 +25,8 @@ import { createLogger } from '../src/logger.js';
 import { createConsumerWorker } from '../src/consumer/worker.js';
 import { WIRE_METRICS, METRICS } from '../src/domain/metrics.js';
 import { round, writeResult, type Figure } from './lib/report.js';
-import { CONSUMER_NODE_FLAGS } from '../src/consumer/node.flags.js';
+import { workerNodeFlags as nodeFlags } from './lib/production.js';
 
-const nodeFlags =
-  process.env.BENCH_WORKER_NODE_FLAGS === undefined
-    ? CONSUMER_NODE_FLAGS
-    : process.env.BENCH_WORKER_NODE_FLAGS.split(' ').filter(Boolean);
 const missingFlags = nodeFlags.filter((f) => !process.execArgv.includes(f));
 if (missingFlags.length > 0) {
   const again = spawnSync(

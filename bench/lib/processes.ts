@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONSUMER_NODE_FLAGS } from '../../src/consumer/node.flags.js';
-import { gatewayNodeFlags } from './production.js';
+import { gatewayNodeFlags, workerNodeFlags } from './production.js';
 
 /** A port the OS reports free right now (the process started on it binds it shortly after). */
 export async function freePort(): Promise<number> {
@@ -49,7 +48,7 @@ export async function startService(options: StartOptions): Promise<ServiceProces
   const profile = process.env.BENCH_CPU_PROF_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
     : [];
-  const flags = gateway ? gatewayNodeFlags : CONSUMER_NODE_FLAGS;
+  const flags = gateway ? gatewayNodeFlags : workerNodeFlags;
   const child: ChildProcess = spawn('node_modules/.bin/tsx', [...flags, ...profile, options.script], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, [portVar]: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,6 +4,7 @@
  * one load generator is one subject.
  */
 import { signToken } from '../../src/auth/sign.js';
+import { CONSUMER_NODE_FLAGS } from '../../src/consumer/node.flags.js';
 
 const secret = 'bench-secret-bench-secret-bench-secret';
 
@@ -26,3 +27,13 @@ export function benchToken(): Promise<string> {
 export const gatewayNodeFlags: readonly string[] = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '')
   .split(' ')
   .filter(Boolean);
+
+/**
+ * Node options for every benchmarked consumer worker: the ones it is deployed with
+ * (src/consumer/node.flags.ts) unless BENCH_WORKER_NODE_FLAGS replaces them (space-separated, ''
+ * for Node's defaults), to compare V8 settings in the same run.
+ */
+export const workerNodeFlags: readonly string[] =
+  process.env.BENCH_WORKER_NODE_FLAGS === undefined
+    ? CONSUMER_NODE_FLAGS
+    : process.env.BENCH_WORKER_NODE_FLAGS.split(' ').filter(Boolean);
