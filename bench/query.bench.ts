@@ -23,7 +23,7 @@ import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { processTreeCpuMs } from './lib/processes.js';
-import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
+import { benchToken, gatewayNodeFlags, productionEnv, profileNodeFlags } from './lib/production.js';
 
 const PREFIX = 'bench-query-';
 const USERS = 100;
@@ -148,13 +148,7 @@ async function main(): Promise<void> {
     };
 
     const child = fork(import.meta.filename, ['--role', 'gateway'], {
-      // BENCH_CPU_PROF_DIR=<dir> writes a V8 CPU profile of the gateway child there, as for bench/lib/processes.ts.
-      execArgv: [
-        '--import',
-        'tsx',
-        ...gatewayNodeFlags,
-        ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
-      ],
+      execArgv: ['--import', 'tsx', ...gatewayNodeFlags, ...profileNodeFlags],
       env: { ...process.env, ...productionEnv },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gatewayNodeFlags, workerNodeFlags } from './production.js';
+import { gatewayNodeFlags, profileNodeFlags, workerNodeFlags } from './production.js';
 
 /** A port the OS reports free right now (the process started on it binds it shortly after). */
 export async function freePort(): Promise<number> {
@@ -44,12 +44,8 @@ export interface StartOptions {
 export async function startService(options: StartOptions): Promise<ServiceProcess> {
   const gateway = options.script === 'src/gateway/main.ts';
   const portVar = gateway ? 'PORT' : 'CONSUMER_METRICS_PORT';
-  // BENCH_CPU_PROF_DIR=<dir> writes a V8 CPU profile of each started process there (for `--cpu-prof` analysis).
-  const profile = process.env.BENCH_CPU_PROF_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
-    : [];
   const flags = gateway ? gatewayNodeFlags : workerNodeFlags;
-  const child: ChildProcess = spawn('node_modules/.bin/tsx', [...flags, ...profile, options.script], {
+  const child: ChildProcess = spawn('node_modules/.bin/tsx', [...flags, ...profileNodeFlags, options.script], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, [portVar]: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -29,6 +29,14 @@ export const gatewayNodeFlags: readonly string[] = (process.env.BENCH_GATEWAY_NO
   .filter(Boolean);
 
 /**
+ * BENCH_CPU_PROF_DIR=<dir>: every benchmarked process (gateways, workers, the query bench's gateway
+ * child) writes a V8 CPU profile into dir when it exits, for `--cpu-prof` analysis.
+ */
+export const profileNodeFlags: readonly string[] = process.env.BENCH_CPU_PROF_DIR
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`]
+  : [];
+
+/**
  * Node options for every benchmarked consumer worker: the ones it is deployed with
  * (src/consumer/node.flags.ts) unless BENCH_WORKER_NODE_FLAGS replaces them (space-separated, ''
  * for Node's defaults), to compare V8 settings in the same run.
