@@ -5,12 +5,12 @@
  *
  * Why a larger young generation: a fetched batch (up to CONSUMER_MAX_BYTES_PER_PARTITION, about
  * 16,000 messages) stays alive from the fetch until its COPY has committed, with its kafkajs
- * message objects and planned rows. With V8's default 16 MiB semi-spaces a scavenge comes every
- * few thousand messages and finds nearly all of them alive, so it copies them (twice, before they
- * are promoted) and a quarter of the worker's wall time went to scavenges of 10-120 ms. With
- * 64 MiB most objects of a batch die before a scavenge sees them: the worker spent about a quarter
- * less CPU a row and stored 10-30% more rows a second (bench/ANALYSIS.md, worker). The cost is
- * resident memory: at most 2 x (64 - 16) = 96 MiB more young generation per worker process.
+ * message objects and planned rows. With V8's default 16 MiB semi-spaces a scavenge came four or
+ * five times per batch and found nearly all of the young generation alive, so it copied the batch
+ * again each time (then promoted it): 55 scavenges of 5-120 ms, a quarter of the wall time, for
+ * 200,000 readings. With 64 MiB there were 12, half the pause time in all, and the worker spent
+ * about a quarter less CPU a row and stored 10-30% more rows a second (bench/ANALYSIS.md, worker).
+ * The cost is resident memory: at most 2 x (64 - 16) = 96 MiB more young generation per process.
  *
  * V8 reads these once, when it sets the heap up: `v8.setFlagsFromString` at run time does not
  * resize it, so they belong on the command line (or NODE_OPTIONS).
