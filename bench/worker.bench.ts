@@ -25,9 +25,10 @@ import { createLogger } from '../src/logger.js';
 import { createConsumerWorker } from '../src/consumer/worker.js';
 import { WIRE_METRICS, METRICS } from '../src/domain/metrics.js';
 import { round, writeResult, type Figure } from './lib/report.js';
+import { missingNodeFlags } from '../src/consumer/node.flags.js';
 import { workerNodeFlags as nodeFlags } from './lib/production.js';
 
-const missingFlags = nodeFlags.filter((f) => !process.execArgv.includes(f));
+const missingFlags = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS ?? '', nodeFlags);
 if (missingFlags.length > 0) {
   const again = spawnSync(
     process.execPath,

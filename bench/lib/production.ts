@@ -19,14 +19,17 @@ export function benchToken(): Promise<string> {
   return signToken({ sub: 'bench-client', roles: ['admin'] }, { secret });
 }
 
+/** Space-separated Node options as a list (BENCH_*_NODE_FLAGS). */
+function nodeFlagsOf(value: string): string[] {
+  return value.split(' ').filter(Boolean);
+}
+
 /**
  * Node options for every benchmarked gateway (and the reads bench's bare handler), from
  * BENCH_GATEWAY_NODE_FLAGS (space-separated, e.g. `--max-semi-space-size=64`): to compare V8
  * settings in the same run. None by default: gateways run with Node's defaults.
  */
-export const gatewayNodeFlags: readonly string[] = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter(Boolean);
+export const gatewayNodeFlags: readonly string[] = nodeFlagsOf(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '');
 
 /**
  * BENCH_CPU_PROF_DIR=<dir>: every benchmarked process (gateways, workers, the query bench's gateway
@@ -44,4 +47,4 @@ export const profileNodeFlags: readonly string[] = process.env.BENCH_CPU_PROF_DI
 export const workerNodeFlags: readonly string[] =
   process.env.BENCH_WORKER_NODE_FLAGS === undefined
     ? CONSUMER_NODE_FLAGS
-    : process.env.BENCH_WORKER_NODE_FLAGS.split(' ').filter(Boolean);
+    : nodeFlagsOf(process.env.BENCH_WORKER_NODE_FLAGS);

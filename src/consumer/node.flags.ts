@@ -18,10 +18,15 @@
 export const CONSUMER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
 /**
- * The flags of CONSUMER_NODE_FLAGS this process was not started with (neither on its command
- * line nor in NODE_OPTIONS): the worker logs them at start, since it then runs slower, not wrong.
+ * The flags of `wanted` (CONSUMER_NODE_FLAGS unless given) this process was not started with,
+ * neither on its command line nor in NODE_OPTIONS: the worker logs them at start, since it then
+ * runs slower, not wrong; the worker bench starts itself again with them.
  */
-export function missingNodeFlags(execArgv: readonly string[], nodeOptions: string): string[] {
+export function missingNodeFlags(
+  execArgv: readonly string[],
+  nodeOptions: string,
+  wanted: readonly string[] = CONSUMER_NODE_FLAGS,
+): string[] {
   const given = new Set([...execArgv, ...nodeOptions.split(/\s+/).filter(Boolean)]);
-  return CONSUMER_NODE_FLAGS.filter((f) => !given.has(f));
+  return wanted.filter((f) => !given.has(f));
 }
