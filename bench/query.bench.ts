@@ -21,6 +21,7 @@ import { createPool } from '../src/timescale/pool.js';
 import { seriesStatement } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
+import { createJsonClient } from './lib/http-client.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { processTreeCpuMs } from './lib/processes.js';
 import { benchToken, gatewayNodeFlags, productionEnv, profileNodeFlags } from './lib/production.js';
@@ -156,19 +157,15 @@ async function main(): Promise<void> {
       child.once('message', (m: { kind: string; port: number }) => resolve(m));
       child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
     });
-    const url = `http://127.0.0.1:${port}/graphql`;
-    const authorization = `Bearer ${await benchToken()}`;
+    const client = createJsonClient({
+      port,
+      maxSockets: CONCURRENCY,
+      headers: { authorization: `Bearer ${await benchToken()}` },
+    });
     /** Bytes of the last answer of each gateway side (the JSON the client parsed). */
     const answerBytes = { series: 0, columns: 0 };
-    const post = async <T>(query: string, u: string): Promise<{ bytes: number; body: T }> => {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({ query, variables: { u, from: FROM, to: TO } }),
-      });
-      const text = await res.text();
-      return { bytes: text.length, body: JSON.parse(text) as T };
-    };
+    const post = <T>(query: string, u: string) =>
+      client.post<T>(JSON.stringify({ query, variables: { u, from: FROM, to: TO } }));
     const viaSeries = async (u: string) => {
       const { bytes, body } = await post<{ data?: { series: unknown[] }; errors?: unknown[] }>(QUERY, u);
       if (body.errors || body.data?.series.length !== 1440)
@@ -280,6 +277,7 @@ async function main(): Promise<void> {
       });
       console.log(`wrote ${file}`);
     } finally {
+      client.close();
       child.send('stop');
       await new Promise((r) => child.once('exit', r));
     }

@@ -9,7 +9,6 @@
  */
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
-import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { graphql } from 'graphql';
 import { loadConfig } from '../src/config.js';
@@ -17,6 +16,7 @@ import { createLogger } from '../src/logger.js';
 import { createPool } from '../src/timescale/pool.js';
 import { migrate } from '../src/timescale/migrations.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
+import { createJsonClient } from './lib/http-client.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { summarize } from './lib/util.js';
 import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
@@ -88,38 +88,18 @@ async function load(
   seconds: number,
 ): Promise<{ rps: number; latency: ReturnType<typeof summarize>; errors: number }> {
   const authorization = `Bearer ${await benchToken()}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const client = createJsonClient({ port, maxSockets: CLIENTS, headers: { authorization } });
   const bodies = Array.from({ length: SEED.users }, (_, i) =>
     JSON.stringify({ query: QUERY, variables: { id: seedUserId(SEED, i) } }),
   );
   let errors = 0;
-  const post = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/graphql',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const json = JSON.parse(Buffer.concat(chunks).toString()) as {
-              data?: { user?: { latest?: { value: number } | null } };
-              errors?: unknown;
-            };
-            if (json.errors || typeof json.data?.user?.latest?.value !== 'number') errors += 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (body: string): Promise<void> => {
+    const { body: json } = await client.post<{
+      data?: { user?: { latest?: { value: number } | null } };
+      errors?: unknown;
+    }>(body);
+    if (json.errors || typeof json.data?.user?.latest?.value !== 'number') errors += 1;
+  };
   const run = async (until: number, latencies: number[] | undefined) =>
     Promise.all(
       Array.from({ length: CLIENTS }, async (_, c) => {
@@ -135,7 +115,7 @@ async function load(
   const t0 = performance.now();
   await run(Date.now() + seconds * 1000, latencies);
   const elapsed = (performance.now() - t0) / 1000;
-  agent.destroy();
+  client.close();
   return { rps: latencies.length / elapsed, latency: summarize(latencies), errors };
 }
 

@@ -2,7 +2,7 @@
  * The ingest load both ingest benchmarks use: `clients` loops posting prepared `ingestReadings`
  * (or `ingestSeries`) bodies over keep-alive HTTP, client c talking to gateway c % ports.length.
  */
-import { Agent, request } from 'node:http';
+import { createJsonClient } from './http-client.js';
 import { summarize } from './util.js';
 
 const MUTATION = 'mutation($r:[ReadingInput!]!){ingestReadings(readings:$r){accepted}}';
@@ -73,36 +73,14 @@ export async function ingestLoad(opts: {
   latencies: number[];
 }> {
   const { ports, clients, seconds, bodies } = opts;
-  const agents = ports.map(() => new Agent({ keepAlive: true, maxSockets: clients }));
-  const post = (g: number, body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: ports[g],
-          path: '/graphql',
-          method: 'POST',
-          agent: agents[g],
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...opts.headers },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const json = JSON.parse(Buffer.concat(chunks).toString()) as {
-              data?: Record<string, { accepted: number }>;
-              errors?: unknown;
-            };
-            // The one mutation field of the body, ingestReadings or ingestSeries.
-            const result = json.data ? Object.values(json.data)[0] : undefined;
-            if (!result) reject(new Error(`mutation failed: ${JSON.stringify(json.errors)}`));
-            else resolve(result.accepted);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const http = ports.map((port) => createJsonClient({ port, maxSockets: clients, headers: opts.headers }));
+  const post = async (g: number, body: string): Promise<number> => {
+    const { body: json } = await http[g]!.post<{ data?: Record<string, { accepted: number }>; errors?: unknown }>(body);
+    // The one mutation field of the body, ingestReadings or ingestSeries.
+    const result = json.data ? Object.values(json.data)[0] : undefined;
+    if (!result) throw new Error(`mutation failed: ${JSON.stringify(json.errors)}`);
+    return result.accepted;
+  };
   // Warm-up: JIT, connections, Kafka metadata, on every gateway.
   await Promise.all(Array.from({ length: clients }, (_, c) => post(c % ports.length, bodies[c % bodies.length]!)));
   let accepted = 0;
@@ -123,7 +101,7 @@ export async function ingestLoad(opts: {
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  for (const a of agents) a.destroy();
+  for (const c of http) c.close();
   return {
     perSecond: accepted / elapsed,
     requests: latencies.length,
