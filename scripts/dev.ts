@@ -3,7 +3,6 @@
  * the Flink job, then runs the consumer worker and the gateway until Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { CONSUMER_NODE_FLAGS } from '../src/consumer/node.flags.js';
 
 const tsx = 'node_modules/.bin/tsx';
@@ -25,7 +24,7 @@ function step(title: string, args: string[]): void {
 
 step('stack', ['stack/cli.ts', 'up']);
 step('migrations', ['src/timescale/migrate.main.ts']);
-if (existsSync('src/flink/deploy.main.ts')) step('Flink job', ['src/flink/deploy.main.ts']);
+step('Flink job', ['src/flink/deploy.main.ts']);
 
 const children: ChildProcess[] = [];
 function run(name: string, script: string, nodeFlags: readonly string[] = []): void {
@@ -51,5 +50,5 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 console.log('\n== consumer worker and gateway (Ctrl-C stops them; `npm run stack:down` stops the stack)');
-if (existsSync('src/consumer/main.ts')) run('consumer', 'src/consumer/main.ts', CONSUMER_NODE_FLAGS);
+run('consumer', 'src/consumer/main.ts', CONSUMER_NODE_FLAGS);
 run('gateway', 'src/gateway/main.ts');
