@@ -9,8 +9,10 @@
  *               as JSON by the client;
  *   - columns:  `seriesColumns` (the same buckets as six lists) to the same gateway.
  * All phases share the machine with Postgres (2 cores here), so a ratio is the gateway's cost.
+ * `--gateways N` runs N gateway processes, the clients' requests going round-robin over them (N
+ * instances behind a balancer), and only prints the figures. Default 1.
  *
- *   npx tsx bench/query.bench.ts [--short] [--clean]     (npm run bench:query)
+ *   npx tsx bench/query.bench.ts [--short] [--clean] [--gateways N]     (npm run bench:query)
  */
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -33,6 +35,8 @@ const STEP_MS = 5_000;
 const PER_USER = 86_400_000 / STEP_MS;
 const CONCURRENCY = 16;
 const short = process.argv.includes('--short');
+const gatewaysArg = process.argv.indexOf('--gateways');
+const GATEWAYS = gatewaysArg >= 0 ? Number(process.argv[gatewaysArg + 1]) : 1;
 const SECONDS = short ? 5 : 20;
 const WARMUP_SECONDS = short ? 1 : 3;
 const SEED: SeedSpec = {
@@ -148,24 +152,32 @@ async function main(): Promise<void> {
       if (rows.length !== 1440) throw new Error(`expected 1440 points, got ${rows.length}`);
     };
 
-    const child = fork(import.meta.filename, ['--role', 'gateway'], {
-      execArgv: ['--import', 'tsx', ...gatewayNodeFlags, ...profileNodeFlags],
-      env: { ...process.env, ...productionEnv },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-      child.once('message', (m: { kind: string; port: number }) => resolve(m));
-      child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
-    });
-    const client = createJsonClient({
-      port,
-      maxSockets: CONCURRENCY,
-      headers: { authorization: `Bearer ${await benchToken()}` },
-    });
+    const children = Array.from({ length: GATEWAYS }, () =>
+      fork(import.meta.filename, ['--role', 'gateway'], {
+        execArgv: ['--import', 'tsx', ...gatewayNodeFlags, ...profileNodeFlags],
+        env: { ...process.env, ...productionEnv },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
+    const ports = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<number>((resolve, reject) => {
+            child.once('message', (m: { kind: string; port: number }) => resolve(m.port));
+            child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
+          }),
+      ),
+    );
+    const authorization = `Bearer ${await benchToken()}`;
+    const clients = ports.map((port) =>
+      createJsonClient({ port, maxSockets: CONCURRENCY, headers: { authorization } }),
+    );
+    const childrenCpuMs = () => children.reduce((n, child) => n + processTreeCpuMs(child.pid!), 0);
     /** Bytes of the last answer of each gateway side (the JSON the client parsed). */
     const answerBytes = { series: 0, columns: 0 };
+    let sent = 0;
     const post = <T>(query: string, u: string) =>
-      client.post<T>(JSON.stringify({ query, variables: { u, from: FROM, to: TO } }));
+      clients[sent++ % clients.length]!.post<T>(JSON.stringify({ query, variables: { u, from: FROM, to: TO } }));
     const viaSeries = async (u: string) => {
       const { bytes, body } = await post<{ data?: { series: unknown[] }; errors?: unknown[] }>(QUERY, u);
       if (body.errors || body.data?.series.length !== 1440)
@@ -200,10 +212,10 @@ async function main(): Promise<void> {
       for (let pass = 0; pass < 2; pass += 1) {
         for (const side of ['direct', 'series', 'columns'] as const) {
           const own0 = ownMs();
-          const child0 = processTreeCpuMs(child.pid!);
+          const child0 = childrenCpuMs();
           phases[side].push(await load(half, sides[side]));
           ownCpuMs[side] += ownMs() - own0;
-          childCpuMs[side] += processTreeCpuMs(child.pid!) - child0;
+          childCpuMs[side] += childrenCpuMs() - child0;
         }
       }
       const merge = ([a, b]: Phase[]): Phase => ({
@@ -262,6 +274,11 @@ async function main(): Promise<void> {
         ...against('series', g, '< 50 ms, ratio < 1.5'),
         ...against('seriesColumns', c, 'ratio < 1.5'),
       ];
+      if (GATEWAYS !== 1) {
+        // bench/results/query.json holds the one-gateway figures that BENCHMARKS.md reports.
+        console.log(`${GATEWAYS} gateway processes: no result file written`);
+        return;
+      }
       const file = writeResult({
         bench: 'query',
         mode: short ? 'short' : 'full',
@@ -270,16 +287,16 @@ async function main(): Promise<void> {
           setup,
           'Latency ratios are gateway / direct (overhead, lower is better); the throughput ratio is gateway / direct (higher is better).',
           `errors: series ${g.errors}, seriesColumns ${c.errors}, direct ${d.errors}; requests: series ${g.requests}, seriesColumns ${c.requests}, direct ${d.requests}`,
-          `CPU a request: gateway process ${cpu.gatewayMsPerRequest} ms for series, ${cpu.gatewayMsPerColumnsRequest} ms for seriesColumns (its client here another ${cpu.clientMsPerGatewayRequest} and ${cpu.clientMsPerColumnsRequest} ms); the direct side's pg client ${cpu.pgClientMsPerRequest} ms`,
+          `CPU a request: gateway process${GATEWAYS > 1 ? 'es' : ''} ${cpu.gatewayMsPerRequest} ms for series, ${cpu.gatewayMsPerColumnsRequest} ms for seriesColumns (its client here another ${cpu.clientMsPerGatewayRequest} and ${cpu.clientMsPerColumnsRequest} ms); the direct side's pg client ${cpu.pgClientMsPerRequest} ms`,
           `answer size: series ${answerBytes.series} bytes, seriesColumns ${answerBytes.columns} bytes`,
           `load average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(2)} (other processes on the machine included)`,
         ],
       });
       console.log(`wrote ${file}`);
     } finally {
-      client.close();
-      child.send('stop');
-      await new Promise((r) => child.once('exit', r));
+      for (const client of clients) client.close();
+      for (const child of children) child.send('stop');
+      await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
     }
   } finally {
     await pool.end();
