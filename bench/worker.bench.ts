@@ -68,12 +68,12 @@ const scratch = `bench_copy_${run}`;
 
 const base = loadConfig();
 /** Each round's worker joins a group of its own, which reads the topic from its start. */
-const configOfRound = (round: number) =>
+const configOfRound = (n: number) =>
   loadConfig({
     ...process.env,
     KAFKA_TOPIC: topic,
     KAFKA_DLQ_TOPIC: dlqTopic,
-    KAFKA_CONSUMER_GROUP: `${groupId}-${round}`,
+    KAFKA_CONSUMER_GROUP: `${groupId}-${n}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
 const config = configOfRound(1);
@@ -155,8 +155,8 @@ interface WorkerRun {
   stats: ReturnType<ReturnType<typeof createConsumerWorker>['stats']>;
 }
 
-async function measureWorker(round: number): Promise<WorkerRun> {
-  const worker = createConsumerWorker({ config: configOfRound(round), logger, print: () => undefined });
+async function measureWorker(n: number): Promise<WorkerRun> {
+  const worker = createConsumerWorker({ config: configOfRound(n), logger, print: () => undefined });
   const t0 = performance.now();
   let first = 0;
   try {
