@@ -28,10 +28,10 @@ step('Flink job', ['src/flink/deploy.main.ts']);
 
 const children: ChildProcess[] = [];
 /**
- * Each server runs as `node --import tsx` in a process group of its own, so that it hears one
- * signal, the SIGTERM sent below: Ctrl-C signals the terminal's whole group, and a second signal
- * makes a server exit at once instead of draining (src/process/run.ts). Through the tsx command a
- * server would also get tsx's own relay of the signal.
+ * Each server runs in a process group of its own, so that it hears one signal, the SIGTERM sent
+ * below: Ctrl-C signals the terminal's whole group, and a second signal makes a server exit at
+ * once instead of draining (src/process/run.ts). And as `node --import tsx`, not through the tsx
+ * command, whose signal relay SIGKILLs a child that has not acknowledged the signal within 30 ms.
  */
 function run(name: string, script: string, nodeFlags: readonly string[] = []): void {
   const child = spawn(process.execPath, ['--import', 'tsx', ...nodeFlags, script], {

@@ -112,6 +112,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     parseOptions: pipeline.parseOptions,
     introspection: pipeline.introspection,
     includeStacktraceInErrorResponses: false,
+    // The process owns the signals (src/process/run.ts): one SIGTERM stops the whole gateway in
+    // order, Apollo with the rest. Apollo's own handler (on outside NODE_ENV=test) would stop Apollo
+    // alone and send the signal again, which the process takes for a second one: exit 1, no drain.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => pipeline.formatError(formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -39,6 +39,9 @@ describe('SIGTERM during ingest', () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
       env: {
         ...process.env,
+        // As `npm run gateway` runs it. Under vitest's NODE_ENV=test, which no deployment uses,
+        // Apollo Server installs no signal handlers of its own, so the test would not see them.
+        NODE_ENV: 'development',
         PORT: String(port),
         HOST: '127.0.0.1',
         KAFKA_TOPIC: topics.topic,
@@ -113,6 +116,8 @@ describe('SIGTERM during ingest', () => {
     expect(outcomes.hung).toBe(0);
     expect(outcomes.accepted).toBeGreaterThanOrEqual(atSignal);
     expect(output).toContain('shutting down');
+    // One signal, one drain: nothing in the process raises the signal again.
+    expect(output).not.toContain('second signal');
 
     // After exit: refused at once, not left waiting.
     const t0 = Date.now();
