@@ -37,6 +37,7 @@ const CONCURRENCY = 16;
 const short = process.argv.includes('--short');
 const gatewaysArg = process.argv.indexOf('--gateways');
 const GATEWAYS = gatewaysArg >= 0 ? Number(process.argv[gatewaysArg + 1]) : 1;
+if (!Number.isInteger(GATEWAYS) || GATEWAYS < 1) throw new Error('--gateways: expected a whole number >= 1');
 const SECONDS = short ? 5 : 20;
 const WARMUP_SECONDS = short ? 1 : 3;
 const SEED: SeedSpec = {

@@ -53,6 +53,7 @@ const rowsArg = args.indexOf('--rows');
 const N = rowsArg >= 0 ? Number(args[rowsArg + 1]) : short ? 20_000 : 200_000;
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : short ? 1 : 3;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds: expected a whole number >= 1');
 const profileArg = args.indexOf('--cpu-profile');
 const profileFile = profileArg >= 0 ? args[profileArg + 1] : undefined;
 const USERS = 1000;
