@@ -10,11 +10,15 @@
  *   - columns:  `seriesColumns` (the same buckets as six lists) to the same gateway.
  * All phases share the machine with Postgres (2 cores here), so a ratio is the gateway's cost.
  * `--gateways N` runs N gateway processes, the clients' requests going round-robin over them (N
- * instances behind a balancer), and only prints the figures. Default 1.
+ * instances behind a balancer), and only prints the figures. Default 1. `--floor` puts a plain
+ * node:http server in the gateway's place, which answers the same JSON from the same series service
+ * without GraphQL: what HTTP and JSON alone add to the pg side; it only prints, too.
  *
  *   npx tsx bench/query.bench.ts [--short] [--clean] [--gateways N]     (npm run bench:query)
  */
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -36,6 +40,7 @@ const PER_USER = 86_400_000 / STEP_MS;
 const CONCURRENCY = 16;
 const short = process.argv.includes('--short');
 const gatewaysArg = process.argv.indexOf('--gateways');
+const FLOOR = process.argv.includes('--floor');
 const GATEWAYS = gatewaysArg >= 0 ? Number(process.argv[gatewaysArg + 1]) : 1;
 if (!Number.isInteger(GATEWAYS) || GATEWAYS < 1) throw new Error('--gateways: expected a whole number >= 1');
 const SECONDS = short ? 5 : 20;
@@ -77,6 +82,70 @@ async function runGatewayChild(): Promise<void> {
   process.send?.({ kind: 'ready', port });
   process.on('message', (m) => {
     if (m === 'stop') void gateway.stop().then(() => process.exit(0));
+  });
+}
+
+/**
+ * The `--floor` server: `series` and `seriesColumns` answered as the gateway's JSON (the fields
+ * the bench selects) from the series service the gateway's resolvers call, with no GraphQL,
+ * authentication, limits or metrics on the way.
+ */
+async function runFloorChild(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const logger = createLogger(config, 'bench-floor');
+  const pool = createPool(config.postgres, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
+  const service = createSeriesService(pool, config, logger);
+  const answer = async (text: string): Promise<unknown> => {
+    const { query, variables } = JSON.parse(text) as {
+      query: string;
+      variables: { u: string; from: string; to: string };
+    };
+    const args = {
+      metric: 'heart_rate',
+      from: new Date(variables.from),
+      to: new Date(variables.to),
+      bucket: 'MINUTE',
+    } as const;
+    if (query.includes('seriesColumns')) {
+      const c = await service.seriesColumns(variables.u, args);
+      const times = c.times.map((t) => t.toISOString());
+      return { data: { seriesColumns: { times, count: c.count, avg: c.avg, min: c.min, max: c.max, sum: c.sum } } };
+    }
+    const points = await service.series(variables.u, args);
+    return {
+      data: {
+        series: points.map((p) => ({
+          time: p.time.toISOString(),
+          count: p.count,
+          avg: p.avg,
+          min: p.min,
+          max: p.max,
+          sum: p.sum,
+        })),
+      },
+    };
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      answer(Buffer.concat(chunks).toString('utf8')).then(
+        (result) => {
+          const body = JSON.stringify(result);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ message: (err as Error).message }] }));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.send?.({ kind: 'ready', port: (server.address() as AddressInfo).port });
+  process.on('message', (m) => {
+    if (m === 'stop') server.close(() => void pool.end().then(() => process.exit(0)));
   });
 }
 
@@ -154,7 +223,7 @@ async function main(): Promise<void> {
     };
 
     const children = Array.from({ length: GATEWAYS }, () =>
-      fork(import.meta.filename, ['--role', 'gateway'], {
+      fork(import.meta.filename, ['--role', FLOOR ? 'floor' : 'gateway'], {
         execArgv: ['--import', 'tsx', ...gatewayNodeFlags, ...profileNodeFlags],
         env: { ...process.env, ...productionEnv },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -275,9 +344,9 @@ async function main(): Promise<void> {
         ...against('series', g, '< 50 ms, ratio < 1.5'),
         ...against('seriesColumns', c, 'ratio < 1.5'),
       ];
-      if (GATEWAYS !== 1) {
+      if (GATEWAYS !== 1 || FLOOR) {
         // bench/results/query.json holds the one-gateway figures that BENCHMARKS.md reports.
-        console.log(`${GATEWAYS} gateway processes: no result file written`);
+        console.log(`${FLOOR ? 'the floor server' : `${GATEWAYS} gateway processes`}: no result file written`);
         return;
       }
       const file = writeResult({
@@ -304,6 +373,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'gateway')
-  await runGatewayChild();
+const role = process.argv.includes('--role') ? process.argv[process.argv.indexOf('--role') + 1] : undefined;
+if (role === 'gateway') await runGatewayChild();
+else if (role === 'floor') await runFloorChild();
 else await main();
