@@ -17,8 +17,6 @@
  *   npx tsx bench/query.bench.ts [--short] [--clean] [--gateways N]     (npm run bench:query)
  */
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -28,6 +26,7 @@ import { seriesStatement } from '../src/timescale/series.sql.js';
 import { createSeriesService } from '../src/timescale/series.service.js';
 import { percentile, round, writeResult, type Figure } from './lib/report.js';
 import { createJsonClient } from './lib/http-client.js';
+import { serveJson } from './lib/json-server.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { processTreeCpuMs } from './lib/processes.js';
 import { benchToken, gatewayNodeFlags, productionEnv, profileNodeFlags } from './lib/production.js';
@@ -95,11 +94,8 @@ async function runFloorChild(): Promise<void> {
   const logger = createLogger(config, 'bench-floor');
   const pool = createPool(config.postgres, logger, { max: config.postgres.poolMax, applicationName: 'fitbit-bench' });
   const service = createSeriesService(pool, config, logger);
-  const answer = async (text: string): Promise<unknown> => {
-    const { query, variables } = JSON.parse(text) as {
-      query: string;
-      variables: { u: string; from: string; to: string };
-    };
+  const { server, port } = await serveJson(async (body) => {
+    const { query, variables } = body as { query: string; variables: { u: string; from: string; to: string } };
     const args = {
       metric: 'heart_rate',
       from: new Date(variables.from),
@@ -124,26 +120,8 @@ async function runFloorChild(): Promise<void> {
         })),
       },
     };
-  };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      answer(Buffer.concat(chunks).toString('utf8')).then(
-        (result) => {
-          const body = JSON.stringify(result);
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-          res.end(body);
-        },
-        (err: unknown) => {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ errors: [{ message: (err as Error).message }] }));
-        },
-      );
-    });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.send?.({ kind: 'ready', port: (server.address() as AddressInfo).port });
+  process.send?.({ kind: 'ready', port });
   process.on('message', (m) => {
     if (m === 'stop') server.close(() => void pool.end().then(() => process.exit(0)));
   });

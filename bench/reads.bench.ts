@@ -8,8 +8,6 @@
  * when missing.
  */
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { graphql } from 'graphql';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -17,6 +15,7 @@ import { createPool } from '../src/timescale/pool.js';
 import { migrate } from '../src/timescale/migrations.js';
 import { mode, round, writeResult, type Figure } from './lib/report.js';
 import { createJsonClient } from './lib/http-client.js';
+import { serveJson } from './lib/json-server.js';
 import { seedReadings, seedUserId, type SeedSpec } from './lib/seed.js';
 import { summarize } from './lib/util.js';
 import { benchToken, gatewayNodeFlags, productionEnv } from './lib/production.js';
@@ -58,27 +57,15 @@ async function serve(kind: 'gateway' | 'bare'): Promise<void> {
     const parts = buildServices(config, logger);
     await parts.start();
     const schema = buildGatewaySchema();
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          query: string;
-          variables?: Record<string, unknown>;
-        };
-        void graphql({
-          schema,
-          source: body.query,
-          variableValues: body.variables,
-          contextValue: { requestId: 'bench', services: parts.services, loaders: createLoaders(parts.services) },
-        }).then((result) => {
-          res.setHeader('content-type', 'application/json');
-          res.end(JSON.stringify(result));
-        });
+    ({ port } = await serveJson((body) => {
+      const { query, variables } = body as { query: string; variables?: Record<string, unknown> };
+      return graphql({
+        schema,
+        source: query,
+        variableValues: variables,
+        contextValue: { requestId: 'bench', services: parts.services, loaders: createLoaders(parts.services) },
       });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    }));
   }
   process.send?.({ port });
 }
